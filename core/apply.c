@@ -1,0 +1,225 @@
+/*
+ * apply.c — the one function that changes the data tree.
+ *
+ * Every server applies every committed txn through apply_txn, in zxid order:
+ * in normal operation, on recovery from the log, and on sync with a leader.
+ * It must therefore be deterministic: it uses only the txn and the tree (no
+ * clock, no session table lookups beyond creating/removing entries the txn
+ * names).  Watches fire here, while the change is made, so their events are
+ * queued before the reply to the write.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+#include "log.h"
+
+#define CONTAINER_OWNER INT64_MIN
+#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
+
+static char *parent_path(const char *path, char *buf, size_t cap)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    if (len >= cap)
+        len = cap - 1;
+    memcpy(buf, path, len);
+    buf[len] = 0;
+    return buf;
+}
+
+static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_result *res)
+{
+    const char *name;
+    struct znode *parent = tree_lookup_parent(&server.tree, t->path, &name);
+    if (!parent)
+        return CORRAL_ENONODE;
+    if (tree_child(parent, name))
+        return CORRAL_ENODEEXISTS;
+    struct acl_list *acl = acl_cache_get(t->acl, t->n_acl);
+    if (!acl)
+        abort();
+    struct znode *n = tree_add_child(&server.tree, parent, name, t->data, t->data_len, acl);
+    acl_list_unref(acl);
+    if (!n)
+        abort();
+    n->czxid = n->mzxid = n->pzxid = zxid;
+    n->ctime = n->mtime = t->time;
+    if (t->ephemeral)
+        n->ephemeral_owner = t->session_id;
+    else if (t->type == CORRAL_OP_CREATE_CONTAINER)
+        n->ephemeral_owner = CONTAINER_OWNER;
+    else if (t->type == CORRAL_OP_CREATE_TTL)
+        n->ephemeral_owner = TTL_OWNER_BITS | t->ttl;
+    parent->cversion = t->parent_cversion;
+    parent->pzxid = zxid;
+    if (t->ephemeral)
+        ephemeral_add(t->session_id, t->path);
+    res->path = strdup(t->path);
+    tree_fill_stat(n, &res->stat);
+
+    char pbuf[4096];
+    watch_fire_created(t->path);
+    watch_fire_children_changed(parent_path(t->path, pbuf, sizeof pbuf));
+    return CORRAL_OK;
+}
+
+static int delete_node(const char *path, int64_t zxid)
+{
+    struct znode *n = tree_lookup(&server.tree, path);
+    if (!n || !n->parent)
+        return CORRAL_ENONODE;
+    if (tree_num_children(n))
+        return CORRAL_ENOTEMPTY;
+    struct znode *parent = n->parent;
+    int64_t owner = n->ephemeral_owner;
+    tree_remove(&server.tree, n);
+    parent->cversion++;
+    if (zxid > parent->pzxid)
+        parent->pzxid = zxid;
+    if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
+        ephemeral_remove(owner, path);
+    char pbuf[4096];
+    watch_fire_deleted(path);
+    watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf));
+    return CORRAL_OK;
+}
+
+static int apply_set_data(const struct corral_txn *t, int64_t zxid, struct apply_result *res)
+{
+    struct znode *n = tree_lookup(&server.tree, t->path);
+    if (!n)
+        return CORRAL_ENONODE;
+    tree_set_data(&server.tree, n, t->data, t->data_len);
+    n->version = t->version;
+    n->mzxid = zxid;
+    n->mtime = t->time;
+    tree_fill_stat(n, &res->stat);
+    watch_fire_data_changed(t->path);
+    return CORRAL_OK;
+}
+
+static int apply_set_acl(const struct corral_txn *t, struct apply_result *res)
+{
+    struct znode *n = tree_lookup(&server.tree, t->path);
+    if (!n)
+        return CORRAL_ENONODE;
+    struct acl_list *acl = acl_cache_get(t->acl, t->n_acl);
+    if (!acl)
+        abort();
+    acl_list_unref(n->acl);
+    n->acl = acl;
+    n->aversion = t->version;
+    tree_fill_stat(n, &res->stat);
+    return CORRAL_OK;
+}
+
+/* closeSession: every ephemeral of the session goes, each as a delete. */
+static void kill_session(int64_t session_id, int64_t zxid)
+{
+    struct ephemeral_owner *o;
+    while ((o = ephemeral_find(session_id)) && o->paths) {
+        char *path = strdup(o->paths->path);
+        if (!path)
+            abort();
+        if (delete_node(path, zxid) != CORRAL_OK)
+            ephemeral_remove(session_id, path);   /* stale entry: drop it */
+        free(path);
+    }
+}
+
+static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_result *res)
+{
+    res->op = t->type;
+    switch (t->type) {
+    case CORRAL_OP_CREATE:
+    case CORRAL_OP_CREATE2:
+    case CORRAL_OP_CREATE_CONTAINER:
+    case CORRAL_OP_CREATE_TTL:
+        return apply_create(t, zxid, res);
+    case CORRAL_OP_DELETE:
+        return delete_node(t->path, zxid);
+    case CORRAL_OP_SET_DATA:
+        return apply_set_data(t, zxid, res);
+    case CORRAL_OP_SET_ACL:
+        return apply_set_acl(t, res);
+    case CORRAL_OP_CHECK:
+        return CORRAL_OK;
+    case CORRAL_OP_ERROR:
+        return t->err;
+    case CORRAL_OP_CREATE_SESSION: {
+        struct session *s = session_find(t->session_id);
+        if (!s)   /* recovery: the session comes back detached, its clock restarted */
+            s = session_new(t->session_id, t->timeout);
+        if (s)
+            s->created = 1;
+        return CORRAL_OK;
+    }
+    case CORRAL_OP_CLOSE_SESSION:
+        kill_session(t->session_id, zxid);
+        return CORRAL_OK;
+    default:
+        log_warn("apply: txn 0x%llx has unknown type %d", (unsigned long long)zxid, t->type);
+        return CORRAL_EUNIMPLEMENTED;
+    }
+}
+
+int apply_txn(const struct corral_txn *t, struct apply_result *res, struct apply_result **subs)
+{
+    memset(res, 0, sizeof *res);
+    if (subs)
+        *subs = NULL;
+    if (t->zxid > server.last_zxid)
+        server.last_zxid = t->zxid;
+    if (t->zxid > server.next_zxid)
+        server.next_zxid = t->zxid;
+    if (t->type != CORRAL_OP_MULTI) {
+        res->err = apply_one(t, t->zxid, res);
+        return res->err;
+    }
+
+    /* multi: all or nothing.  A member that failed in prep fails the whole. */
+    res->op = CORRAL_OP_MULTI;
+    struct apply_result *r = calloc(t->n_subs ? (size_t)t->n_subs : 1, sizeof *r);
+    if (!r)
+        abort();
+    int failed = 0;
+    for (int32_t i = 0; i < t->n_subs; i++)
+        failed |= t->subs[i].type == CORRAL_OP_ERROR;
+    int seen_error = 0;
+    for (int32_t i = 0; i < t->n_subs; i++) {
+        const struct corral_txn *sub = &t->subs[i];
+        if (failed) {
+            r[i].op = CORRAL_OP_ERROR;
+            if (sub->type == CORRAL_OP_ERROR) {
+                r[i].err = sub->err;
+                seen_error = 1;
+            } else {
+                r[i].err = seen_error ? CORRAL_ERUNTIMEINCONSISTENCY : CORRAL_OK;
+            }
+            continue;
+        }
+        struct corral_txn member = *sub;
+        member.session_id = t->session_id;
+        member.time = t->time;
+        member.zxid = t->zxid;
+        r[i].err = apply_one(&member, t->zxid, &r[i]);
+        r[i].op = sub->type;
+    }
+    res->err = CORRAL_OK;
+    if (subs)
+        *subs = r;
+    else
+        apply_result_clear(NULL, r, t->n_subs);
+    return CORRAL_OK;
+}
+
+void apply_result_clear(struct apply_result *res, struct apply_result *subs, int n_subs)
+{
+    if (res) {
+        free(res->path);
+        res->path = NULL;
+    }
+    for (int i = 0; subs && i < n_subs; i++)
+        free(subs[i].path);
+    free(subs);
+}

@@ -1,0 +1,177 @@
+/*
+ * core_api.c — the function table modules get (struct corral_core).
+ * Thin wrappers: each entry forwards to the part of the core that owns the
+ * state, so modules never see struct server.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include "server.h"
+#include "log.h"
+#include "build-config.h"
+
+struct server server;
+
+int64_t now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void api_log(int level, const char *who, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    log_vline(level, who, fmt, ap);
+    va_end(ap);
+}
+
+static const char *api_config_get(const char *key) { return config_value(&server.cfg, key); }
+
+static int api_config_int(const char *key, long long def, long long min, long long max,
+                          long long *out)
+{
+    return config_get_int(&server.cfg, key, def, min, max, out);
+}
+
+static int api_config_bool(const char *key, int def, int *out)
+{
+    return config_get_bool(&server.cfg, key, def, out);
+}
+
+static void api_config_each(void (*fn)(void *, const char *, const char *), void *arg)
+{
+    for (int i = 0; i < server.cfg.n_entries; i++)
+        fn(arg, server.cfg.entries[i].key, server.cfg.entries[i].value);
+}
+
+static void api_session_info(struct corral_session *cs, struct corral_session_info *out)
+{
+    struct session *s = (struct session *)cs;
+    memset(out, 0, sizeof *out);
+    out->session_id = s->id;
+    out->timeout_ms = s->timeout_ms;
+    out->last_zxid = s->last_zxid;
+    out->last_op = s->last_op;
+    out->last_xid = s->last_xid;
+    out->requests = s->requests;
+    out->replies = s->replies;
+    int n = 0;
+    for (struct pending *p = s->head; p; p = p->next)
+        n++;
+    out->outstanding = n;
+    out->last_latency_ms = s->last_latency_ms;
+    out->min_latency_ms = s->min_latency_ms < 0 ? 0 : s->min_latency_ms;
+    out->max_latency_ms = s->max_latency_ms;
+    out->total_latency_ms = s->total_latency_ms;
+    out->watches = (int32_t)HASH_COUNT(s->watches);
+}
+
+static void api_server_stats(struct corral_server_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->mode = "standalone";
+    out->zxid = server.last_zxid;
+    out->node_count = server.tree.node_count;
+    out->approximate_data_size = server.tree.data_size;
+    out->ephemerals_count = server.ephemeral_count;
+    out->session_count = HASH_COUNT(server.sessions);
+    out->watch_count = server.watch_count;
+    out->watched_paths = HASH_COUNT(server.data_watches) + HASH_COUNT(server.child_watches);
+    int64_t watching = 0;
+    for (struct session *s = server.sessions; s; s = s->hh.next)
+        watching += s->watches != NULL;
+    out->watching_sessions = watching;
+    out->outstanding_requests = server.outstanding;
+    out->requests = server.requests;
+    out->min_latency_ms = server.min_latency_ms < 0 ? 0 : server.min_latency_ms;
+    out->max_latency_ms = server.max_latency_ms;
+    out->total_latency_ms = server.total_latency_ms;
+    out->uptime_ms = now_ms() - server.start_ms;
+    out->tick_time = server.tick_time;
+    out->min_session_timeout = server.min_session_timeout;
+    out->max_session_timeout = server.max_session_timeout;
+    out->server_id = server.server_id;
+}
+
+static void api_reset_stats(void)
+{
+    server.requests = 0;
+    server.min_latency_ms = -1;
+    server.max_latency_ms = 0;
+    server.total_latency_ms = 0;
+    for (struct session *s = server.sessions; s; s = s->hh.next) {
+        s->min_latency_ms = -1;
+        s->max_latency_ms = s->total_latency_ms = 0;
+        s->requests = s->replies = 0;
+    }
+}
+
+static void api_watch_each(void (*fn)(void *, int64_t, const char *, int), void *arg)
+{
+    for (int child = 0; child < 2; child++)
+        for (struct watch_entry *e = child ? server.child_watches : server.data_watches; e;
+             e = e->hh.next)
+            for (int i = 0; i < e->n; i++)
+                fn(arg, e->watchers[i]->id, e->path, child);
+}
+
+static void api_ephemeral_each(void (*fn)(void *, int64_t, const char *), void *arg)
+{
+    for (struct ephemeral_owner *o = server.ephemerals; o; o = o->hh.next)
+        for (struct ephemeral_path *p = o->paths; p; p = p->hh.next)
+            fn(arg, o->session_id, p->path);
+}
+
+static const char *api_version_string(void)
+{
+    /* Clients and tools parse the ZooKeeper version out of srvr/envi output. */
+    return "3.8.0-corral-" PACKAGE_VERSION ", built on " __DATE__;
+}
+
+static int api_apply_txn(const struct corral_txn *txn)
+{
+    struct apply_result res, *subs = NULL;
+    int rc = apply_txn(txn, &res, &subs);
+    apply_result_clear(&res, subs, txn->n_subs);
+    return rc;
+}
+
+static int64_t api_last_zxid(void) { return server.last_zxid; }
+
+static struct corral_session *api_connect(const struct corral_connect_params *p,
+                                          const struct corral_conn_ops *ops, void *conn)
+{
+    return (struct corral_session *)pipeline_connect(p, ops, conn);
+}
+
+static void api_submit(struct corral_session *s, struct corral_request *req)
+{
+    pipeline_submit((struct session *)s, req);
+}
+
+static void api_detach(struct corral_session *s) { pipeline_detach((struct session *)s); }
+
+struct corral_core core_api = {
+    .abi_version = CORRAL_ABI_VERSION,
+    .log = api_log,
+    .config_get = api_config_get,
+    .config_int = api_config_int,
+    .config_bool = api_config_bool,
+    .config_each = api_config_each,
+    .loop = NULL,               /* set by main once the loop exists */
+    .now_ms = now_ms,
+    .session_connect = api_connect,
+    .session_submit = api_submit,
+    .session_detach = api_detach,
+    .session_info = api_session_info,
+    .server_stats = api_server_stats,
+    .reset_stats = api_reset_stats,
+    .watch_each = api_watch_each,
+    .ephemeral_each = api_ephemeral_each,
+    .version_string = api_version_string,
+    .apply_txn = api_apply_txn,
+    .last_zxid = api_last_zxid,
+    .request_free = request_free,
+};

@@ -1,0 +1,131 @@
+/*
+ * codes.h — the numbers ZooKeeper clients see.
+ *
+ * Corral's core is protocol-neutral, but its *semantics* are ZooKeeper's, so the
+ * neutral request carries ZooKeeper's operation numbers, error codes, permission
+ * bits, create modes and watch event types/states.  Every transport maps its own
+ * encoding onto these values; none of them is jute-specific.
+ *
+ * Values follow ZooDefs.java / KeeperException.java / Watcher.java of Apache
+ * ZooKeeper 3.8 (facts about the protocol, not code).
+ */
+#ifndef CORRAL_CODES_H
+#define CORRAL_CODES_H
+
+/* Operations (ZooDefs.OpCode). */
+enum corral_op {
+    CORRAL_OP_NOTIFICATION = 0,
+    CORRAL_OP_CREATE = 1,
+    CORRAL_OP_DELETE = 2,
+    CORRAL_OP_EXISTS = 3,
+    CORRAL_OP_GET_DATA = 4,
+    CORRAL_OP_SET_DATA = 5,
+    CORRAL_OP_GET_ACL = 6,
+    CORRAL_OP_SET_ACL = 7,
+    CORRAL_OP_GET_CHILDREN = 8,
+    CORRAL_OP_SYNC = 9,
+    CORRAL_OP_PING = 11,
+    CORRAL_OP_GET_CHILDREN2 = 12,
+    CORRAL_OP_CHECK = 13,
+    CORRAL_OP_MULTI = 14,
+    CORRAL_OP_CREATE2 = 15,
+    CORRAL_OP_RECONFIG = 16,
+    CORRAL_OP_CHECK_WATCHES = 17,
+    CORRAL_OP_REMOVE_WATCHES = 18,
+    CORRAL_OP_CREATE_CONTAINER = 19,
+    CORRAL_OP_DELETE_CONTAINER = 20,
+    CORRAL_OP_CREATE_TTL = 21,
+    CORRAL_OP_MULTI_READ = 22,
+    CORRAL_OP_AUTH = 100,
+    CORRAL_OP_SET_WATCHES = 101,
+    CORRAL_OP_SASL = 102,
+    CORRAL_OP_GET_EPHEMERALS = 103,
+    CORRAL_OP_GET_ALL_CHILDREN_NUMBER = 104,
+    CORRAL_OP_SET_WATCHES2 = 105,
+    CORRAL_OP_ADD_WATCH = 106,
+    CORRAL_OP_WHO_AM_I = 107,
+    CORRAL_OP_CREATE_SESSION = -10,
+    CORRAL_OP_CLOSE_SESSION = -11,
+    CORRAL_OP_ERROR = -1,
+};
+
+/* Error codes (KeeperException.Code). */
+enum corral_err {
+    CORRAL_OK = 0,
+    CORRAL_ESYSTEMERROR = -1,
+    CORRAL_ERUNTIMEINCONSISTENCY = -2,
+    CORRAL_EDATAINCONSISTENCY = -3,
+    CORRAL_ECONNECTIONLOSS = -4,
+    CORRAL_EMARSHALLINGERROR = -5,
+    CORRAL_EUNIMPLEMENTED = -6,
+    CORRAL_EOPERATIONTIMEOUT = -7,
+    CORRAL_EBADARGUMENTS = -8,
+    CORRAL_EUNKNOWNSESSION = -12,
+    CORRAL_ENEWCONFIGNOQUORUM = -13,
+    CORRAL_ERECONFIGINPROGRESS = -14,
+    CORRAL_EAPIERROR = -100,
+    CORRAL_ENONODE = -101,
+    CORRAL_ENOAUTH = -102,
+    CORRAL_EBADVERSION = -103,
+    CORRAL_ENOCHILDRENFOREPHEMERALS = -108,
+    CORRAL_ENODEEXISTS = -110,
+    CORRAL_ENOTEMPTY = -111,
+    CORRAL_ESESSIONEXPIRED = -112,
+    CORRAL_EINVALIDCALLBACK = -113,
+    CORRAL_EINVALIDACL = -114,
+    CORRAL_EAUTHFAILED = -115,
+    CORRAL_ESESSIONMOVED = -118,
+    CORRAL_ENOTREADONLY = -119,
+    CORRAL_EEPHEMERALONLOCALSESSION = -120,
+    CORRAL_ENOWATCHER = -121,
+    CORRAL_ERECONFIGDISABLED = -123,
+    CORRAL_ESESSIONCLOSEDREQUIRESASLAUTH = -124,
+    CORRAL_EQUOTAEXCEEDED = -125,
+    CORRAL_ETHROTTLEDOP = -127,
+};
+
+/* ACL permission bits (ZooDefs.Perms). */
+enum corral_perm {
+    CORRAL_PERM_READ = 1,
+    CORRAL_PERM_WRITE = 2,
+    CORRAL_PERM_CREATE = 4,
+    CORRAL_PERM_DELETE = 8,
+    CORRAL_PERM_ADMIN = 16,
+    CORRAL_PERM_ALL = 31,
+};
+
+/* Create modes (CreateMode.toFlag()). */
+enum corral_create_mode {
+    CORRAL_CREATE_PERSISTENT = 0,
+    CORRAL_CREATE_EPHEMERAL = 1,
+    CORRAL_CREATE_PERSISTENT_SEQUENTIAL = 2,
+    CORRAL_CREATE_EPHEMERAL_SEQUENTIAL = 3,
+    CORRAL_CREATE_CONTAINER = 4,
+    CORRAL_CREATE_PERSISTENT_WITH_TTL = 5,
+    CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL = 6,
+};
+
+/* Watch event types (Watcher.Event.EventType). */
+enum corral_event_type {
+    CORRAL_EVENT_NONE = -1,
+    CORRAL_EVENT_NODE_CREATED = 1,
+    CORRAL_EVENT_NODE_DELETED = 2,
+    CORRAL_EVENT_NODE_DATA_CHANGED = 3,
+    CORRAL_EVENT_NODE_CHILDREN_CHANGED = 4,
+    CORRAL_EVENT_DATA_WATCH_REMOVED = 5,
+    CORRAL_EVENT_CHILD_WATCH_REMOVED = 6,
+    CORRAL_EVENT_PERSISTENT_WATCH_REMOVED = 7,
+};
+
+/* Keeper states carried by watch events (Watcher.Event.KeeperState). */
+enum corral_keeper_state {
+    CORRAL_STATE_DISCONNECTED = 0,
+    CORRAL_STATE_SYNC_CONNECTED = 3,
+    CORRAL_STATE_AUTH_FAILED = 4,
+    CORRAL_STATE_CONNECTED_READ_ONLY = 5,
+    CORRAL_STATE_SASL_AUTHENTICATED = 6,
+    CORRAL_STATE_EXPIRED = -112,
+    CORRAL_STATE_CLOSED = 7,
+};
+
+#endif

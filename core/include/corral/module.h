@@ -1,0 +1,260 @@
+/*
+ * module.h — the module ABI: what a Corral module exports and what the core
+ * hands it.
+ *
+ * A module is a shared object that exports exactly one symbol, named
+ * CORRAL_MODULE_SYMBOL, of type `const struct corral_module`.  The core
+ * dlopen()s the file, reads that struct, refuses it (with a log line naming the
+ * file) when abi_version or kind does not match what was asked for, and
+ * otherwise calls init() with the core's function table.  From then on the
+ * module talks to the core only through that table and the kind-specific ops
+ * table it exported; it never sees a core struct beyond the headers in
+ * core/include/corral/.
+ *
+ * Modelled on nginx's ngx_module_t: one versioned struct of callbacks, plus a
+ * table of the configuration keys the module owns, so the core can reject
+ * unknown keys with a message naming file, line and key.
+ */
+#ifndef CORRAL_MODULE_H
+#define CORRAL_MODULE_H
+
+#include <stdint.h>
+#include <stdarg.h>
+#include "corral/codes.h"
+#include "corral/request.h"
+#include "corral/txn.h"
+
+/* Bump on any incompatible change to these headers. */
+#define CORRAL_ABI_VERSION 1
+
+/* The one symbol every module exports. */
+#define CORRAL_MODULE_SYMBOL corral_module_entry
+
+enum corral_module_kind {
+    CORRAL_MODULE_TRANSPORT = 1,
+    CORRAL_MODULE_STORAGE = 2,
+    CORRAL_MODULE_AUTH = 3,
+    CORRAL_MODULE_ELECTION = 4,
+    CORRAL_MODULE_PLUGIN = 5,
+};
+
+enum corral_log_level {
+    CORRAL_LOG_ERROR = 0,
+    CORRAL_LOG_WARN = 1,
+    CORRAL_LOG_INFO = 2,
+    CORRAL_LOG_DEBUG = 3,
+};
+
+struct ev_loop;
+struct corral_session;          /* opaque: a client session */
+
+/*
+ * Session set-up, as asked for by a client (ZooKeeper's ConnectRequest plus
+ * what the transport knows about the peer).
+ */
+struct corral_connect_params {
+    int32_t protocol_version;
+    int64_t last_zxid_seen;
+    int32_t timeout_ms;         /* requested; the core negotiates */
+    int64_t session_id;         /* 0: a new session; else: resume it */
+    const uint8_t *passwd;
+    int32_t passwd_len;
+    int read_only;
+    const char *remote_addr;    /* numeric peer address, e.g. "127.0.0.1" */
+    int remote_port;
+};
+
+#define CORRAL_PASSWD_LEN 16
+
+struct corral_connect_result {
+    int32_t err;                /* CORRAL_OK or CORRAL_ESESSIONEXPIRED */
+    int32_t timeout_ms;         /* negotiated */
+    int64_t session_id;
+    uint8_t passwd[CORRAL_PASSWD_LEN];
+    int read_only;
+};
+
+/*
+ * What a transport's connection offers the core.  `conn` is the transport's
+ * own connection pointer, passed back untouched.
+ */
+struct corral_conn_ops {
+    /* Outcome of session_connect().  May run before session_connect returns. */
+    void (*connected)(void *conn, const struct corral_connect_result *res);
+    /* The answer to one submitted request, in submission order. */
+    void (*reply)(void *conn, const struct corral_response *rsp);
+    /* A watch notification.  Sent before the reply to the write that fired it. */
+    void (*event)(void *conn, const struct corral_watch_event *ev);
+    /*
+     * The core is finished with this connection: its session was closed,
+     * expired, or resumed on another connection (reason is a corral_err).
+     * The transport flushes what it has queued and closes.  The core never
+     * touches conn again after this call.
+     */
+    void (*close)(void *conn, int32_t reason);
+};
+
+/* What `cons`/`stat` show of a session. */
+struct corral_session_info {
+    int64_t session_id;
+    int32_t timeout_ms;
+    int64_t last_zxid;          /* zxid of the last reply sent */
+    int32_t last_op;
+    int32_t last_xid;
+    int64_t requests;           /* submitted */
+    int64_t replies;            /* answered */
+    int32_t outstanding;
+    int64_t last_latency_ms;
+    int64_t min_latency_ms, max_latency_ms, total_latency_ms;
+    int32_t watches;
+};
+
+/* Server-wide figures for `srvr`, `stat`, `mntr`. */
+struct corral_server_stats {
+    const char *mode;           /* "standalone", "leader", "follower", "observer" */
+    int64_t zxid;               /* last applied */
+    int64_t node_count;
+    int64_t approximate_data_size;
+    int64_t ephemerals_count;
+    int64_t session_count;
+    int64_t watch_count;        /* watches (path, session) pairs */
+    int64_t watched_paths;
+    int64_t watching_sessions;
+    int64_t outstanding_requests;
+    int64_t requests;           /* requests processed since start/reset */
+    int64_t min_latency_ms, max_latency_ms, total_latency_ms;
+    int64_t uptime_ms;
+    int32_t tick_time;
+    int32_t min_session_timeout, max_session_timeout;
+    int32_t server_id;
+};
+
+/*
+ * A configuration key a module owns, e.g. "clientPort" for the ZooKeeper
+ * transport or "storage.file.preAllocSize".  Keys are matched exactly; a
+ * trailing '*' matches any suffix ("server.*").
+ */
+struct corral_config_key {
+    const char *name;
+    const char *help;
+};
+
+/*
+ * The core's function table, handed to every module at init.
+ * Everything here runs on the event-loop thread unless said otherwise.
+ */
+struct corral_core {
+    uint32_t abi_version;
+
+    /* Logging; `who` is the module name.  Safe from any thread. */
+    void (*log)(int level, const char *who, const char *fmt, ...)
+        __attribute__((format(printf, 3, 4)));
+
+    /* Configuration.  config_get returns the raw value or NULL. */
+    const char *(*config_get)(const char *key);
+    /*
+     * Integer/boolean lookups: return 0 and store the value (def when absent);
+     * on a bad value, log an error naming file, line and key and return -1.
+     */
+    int (*config_int)(const char *key, long long def, long long min,
+                      long long max, long long *out);
+    int (*config_bool)(const char *key, int def, int *out);
+    /* Call fn for every key=value in the config, in file order. */
+    void (*config_each)(void (*fn)(void *arg, const char *key, const char *value),
+                        void *arg);
+
+    /* The libev loop the core runs; modules add their watchers to it. */
+    struct ev_loop *loop;
+
+    /* Milliseconds since the epoch, as the core stamps txns. */
+    int64_t (*now_ms)(void);
+
+    /* --- for transports --- */
+    struct corral_session *(*session_connect)(const struct corral_connect_params *p,
+                                              const struct corral_conn_ops *ops,
+                                              void *conn);
+    void (*session_submit)(struct corral_session *s, struct corral_request *req);
+    /* The connection is gone; the session lives on until it times out. */
+    void (*session_detach)(struct corral_session *s);
+    void (*session_info)(struct corral_session *s, struct corral_session_info *out);
+    void (*server_stats)(struct corral_server_stats *out);
+    void (*reset_stats)(void);
+    /* `wchc`/`wchp`/`dump` listings: fn once per (session, path) watch. */
+    void (*watch_each)(void (*fn)(void *arg, int64_t session_id, const char *path,
+                                  int is_child_watch),
+                       void *arg);
+    /* `dump`: fn once per session with its ephemeral paths. */
+    void (*ephemeral_each)(void (*fn)(void *arg, int64_t session_id, const char *path),
+                           void *arg);
+    const char *(*version_string)(void);
+
+    /* --- for storage modules --- */
+    /* Apply a recovered, durable txn to the tree (the one apply function). */
+    int (*apply_txn)(const struct corral_txn *txn);
+    int64_t (*last_zxid)(void);
+
+    /* Free a request (and its members) that the transport built but did not submit. */
+    void (*request_free)(struct corral_request *req);
+};
+
+struct corral_module {
+    uint32_t abi_version;       /* CORRAL_ABI_VERSION the module was built against */
+    int kind;                   /* enum corral_module_kind */
+    const char *name;           /* "zk", "mem", "world", ... */
+    const char *version;        /* the module's own version */
+    const struct corral_config_key *config_keys;  /* terminated by {NULL, NULL} */
+    /* 0 on success; on failure log why and return -1 (the server will not start). */
+    int (*init)(const struct corral_core *core);
+    void (*fini)(void);
+    const void *ops;            /* the kind's table: struct corral_transport_ops, ... */
+};
+
+/* --- kind-specific tables --- */
+
+struct corral_transport_ops {
+    /* Open listening sockets and start serving.  0 or -1 (logged). */
+    int (*start)(void);
+    /* Stop accepting and close connections (shutdown). */
+    void (*stop)(void);
+};
+
+struct corral_storage_ops {
+    /*
+     * Bring the tree up to the newest durable state, calling core->apply_txn
+     * for every txn found.  Returns 0, or -1 after logging why.
+     */
+    int (*recover)(void);
+    /*
+     * Make txn durable, then call done(arg, err) on the loop thread (err 0 on
+     * success).  done may run before append returns (in-memory storage).
+     * The txn is only borrowed for the duration of the call.
+     */
+    void (*append)(const struct corral_txn *txn,
+                   void (*done)(void *arg, int err), void *arg);
+};
+
+/* Identities of this scheme pass every ACL check (ZooKeeper's "super"). */
+#define CORRAL_AUTH_SUPERUSER 0x1
+
+struct corral_auth_ops {
+    const char *scheme;         /* "world", "ip", "digest", ... */
+    unsigned flags;
+    /*
+     * The identity a session of this scheme has just by connecting from
+     * remote_addr (world: "anyone"; ip: the address), malloc'd, or NULL.
+     */
+    char *(*identify_connection)(const char *remote_addr);
+    /*
+     * `addauth scheme bytes`: on success store a malloc'd identity in *id_out
+     * and return CORRAL_OK; otherwise return CORRAL_EAUTHFAILED.  NULL when
+     * the scheme cannot be used with addauth.
+     */
+    int (*authenticate)(const uint8_t *auth, int32_t len, const char *remote_addr,
+                        char **id_out);
+    /* Does the session identity `id` satisfy the ACL id `acl_id`? */
+    int (*matches)(const char *id, const char *acl_id);
+    /* Is `acl_id` well formed for this scheme (create/setACL)? */
+    int (*valid_id)(const char *acl_id);
+};
+
+#endif

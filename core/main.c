@@ -1,0 +1,170 @@
+/*
+ * main.c — corrald: read the config, load the modules, run the loop.
+ *
+ *   corrald -c FILE     serve with a zoo.cfg-style config
+ *   corrald --version   print the version
+ *   corrald --help      usage
+ *
+ * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a bad command
+ * line or configuration, 2 on a fatal runtime error (e.g. storage failure).
+ */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <ev.h>
+#include "build-config.h"
+#include "server.h"
+#include "log.h"
+
+
+
+static void usage(FILE *f)
+{
+    fprintf(f,
+            "usage: corrald -c FILE [-v]\n"
+            "  -c, --config FILE   zoo.cfg-style configuration file\n"
+            "  -v, --verbose       log debug lines\n"
+            "      --version       print the version and exit\n"
+            "  -h, --help          this text\n");
+}
+
+static int read_settings(void)
+{
+    long long tick, min_to, max_to, sid;
+    const char *level = config_value(&server.cfg, "corral.logLevel");
+    if (level) {
+        if (!strcmp(level, "error")) log_verbosity = CORRAL_LOG_ERROR;
+        else if (!strcmp(level, "warn")) log_verbosity = CORRAL_LOG_WARN;
+        else if (!strcmp(level, "info")) log_verbosity = CORRAL_LOG_INFO;
+        else if (!strcmp(level, "debug")) log_verbosity = CORRAL_LOG_DEBUG;
+        else {
+            const struct config_entry *e = config_find(&server.cfg, "corral.logLevel");
+            log_error("%s:%d: key 'corral.logLevel': '%s' is not error, warn, info or debug",
+                      server.cfg.path, e->line, level);
+            return -1;
+        }
+    }
+    if (config_get_int(&server.cfg, "tickTime", 3000, 1, 600000, &tick) < 0)
+        return -1;
+    if (config_get_int(&server.cfg, "minSessionTimeout", 2 * tick, 1, INT32_MAX, &min_to) < 0 ||
+        config_get_int(&server.cfg, "maxSessionTimeout", 20 * tick, 1, INT32_MAX, &max_to) < 0)
+        return -1;
+    if (min_to > max_to) {
+        const struct config_entry *e = config_find(&server.cfg, "minSessionTimeout");
+        log_error("%s:%d: key 'minSessionTimeout': %lld is larger than maxSessionTimeout %lld",
+                  server.cfg.path, e ? e->line : 0, min_to, max_to);
+        return -1;
+    }
+    if (config_get_bool(&server.cfg, "skipACL", 0, &server.skip_acl) < 0)
+        return -1;
+    sid = 0;
+    server.tick_time = (int32_t)tick;
+    server.min_session_timeout = (int32_t)min_to;
+    server.max_session_timeout = (int32_t)max_to;
+    server.server_id = (int32_t)sid;
+    return 0;
+}
+
+static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_info("signal %d: shutting down", w->signum);
+    ev_break(loop, EVBREAK_ALL);
+}
+
+static void shutdown_server(void)
+{
+    modules_stop();
+    while (server.sessions) {
+        struct session *s = server.sessions;
+        s->ops = NULL;
+        session_free(s);
+    }
+    modules_unload();
+    expiry_destroy(&server.expiry);
+    tree_destroy(&server.tree);
+    struct ephemeral_owner *o, *otmp;
+    HASH_ITER(hh, server.ephemerals, o, otmp) {
+        struct ephemeral_path *p, *ptmp;
+        HASH_ITER(hh, o->paths, p, ptmp) {
+            HASH_DEL(o->paths, p);
+            free(p->path);
+            free(p);
+        }
+        HASH_DEL(server.ephemerals, o);
+        free(o);
+    }
+    acl_cache_clear();
+    config_free(&server.cfg);
+}
+
+int main(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"config", required_argument, NULL, 'c'},
+        {"verbose", no_argument, NULL, 'v'},
+        {"version", no_argument, NULL, 'V'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char *config_file = NULL;
+    int c;
+    while ((c = getopt_long(argc, argv, "c:vh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'c': config_file = optarg; break;
+        case 'v': log_verbosity = CORRAL_LOG_DEBUG; break;
+        case 'V': printf("corrald %s (ZooKeeper protocol 3.8, module ABI %d)\n", PACKAGE_VERSION,
+                         CORRAL_ABI_VERSION);
+                  return 0;
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    if (!config_file || optind != argc) {
+        usage(stderr);
+        return 1;
+    }
+    signal(SIGPIPE, SIG_IGN);
+
+    server.start_ms = now_ms();
+    server.min_latency_ms = -1;
+    if (config_load(&server.cfg, config_file) < 0 || read_settings() < 0) {
+        config_free(&server.cfg);
+        return 1;
+    }
+    server.loop = ev_default_loop(EVFLAG_AUTO);
+    core_api.loop = server.loop;
+    if (tree_init(&server.tree) < 0) {
+        log_error("out of memory building the tree");
+        return 2;
+    }
+    server.next_session_id = session_initial_id(server.server_id, server.start_ms);
+    expiry_init(&server.expiry, server.tick_time, now_ms());
+
+    if (modules_load() < 0 || server.storage->recover() < 0) {
+        shutdown_server();
+        return 1;
+    }
+    session_expiry_start();
+    if (modules_start() < 0) {
+        shutdown_server();
+        return 1;
+    }
+    ev_signal sigterm, sigint;
+    ev_signal_init(&sigterm, on_signal, SIGTERM);
+    ev_signal_init(&sigint, on_signal, SIGINT);
+    ev_signal_start(server.loop, &sigterm);
+    ev_signal_start(server.loop, &sigint);
+    log_info("corrald %s serving (tickTime=%d, sessions %d-%d ms, last zxid 0x%llx)",
+             PACKAGE_VERSION, server.tick_time, server.min_session_timeout,
+             server.max_session_timeout, (unsigned long long)server.last_zxid);
+
+    ev_run(server.loop, 0);
+
+    ev_timer_stop(server.loop, &server.expiry_timer);
+    shutdown_server();
+    ev_loop_destroy(server.loop);
+    log_info("stopped");
+    return 0;
+}

@@ -1,0 +1,209 @@
+/*
+ * modules.c — finding, loading and checking modules.
+ *
+ * Which modules load is configuration: module.transport (one or more),
+ * module.storage (one), module.auth (one or more).  A module named NAME of
+ * kind KIND is the file KIND_NAME.so in one of the folders of module.path
+ * (colon-separated), else $CORRAL_MODULE_PATH, else the install folder.
+ * Every refusal is one log line naming the file and the reason; the server
+ * then does not start (a server without its configured storage or auth must
+ * not run half-configured).
+ */
+#include <dlfcn.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "server.h"
+#include "log.h"
+
+#ifndef CORRAL_MODULE_DIR
+#define CORRAL_MODULE_DIR "/usr/local/lib/corral"
+#endif
+
+static const char *kind_name(int kind)
+{
+    switch (kind) {
+    case CORRAL_MODULE_TRANSPORT: return "transport";
+    case CORRAL_MODULE_STORAGE: return "storage";
+    case CORRAL_MODULE_AUTH: return "auth";
+    case CORRAL_MODULE_ELECTION: return "election";
+    case CORRAL_MODULE_PLUGIN: return "plugin";
+    default: return "?";
+    }
+}
+
+static const char *search_path(void)
+{
+    const char *p = config_value(&server.cfg, "module.path");
+    if (p && *p)
+        return p;
+    p = getenv("CORRAL_MODULE_PATH");
+    if (p && *p)
+        return p;
+    return CORRAL_MODULE_DIR;
+}
+
+static char *find_file(int kind, const char *name)
+{
+    char *paths = strdup(search_path()), *save = NULL;
+    char *found = NULL;
+    for (char *dir = strtok_r(paths, ":", &save); dir && !found;
+         dir = strtok_r(NULL, ":", &save)) {
+        char file[4096];
+        snprintf(file, sizeof file, "%s/%s_%s.so", dir, kind_name(kind), name);
+        if (access(file, R_OK) == 0)
+            found = strdup(file);
+    }
+    free(paths);
+    return found;
+}
+
+static const struct corral_module *load_one(int kind, const char *name)
+{
+    for (int i = 0; i < server.n_modules; i++)
+        if (server.modules[i].mod->kind == kind && !strcmp(server.modules[i].mod->name, name))
+            return server.modules[i].mod;
+    char *file = find_file(kind, name);
+    if (!file) {
+        log_error("module %s '%s': no file %s_%s.so in module path '%s'", kind_name(kind), name,
+                  kind_name(kind), name, search_path());
+        return NULL;
+    }
+    void *h = dlopen(file, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        log_error("module %s: cannot load: %s", file, dlerror());
+        free(file);
+        return NULL;
+    }
+    const struct corral_module *m = dlsym(h, "corral_module_entry");
+    const char *why = NULL;
+    char buf[128];
+    if (!m)
+        why = "it exports no corral_module_entry";
+    else if (m->abi_version != CORRAL_ABI_VERSION) {
+        snprintf(buf, sizeof buf, "built for module ABI %u, this server has ABI %u",
+                 m->abi_version, CORRAL_ABI_VERSION);
+        why = buf;
+    } else if (m->kind != kind) {
+        snprintf(buf, sizeof buf, "it is a %s module, not a %s module", kind_name(m->kind),
+                 kind_name(kind));
+        why = buf;
+    } else if (!m->name || strcmp(m->name, name) != 0)
+        why = "its name does not match its file name";
+    else if (!m->init || !m->ops)
+        why = "it has no init or no ops table";
+    if (why) {
+        log_error("module %s refused: %s", file, why);
+        dlclose(h);
+        free(file);
+        return NULL;
+    }
+    struct loaded_module *lm = realloc(server.modules, (size_t)(server.n_modules + 1) * sizeof *lm);
+    if (!lm)
+        abort();
+    server.modules = lm;
+    lm[server.n_modules].mod = m;
+    lm[server.n_modules].handle = h;
+    lm[server.n_modules].file = file;
+    server.n_modules++;
+    log_info("loaded %s module '%s' %s from %s", kind_name(kind), name,
+             m->version ? m->version : "", file);
+    return m;
+}
+
+/* Load each name of a comma-separated list. */
+static int load_list(int kind, const char *list)
+{
+    char *copy = strdup(list), *save = NULL;
+    int rc = 0;
+    for (char *tok = strtok_r(copy, ", \t", &save); tok; tok = strtok_r(NULL, ", \t", &save))
+        if (!load_one(kind, tok))
+            rc = -1;
+    free(copy);
+    return rc;
+}
+
+int modules_load(void)
+{
+    const char *transports = config_value(&server.cfg, "module.transport");
+    const char *storage = config_value(&server.cfg, "module.storage");
+    const char *auth = config_value(&server.cfg, "module.auth");
+    int rc = 0;
+    rc |= load_list(CORRAL_MODULE_TRANSPORT, transports ? transports : "zk");
+    rc |= load_list(CORRAL_MODULE_STORAGE, storage ? storage : "mem");
+    rc |= load_list(CORRAL_MODULE_AUTH, auth ? auth : "world");
+    if (rc)
+        return -1;
+
+    /* Now that every module's keys are known, unknown keys are errors. */
+    const struct corral_config_key **tables = calloc((size_t)server.n_modules + 1, sizeof *tables);
+    for (int i = 0; i < server.n_modules; i++)
+        tables[i] = server.modules[i].mod->config_keys;
+    int unknown = config_check_keys(&server.cfg, tables, server.n_modules);
+    free(tables);
+    if (unknown)
+        return -1;
+
+    int storages = 0;
+    for (int i = 0; i < server.n_modules; i++) {
+        const struct corral_module *m = server.modules[i].mod;
+        if (m->init(&core_api) != 0) {
+            log_error("module %s: init failed", server.modules[i].file);
+            return -1;
+        }
+        if (m->kind == CORRAL_MODULE_STORAGE) {
+            server.storage = m->ops;
+            storages++;
+        } else if (m->kind == CORRAL_MODULE_AUTH) {
+            server.auth = realloc(server.auth, (size_t)(server.n_auth + 1) * sizeof *server.auth);
+            if (!server.auth)
+                abort();
+            server.auth[server.n_auth++] = m->ops;
+        }
+    }
+    if (storages != 1) {
+        log_error("%s: module.storage must name exactly one storage module", server.cfg.path);
+        return -1;
+    }
+    return 0;
+}
+
+int modules_start(void)
+{
+    for (int i = 0; i < server.n_modules; i++) {
+        const struct corral_module *m = server.modules[i].mod;
+        if (m->kind == CORRAL_MODULE_TRANSPORT) {
+            const struct corral_transport_ops *t = m->ops;
+            if (t->start() != 0) {
+                log_error("transport '%s' failed to start", m->name);
+                return -1;
+            }
+        }
+    }
+    return 0;
+}
+
+void modules_stop(void)
+{
+    for (int i = 0; i < server.n_modules; i++) {
+        const struct corral_module *m = server.modules[i].mod;
+        if (m->kind == CORRAL_MODULE_TRANSPORT)
+            ((const struct corral_transport_ops *)m->ops)->stop();
+    }
+}
+
+void modules_unload(void)
+{
+    for (int i = server.n_modules - 1; i >= 0; i--) {
+        if (server.modules[i].mod->fini)
+            server.modules[i].mod->fini();
+        /* Not dlclose()d: LeakSanitizer needs the symbols to report. */
+        free(server.modules[i].file);
+    }
+    free(server.modules);
+    free(server.auth);
+    server.modules = NULL;
+    server.auth = NULL;
+    server.n_modules = server.n_auth = 0;
+}

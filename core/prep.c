@@ -1,0 +1,457 @@
+/*
+ * prep.c — turn a write request into a txn (DESIGN.md, "life of a write", 2).
+ *
+ * Prep decides everything: the zxid, the time, the final path of a sequential
+ * node, the new versions, the expanded ACL.  Apply then only executes.  The
+ * checks run in ZooKeeper's order (PrepRequestProcessor), so the same failing
+ * request yields the same error code: e.g. for create, bad path, then invalid
+ * ACL, then missing parent, then parent ACL, then existing node, then
+ * ephemeral parent.
+ *
+ * A failed write still becomes a txn (type error, with the code), as in
+ * ZooKeeper: it takes a zxid and is logged.  A multi is prepped member by
+ * member against a *view*: the tree overlaid with the effects of the members
+ * before it, so "create /a; create /a/b" in one multi checks /a/b's parent
+ * correctly.  The same overlay is what lets later work prep several txns
+ * ahead of the disk (group commit).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+#include "path.h"
+
+/* A node as prep sees it. */
+struct vnode {
+    int exists;
+    int32_t version, cversion, aversion;
+    int64_t ephemeral_owner;
+    int32_t num_children;
+    struct acl_list *acl;       /* a reference is held while in the view */
+};
+
+struct change {
+    char *path;
+    struct vnode v;
+    UT_hash_handle hh;
+};
+
+struct view {
+    struct change *changes;
+};
+
+#define CONTAINER_OWNER INT64_MIN
+#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
+#define MAX_TTL ((1LL << 40) - 1)
+
+static void view_get(struct view *v, const char *path, struct vnode *out)
+{
+    struct change *c = NULL;
+    if (v)
+        HASH_FIND_STR(v->changes, path, c);
+    if (c) {
+        *out = c->v;
+        return;
+    }
+    memset(out, 0, sizeof *out);
+    struct znode *n = tree_lookup(&server.tree, path);
+    if (!n)
+        return;
+    out->exists = 1;
+    out->version = n->version;
+    out->cversion = n->cversion;
+    out->aversion = n->aversion;
+    out->ephemeral_owner = n->ephemeral_owner;
+    out->num_children = tree_num_children(n);
+    out->acl = n->acl;
+}
+
+static void view_put(struct view *v, const char *path, const struct vnode *nv)
+{
+    if (!v)
+        return;
+    struct change *c;
+    HASH_FIND_STR(v->changes, path, c);
+    if (!c) {
+        c = calloc(1, sizeof *c);
+        if (!c || !(c->path = strdup(path)))
+            abort();
+        HASH_ADD_KEYPTR(hh, v->changes, c->path, strlen(c->path), c);
+    } else if (c->v.acl) {
+        acl_list_unref(c->v.acl);
+    }
+    c->v = *nv;
+    if (c->v.acl)
+        acl_list_ref(c->v.acl);
+}
+
+static void view_free(struct view *v)
+{
+    struct change *c, *tmp;
+    HASH_ITER(hh, v->changes, c, tmp) {
+        HASH_DEL(v->changes, c);
+        if (c->v.acl)
+            acl_list_unref(c->v.acl);
+        free(c->path);
+        free(c);
+    }
+}
+
+static char *parent_of(const char *path)
+{
+    const char *slash = strrchr(path, '/');
+    size_t len = slash == path ? 1 : (size_t)(slash - path);
+    char *p = malloc(len + 1);
+    if (!p)
+        abort();
+    memcpy(p, path, len);
+    p[len] = 0;
+    return p;
+}
+
+static int is_special_path(const char *path)
+{
+    return !strcmp(path, "/") || !strcmp(path, "/zookeeper") ||
+           !strcmp(path, "/zookeeper/quota") || !strcmp(path, "/zookeeper/config");
+}
+
+static int check_version(int32_t current, int32_t expected, int32_t *next)
+{
+    if (expected != -1 && expected != current)
+        return CORRAL_EBADVERSION;
+    *next = (int32_t)((uint32_t)current + 1);
+    return CORRAL_OK;
+}
+
+static int create_mode_valid(int32_t op, int32_t flags, int64_t ttl)
+{
+    switch (flags) {
+    case CORRAL_CREATE_PERSISTENT:
+    case CORRAL_CREATE_EPHEMERAL:
+    case CORRAL_CREATE_PERSISTENT_SEQUENTIAL:
+    case CORRAL_CREATE_EPHEMERAL_SEQUENTIAL:
+        return op != CORRAL_OP_CREATE_TTL && op != CORRAL_OP_CREATE_CONTAINER ? CORRAL_OK
+                                                                               : CORRAL_EBADARGUMENTS;
+    case CORRAL_CREATE_CONTAINER:
+        return op == CORRAL_OP_CREATE_CONTAINER ? CORRAL_OK : CORRAL_EBADARGUMENTS;
+    case CORRAL_CREATE_PERSISTENT_WITH_TTL:
+    case CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL: {
+        int enabled = 0;
+        if (core_api.config_bool("extendedTypesEnabled", 0, &enabled) < 0 || !enabled)
+            return CORRAL_EUNIMPLEMENTED;
+        if (op != CORRAL_OP_CREATE_TTL || ttl <= 0 || ttl > MAX_TTL)
+            return CORRAL_EBADARGUMENTS;
+        return CORRAL_OK;
+    }
+    default:
+        return CORRAL_EBADARGUMENTS;
+    }
+}
+
+static int prep_create(struct session *s, struct view *v, const struct corral_request *r,
+                       struct corral_txn *t)
+{
+    int32_t flags = r->flags;
+    int sequential = flags == CORRAL_CREATE_PERSISTENT_SEQUENTIAL ||
+                     flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL ||
+                     flags == CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL;
+    int rc = create_mode_valid(r->op, flags, r->ttl);
+    if (rc)
+        return rc;
+    if (!path_is_valid(r->path, sequential))
+        return CORRAL_EBADARGUMENTS;
+    struct corral_acl *acl;
+    int32_t n_acl;
+    if ((rc = acl_fixup(s, r->acl, r->n_acl, &acl, &n_acl)))
+        return rc;
+    char *parent = parent_of(r->path);
+    struct vnode pv;
+    view_get(v, parent, &pv);
+    rc = CORRAL_ENONODE;
+    if (!pv.exists)
+        goto fail;
+    rc = CORRAL_ENOAUTH;
+    if (!acl_check(s, pv.acl, CORRAL_PERM_CREATE))
+        goto fail;
+    char *path;
+    if (sequential) {
+        size_t len = strlen(r->path);
+        path = malloc(len + 16);
+        if (!path)
+            abort();
+        snprintf(path, len + 16, "%s%010d", r->path, pv.cversion);
+    } else {
+        path = strdup(r->path);
+    }
+    rc = CORRAL_EBADARGUMENTS;
+    if (!path_is_valid(path, 0)) {
+        free(path);
+        goto fail;
+    }
+    struct vnode nv;
+    view_get(v, path, &nv);
+    rc = CORRAL_ENODEEXISTS;
+    if (nv.exists) {
+        free(path);
+        goto fail;
+    }
+    rc = CORRAL_ENOCHILDRENFOREPHEMERALS;
+    if (pv.ephemeral_owner != 0 && pv.ephemeral_owner != CONTAINER_OWNER &&
+        (pv.ephemeral_owner & TTL_OWNER_BITS) != TTL_OWNER_BITS) {
+        free(path);
+        goto fail;
+    }
+    int ephemeral = flags == CORRAL_CREATE_EPHEMERAL || flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL;
+    t->type = r->op;   /* create2 stays create2, as ZooKeeper logs it */
+    t->path = path;
+    if (r->data_len > 0) {
+        t->data = malloc((size_t)r->data_len);
+        if (!t->data)
+            abort();
+        memcpy(t->data, r->data, (size_t)r->data_len);
+    }
+    t->data_len = r->data_len;
+    t->acl = acl;
+    t->n_acl = n_acl;
+    t->ephemeral = ephemeral;
+    t->parent_cversion = pv.cversion + 1;
+    t->ttl = r->ttl;
+
+    /* What later members of a multi see. */
+    pv.cversion++;
+    pv.num_children++;
+    view_put(v, parent, &pv);
+    struct vnode created = {1, 0, 0, 0, 0, 0, NULL};
+    created.ephemeral_owner = ephemeral ? s->id
+                              : r->op == CORRAL_OP_CREATE_CONTAINER ? CONTAINER_OWNER
+                              : r->op == CORRAL_OP_CREATE_TTL ? (TTL_OWNER_BITS | r->ttl)
+                                                              : 0;
+    created.acl = acl_cache_get(acl, n_acl);
+    view_put(v, path, &created);
+    acl_list_unref(created.acl);
+    free(parent);
+    return CORRAL_OK;
+fail:
+    free(parent);
+    acl_free_list(acl, n_acl);
+    return rc;
+}
+
+static int prep_delete(struct session *s, struct view *v, const struct corral_request *r,
+                       struct corral_txn *t)
+{
+    if (!r->path || r->path[0] != '/' || is_special_path(r->path) || !path_is_valid(r->path, 0))
+        return CORRAL_EBADARGUMENTS;
+    char *parent = parent_of(r->path);
+    struct vnode pv, nv;
+    view_get(v, parent, &pv);
+    int rc = CORRAL_ENONODE;
+    if (!pv.exists)
+        goto out;
+    rc = CORRAL_ENOAUTH;
+    if (!acl_check(s, pv.acl, CORRAL_PERM_DELETE))
+        goto out;
+    view_get(v, r->path, &nv);
+    rc = CORRAL_ENONODE;
+    if (!nv.exists)
+        goto out;
+    int32_t next;
+    if ((rc = check_version(nv.version, r->version, &next)))
+        goto out;
+    rc = CORRAL_ENOTEMPTY;
+    if (nv.num_children > 0)
+        goto out;
+    t->type = CORRAL_OP_DELETE;
+    t->path = strdup(r->path);
+    pv.cversion++;
+    pv.num_children--;
+    view_put(v, parent, &pv);
+    struct vnode gone = {0};
+    view_put(v, r->path, &gone);
+    rc = CORRAL_OK;
+out:
+    free(parent);
+    return rc;
+}
+
+static int prep_set_data(struct session *s, struct view *v, const struct corral_request *r,
+                         struct corral_txn *t)
+{
+    if (!path_is_valid(r->path, 0))
+        return CORRAL_EBADARGUMENTS;
+    struct vnode nv;
+    view_get(v, r->path, &nv);
+    if (!nv.exists)
+        return CORRAL_ENONODE;
+    if (!acl_check(s, nv.acl, CORRAL_PERM_WRITE))
+        return CORRAL_ENOAUTH;
+    int32_t next;
+    int rc = check_version(nv.version, r->version, &next);
+    if (rc)
+        return rc;
+    t->type = CORRAL_OP_SET_DATA;
+    t->path = strdup(r->path);
+    if (r->data_len > 0) {
+        t->data = malloc((size_t)r->data_len);
+        if (!t->data)
+            abort();
+        memcpy(t->data, r->data, (size_t)r->data_len);
+    }
+    t->data_len = r->data_len;
+    t->version = next;
+    nv.version = next;
+    view_put(v, r->path, &nv);
+    return CORRAL_OK;
+}
+
+static int prep_set_acl(struct session *s, struct view *v, const struct corral_request *r,
+                        struct corral_txn *t)
+{
+    if (!path_is_valid(r->path, 0))
+        return CORRAL_EBADARGUMENTS;
+    struct corral_acl *acl;
+    int32_t n_acl;
+    int rc = acl_fixup(s, r->acl, r->n_acl, &acl, &n_acl);
+    if (rc)
+        return rc;
+    struct vnode nv;
+    view_get(v, r->path, &nv);
+    int32_t next;
+    if (!nv.exists)
+        rc = CORRAL_ENONODE;
+    else if (!acl_check(s, nv.acl, CORRAL_PERM_ADMIN))
+        rc = CORRAL_ENOAUTH;
+    else
+        rc = check_version(nv.aversion, r->version, &next);
+    if (rc) {
+        acl_free_list(acl, n_acl);
+        return rc;
+    }
+    t->type = CORRAL_OP_SET_ACL;
+    t->path = strdup(r->path);
+    t->acl = acl;
+    t->n_acl = n_acl;
+    t->version = next;
+    nv.aversion = next;
+    nv.acl = acl_cache_get(acl, n_acl);
+    view_put(v, r->path, &nv);
+    acl_list_unref(nv.acl);
+    return CORRAL_OK;
+}
+
+static int prep_check(struct session *s, struct view *v, const struct corral_request *r,
+                      struct corral_txn *t)
+{
+    if (!path_is_valid(r->path, 0))
+        return CORRAL_EBADARGUMENTS;
+    struct vnode nv;
+    view_get(v, r->path, &nv);
+    if (!nv.exists)
+        return CORRAL_ENONODE;
+    if (!acl_check(s, nv.acl, CORRAL_PERM_READ))
+        return CORRAL_ENOAUTH;
+    int32_t next;
+    int rc = check_version(nv.version, r->version, &next);
+    if (rc)
+        return rc;
+    t->type = CORRAL_OP_CHECK;
+    t->path = strdup(r->path);
+    t->version = next;
+    return CORRAL_OK;
+}
+
+static int prep_one(struct session *s, struct view *v, const struct corral_request *r,
+                    struct corral_txn *t)
+{
+    switch (r->op) {
+    case CORRAL_OP_CREATE:
+    case CORRAL_OP_CREATE2:
+    case CORRAL_OP_CREATE_CONTAINER:
+    case CORRAL_OP_CREATE_TTL:
+        return prep_create(s, v, r, t);
+    case CORRAL_OP_DELETE:
+        return prep_delete(s, v, r, t);
+    case CORRAL_OP_SET_DATA:
+        return prep_set_data(s, v, r, t);
+    case CORRAL_OP_SET_ACL:
+        return prep_set_acl(s, v, r, t);
+    case CORRAL_OP_CHECK:
+        return prep_check(s, v, r, t);
+    default:
+        return CORRAL_EBADARGUMENTS;
+    }
+}
+
+static void make_error(struct corral_txn *t, int32_t err)
+{
+    txn_clear(t);
+    t->type = CORRAL_OP_ERROR;
+    t->err = err;
+}
+
+static void prep_multi(struct session *s, const struct corral_request *r, struct corral_txn *t)
+{
+    struct view v = {NULL};
+    t->type = CORRAL_OP_MULTI;
+    t->n_subs = r->n_ops > 0 ? r->n_ops : 0;
+    t->subs = calloc(t->n_subs ? (size_t)t->n_subs : 1, sizeof *t->subs);
+    if (!t->subs)
+        abort();
+    int failed = 0;
+    for (int32_t i = 0; i < t->n_subs; i++) {
+        struct corral_txn *sub = &t->subs[i];
+        if (failed) {
+            make_error(sub, CORRAL_ERUNTIMEINCONSISTENCY);
+            continue;
+        }
+        int rc = prep_one(s, &v, &r->ops[i], sub);
+        if (rc) {
+            make_error(sub, rc);
+            failed = 1;
+        }
+    }
+    view_free(&v);
+}
+
+int prep_write(struct session *s, const struct corral_request *r, struct corral_txn *t)
+{
+    memset(t, 0, sizeof *t);
+    t->session_id = s->id;
+    t->cxid = r->xid;
+    t->zxid = ++server.next_zxid;
+    t->time = now_ms();
+    switch (r->op) {
+    case CORRAL_OP_CREATE_SESSION:
+        t->type = CORRAL_OP_CREATE_SESSION;
+        t->timeout = s->timeout_ms;
+        return CORRAL_OK;
+    case CORRAL_OP_CLOSE_SESSION:
+        t->type = CORRAL_OP_CLOSE_SESSION;
+        return CORRAL_OK;
+    case CORRAL_OP_MULTI:
+        prep_multi(s, r, t);
+        return CORRAL_OK;
+    default: {
+        int rc = prep_one(s, NULL, r, t);
+        if (rc)
+            make_error(t, rc);
+        return rc;
+    }
+    }
+}
+
+void txn_clear(struct corral_txn *t)
+{
+    free(t->path);
+    free(t->data);
+    acl_free_list(t->acl, t->n_acl);
+    for (int32_t i = 0; i < t->n_subs; i++)
+        txn_clear(&t->subs[i]);
+    free(t->subs);
+    t->path = NULL;
+    t->data = NULL;
+    t->acl = NULL;
+    t->n_acl = 0;
+    t->subs = NULL;
+    t->n_subs = 0;
+}

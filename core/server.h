@@ -1,0 +1,208 @@
+/*
+ * server.h — the one server: configuration, the tree, sessions, watches and
+ * the loaded modules.  A single global owned by the event-loop thread (like
+ * Redis's `server`): no locks, because nothing else touches it.
+ */
+#ifndef CORRAL_SERVER_H
+#define CORRAL_SERVER_H
+
+#include <stdint.h>
+#include <ev.h>
+#include <uthash.h>
+#include "corral/module.h"
+#include "config.h"
+#include "tree.h"
+#include "expiry.h"
+
+struct session;
+
+/* One identity a session holds: "scheme:id", from connecting or from addauth. */
+struct identity {
+    char *scheme;
+    char *id;
+    int authenticated;          /* from addauth (counts for the "auth" ACL scheme) */
+};
+
+/* A watch registration as the session remembers it, for removal on detach. */
+struct session_watch {
+    char *key;                  /* kind byte ('d' or 'c') followed by the path */
+    UT_hash_handle hh;
+};
+
+/* A request waiting for its turn in a session's FIFO. */
+struct pending {
+    struct corral_request *req;
+    struct pending *next;
+    uint32_t conn_gen;          /* which connection of the session sent it */
+    int64_t received_ms;
+    int internal;               /* created by the server (session create/expiry close) */
+};
+
+struct session {
+    int64_t id;
+    int32_t timeout_ms;
+    uint8_t passwd[CORRAL_PASSWD_LEN];
+    struct expiry_item expiry;  /* first member after id/timeout: see session_of_expiry */
+    UT_hash_handle hh;          /* server.sessions, keyed by id */
+
+    const struct corral_conn_ops *ops;  /* NULL while no connection is attached */
+    void *conn;
+    uint32_t conn_gen;
+    char *remote_addr;
+
+    struct identity *ids;
+    int n_ids;
+
+    struct pending *head, *tail;        /* the FIFO of submitted requests */
+    int queued_for_write;               /* on server.write_queue */
+    struct session *write_next;
+    int closing;                        /* close submitted or expired: no new work */
+    int32_t close_reason;
+    int created;                        /* createSession txn applied */
+
+    struct session_watch *watches;
+
+    /* figures for cons/stat */
+    int64_t requests, replies;
+    int64_t last_zxid;
+    int32_t last_op, last_xid;
+    int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms;
+};
+
+/* A path's watchers: sessions registered on one path in one table. */
+struct watch_entry {
+    char *path;
+    struct session **watchers;
+    int n, cap;
+    UT_hash_handle hh;
+};
+
+/* An ephemeral node, in its owner's set (kept with the tree: apply maintains it). */
+struct ephemeral_path {
+    char *path;
+    UT_hash_handle hh;
+};
+
+struct ephemeral_owner {
+    int64_t session_id;
+    struct ephemeral_path *paths;
+    UT_hash_handle hh;
+};
+
+struct loaded_module {
+    const struct corral_module *mod;
+    void *handle;
+    char *file;
+};
+
+struct server {
+    struct config cfg;
+    struct ev_loop *loop;
+    int64_t start_ms;
+
+    /* settings */
+    int32_t tick_time;
+    int32_t min_session_timeout, max_session_timeout;
+    int32_t server_id;
+    int skip_acl;
+
+    /* state */
+    struct tree tree;
+    int64_t last_zxid;          /* last applied */
+    int64_t next_zxid;          /* last assigned */
+    struct ephemeral_owner *ephemerals;
+    int64_t ephemeral_count;
+
+    struct session *sessions;
+    int64_t next_session_id;
+    struct expiry_queue expiry;
+    ev_timer expiry_timer;
+
+    struct watch_entry *data_watches, *child_watches;
+    int64_t watch_count;
+
+    /* the write stage: sessions whose FIFO head is a write, in arrival order */
+    struct session *write_head, *write_tail;
+    int txn_in_flight;
+    int draining;
+
+    /* modules */
+    struct loaded_module *modules;
+    int n_modules;
+    const struct corral_storage_ops *storage;
+    const struct corral_auth_ops **auth;
+    int n_auth;
+
+    /* stats */
+    int64_t requests;
+    int64_t outstanding;
+    int64_t min_latency_ms, max_latency_ms, total_latency_ms;
+};
+
+extern struct server server;
+extern struct corral_core core_api;
+
+int64_t now_ms(void);
+
+/* sessions (session.c) */
+struct session *session_find(int64_t id);
+struct session *session_new(int64_t id, int32_t timeout_ms);
+void session_free(struct session *s);
+void session_touch(struct session *s);
+void session_add_identity(struct session *s, const char *scheme, const char *id, int authenticated);
+void session_expiry_start(void);
+int32_t session_negotiate_timeout(int32_t requested);
+void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);
+int64_t session_initial_id(int32_t server_id, int64_t now);
+
+/* watches (watch.c) */
+void watch_add(struct session *s, const char *path, int child);
+void watch_remove_session(struct session *s);
+void watch_trigger(const char *path, int32_t type, int child_table, struct session **skip, int *n_skip);
+void watch_fire_created(const char *path);
+void watch_fire_deleted(const char *path);
+void watch_fire_data_changed(const char *path);
+void watch_fire_children_changed(const char *parent_path);
+
+/* ephemerals (ephemeral.c) */
+void ephemeral_add(int64_t session_id, const char *path);
+void ephemeral_remove(int64_t session_id, const char *path);
+struct ephemeral_owner *ephemeral_find(int64_t session_id);
+
+/* acl checks (acl.c) */
+int acl_check(const struct session *s, const struct acl_list *acl, int32_t perm);
+/* Validate and expand ("auth" scheme) an ACL from a request: CORRAL_OK or CORRAL_EINVALIDACL. */
+int acl_fixup(const struct session *s, const struct corral_acl *in, int32_t n,
+              struct corral_acl **out, int32_t *n_out);
+void acl_free_list(struct corral_acl *acl, int32_t n);
+const struct corral_auth_ops *auth_find(const char *scheme);
+
+/* prep + apply (prep.c, apply.c) */
+int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
+void txn_clear(struct corral_txn *txn);
+/* The result of applying one (sub)txn, for building the reply. */
+struct apply_result {
+    int32_t op;
+    int32_t err;
+    char *path;                 /* create: the created path (malloc'd) */
+    struct corral_stat stat;
+};
+int apply_txn(const struct corral_txn *txn, struct apply_result *res, struct apply_result **subs);
+void apply_result_clear(struct apply_result *res, struct apply_result *subs, int n_subs);
+
+/* the request pipeline (pipeline.c) */
+struct session *pipeline_connect(const struct corral_connect_params *p,
+                                 const struct corral_conn_ops *ops, void *conn);
+void pipeline_submit(struct session *s, struct corral_request *req);
+void pipeline_detach(struct session *s);
+void pipeline_expire(struct session *s);
+void request_free(struct corral_request *req);
+int is_write_op(int32_t op);
+
+/* modules (modules.c) */
+int modules_load(void);
+void modules_unload(void);
+int modules_start(void);
+void modules_stop(void);
+
+#endif
