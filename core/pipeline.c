@@ -226,6 +226,21 @@ static void do_auth(struct session *s, const struct pending *p)
     if (rc == CORRAL_OK && id) {
         session_add_identity(s, a->scheme, id, 1);
         free(id);
+        /*
+         * A superuser scheme (ZooKeeper's "super") is granted through another
+         * scheme's credentials ("addauth digest super:secret"): offer them to
+         * every superuser module too.
+         */
+        for (int i = 0; i < server.n_auth; i++) {
+            const struct corral_auth_ops *su = server.auth[i];
+            char *su_id = NULL;
+            if (su == a || !(su->flags & CORRAL_AUTH_SUPERUSER) || !su->authenticate)
+                continue;
+            if (su->authenticate(r->data, r->data_len, s->remote_addr, &su_id) == CORRAL_OK &&
+                su_id)
+                session_add_identity(s, su->scheme, su_id, 0);
+            free(su_id);
+        }
         reply_error(s, p, CORRAL_OK);
         return;
     }

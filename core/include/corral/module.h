@@ -233,7 +233,12 @@ struct corral_storage_ops {
                    void (*done)(void *arg, int err), void *arg);
 };
 
-/* Identities of this scheme pass every ACL check (ZooKeeper's "super"). */
+/*
+ * Identities of this scheme pass every ACL check (ZooKeeper's "super").  The
+ * core also offers such a module's authenticate() the bytes of every
+ * successful addauth of another scheme, so "addauth digest super:secret"
+ * can make a session superuser, as in ZooKeeper.
+ */
 #define CORRAL_AUTH_SUPERUSER 0x1
 
 struct corral_auth_ops {
