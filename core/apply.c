@@ -54,6 +54,8 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
     parent->pzxid = zxid;
     if (t->ephemeral)
         ephemeral_add(t->session_id, t->path);
+    else
+        containers_track(t->path, n->ephemeral_owner);
     res->path = strdup(t->path);
     tree_fill_stat(n, &res->stat);
 
@@ -78,6 +80,8 @@ static int delete_node(const char *path, int64_t zxid)
         parent->pzxid = zxid;
     if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
         ephemeral_remove(owner, path);
+    else
+        containers_untrack(path, owner);
     char pbuf[4096];
     watch_fire_deleted(path);
     watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf));
@@ -137,6 +141,7 @@ static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_resu
     case CORRAL_OP_CREATE_TTL:
         return apply_create(t, zxid, res);
     case CORRAL_OP_DELETE:
+    case CORRAL_OP_DELETE_CONTAINER:
         return delete_node(t->path, zxid);
     case CORRAL_OP_SET_DATA:
         return apply_set_data(t, zxid, res);

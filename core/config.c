@@ -36,6 +36,8 @@ static const struct corral_config_key core_keys[] = {
     {"autopurge.purgeInterval", "hours between purges (0: off)"},
     {"skipACL", "skip ACL checks"},
     {"extendedTypesEnabled", "allow TTL nodes"},
+    {"znode.container.checkIntervalMs", "how often unused container/TTL nodes are looked for"},
+    {"znode.container.maxPerMinute", "most container/TTL deletions per minute"},
     {"admin.*", "admin server settings"},
     /* ZooKeeper keys accepted for compatibility (ensemble, TLS, metrics, ...) */
     {"initLimit", NULL}, {"syncLimit", NULL}, {"server.*", NULL}, {"group.*", NULL},

@@ -76,6 +76,7 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
 static void shutdown_server(void)
 {
     modules_stop();
+    containers_stop();
     while (server.sessions) {
         struct session *s = server.sessions;
         s->ops = NULL;
@@ -147,7 +148,7 @@ int main(int argc, char **argv)
         return 1;
     }
     session_expiry_start();
-    if (modules_start() < 0) {
+    if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();
         return 1;
     }

@@ -39,6 +39,7 @@ int is_write_op(int32_t op)
     case CORRAL_OP_MULTI:
     case CORRAL_OP_CREATE_SESSION:
     case CORRAL_OP_CLOSE_SESSION:
+    case CORRAL_OP_DELETE_CONTAINER:
         return 1;
     default:
         return 0;
@@ -59,6 +60,11 @@ void request_free(struct corral_request *req)
         acl_free_list(m->acl, m->n_acl);
     }
     free(req->ops);
+    for (int k = 0; k < 5; k++) {
+        for (int32_t i = 0; req->watch_paths[k] && i < req->n_watch_paths[k]; i++)
+            free(req->watch_paths[k][i]);
+        free(req->watch_paths[k]);
+    }
     free(req);
 }
 
@@ -140,79 +146,285 @@ static void reply_error(struct session *s, const struct pending *p, int32_t err)
 
 /* ---- reads ---- */
 
-static void read_node_op(struct session *s, const struct pending *p)
+/*
+ * Answer one node read into rsp.  Like ZooKeeper, reads do not validate the
+ * path: a path that cannot exist is simply not found.  *names receives an
+ * array the caller frees after the reply is encoded.
+ */
+static void read_node(struct session *s, const struct corral_request *r,
+                      struct corral_response *rsp, const char ***names)
 {
-    const struct corral_request *r = p->req;
-    struct corral_response rsp;
-    memset(&rsp, 0, sizeof rsp);
-    rsp.zxid = server.last_zxid;
-    if (!path_is_valid(r->path, 0)) {
-        rsp.err = CORRAL_EBADARGUMENTS;
-        send_reply(s, p, &rsp);
-        return;
-    }
-    struct znode *n = tree_lookup(&server.tree, r->path);
-    const char **names = NULL;
+    memset(rsp, 0, sizeof *rsp);
+    rsp->op = r->op;
+    rsp->zxid = server.last_zxid;
+    struct znode *n = r->path ? tree_lookup(&server.tree, r->path) : NULL;
+    int watch = r->watch && s->ops;
     switch (r->op) {
     case CORRAL_OP_EXISTS:
         /* exists checks no ACL, and watches a missing node for its creation */
-        if (r->watch)
-            watch_add(s, r->path, 0);
+        if (watch)
+            watch_add(s, r->path, 0, WATCH_STANDARD);
         if (!n)
-            rsp.err = CORRAL_ENONODE;
+            rsp->err = CORRAL_ENONODE;
         else
-            tree_fill_stat(n, &rsp.stat);
+            tree_fill_stat(n, &rsp->stat);
         break;
     case CORRAL_OP_GET_DATA:
         if (!n)
-            rsp.err = CORRAL_ENONODE;
+            rsp->err = CORRAL_ENONODE;
         else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
-            rsp.err = CORRAL_ENOAUTH;
+            rsp->err = CORRAL_ENOAUTH;
         else {
-            if (r->watch)
-                watch_add(s, r->path, 0);
-            rsp.data = n->data;
-            rsp.data_len = n->data_len;
-            tree_fill_stat(n, &rsp.stat);
+            if (watch)
+                watch_add(s, r->path, 0, WATCH_STANDARD);
+            rsp->data = n->data;
+            rsp->data_len = n->data_len;
+            tree_fill_stat(n, &rsp->stat);
         }
         break;
     case CORRAL_OP_GET_CHILDREN:
     case CORRAL_OP_GET_CHILDREN2:
         if (!n)
-            rsp.err = CORRAL_ENONODE;
+            rsp->err = CORRAL_ENONODE;
         else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
-            rsp.err = CORRAL_ENOAUTH;
+            rsp->err = CORRAL_ENOAUTH;
         else {
-            if (r->watch)
-                watch_add(s, r->path, 1);
+            if (watch)
+                watch_add(s, r->path, 1, WATCH_STANDARD);
             int32_t count = tree_num_children(n), i = 0;
-            names = malloc((count ? (size_t)count : 1) * sizeof *names);
-            if (!names)
+            *names = malloc((count ? (size_t)count : 1) * sizeof **names);
+            if (!*names)
                 abort();
             for (struct znode *c = n->children; c; c = c->hh.next)
-                names[i++] = c->name;
-            rsp.children = names;
-            rsp.n_children = count;
-            tree_fill_stat(n, &rsp.stat);
+                (*names)[i++] = c->name;
+            rsp->children = *names;
+            rsp->n_children = count;
+            tree_fill_stat(n, &rsp->stat);
         }
         break;
     case CORRAL_OP_GET_ACL:
         if (!n)
-            rsp.err = CORRAL_ENONODE;
+            rsp->err = CORRAL_ENONODE;
         else if (!acl_check(s, n->acl, CORRAL_PERM_READ | CORRAL_PERM_ADMIN))
-            rsp.err = CORRAL_ENOAUTH;
+            rsp->err = CORRAL_ENOAUTH;
         else {
-            rsp.acl = n->acl->acl;
-            rsp.n_acl = n->acl->n;
-            tree_fill_stat(n, &rsp.stat);
+            rsp->acl = n->acl->acl;
+            rsp->n_acl = n->acl->n;
+            tree_fill_stat(n, &rsp->stat);
         }
         break;
     case CORRAL_OP_SYNC:
-        rsp.path = r->path;
+        rsp->path = r->path;
+        break;
+    default:
+        rsp->err = CORRAL_EBADARGUMENTS;
         break;
     }
+}
+
+static void read_node_op(struct session *s, const struct pending *p)
+{
+    struct corral_response rsp;
+    const char **names = NULL;
+    read_node(s, p->req, &rsp, &names);
     send_reply(s, p, &rsp);
     free(names);
+}
+
+/* multiRead: every member answered on its own (getData/getChildren), no atomicity. */
+static void multi_read(struct session *s, const struct pending *p)
+{
+    const struct corral_request *r = p->req;
+    int32_t n = r->n_ops > 0 ? r->n_ops : 0;
+    struct corral_response rsp, *results = calloc(n ? (size_t)n : 1, sizeof *results);
+    const char ***names = calloc(n ? (size_t)n : 1, sizeof *names);
+    if (!results || !names)
+        abort();
+    for (int32_t i = 0; i < n; i++) {
+        const struct corral_request *m = &r->ops[i];
+        if (m->op != CORRAL_OP_GET_DATA && m->op != CORRAL_OP_GET_CHILDREN) {
+            memset(&results[i], 0, sizeof results[i]);
+            results[i].err = CORRAL_EBADARGUMENTS;
+        } else {
+            read_node(s, m, &results[i], &names[i]);
+        }
+        if (results[i].err)
+            results[i].op = CORRAL_OP_ERROR;
+    }
+    memset(&rsp, 0, sizeof rsp);
+    rsp.zxid = server.last_zxid;
+    rsp.results = results;
+    rsp.n_results = n;
+    send_reply(s, p, &rsp);
+    for (int32_t i = 0; i < n; i++)
+        free(names[i]);
+    free(names);
+    free(results);
+}
+
+/* addWatch: PERSISTENT watches both tables, PERSISTENT_RECURSIVE the data table. */
+static int add_watch(struct session *s, const struct corral_request *r)
+{
+    if (!r->path || !s->ops)
+        return r->path ? CORRAL_OK : CORRAL_EBADARGUMENTS;
+    if (r->mode == CORRAL_WATCH_MODE_PERSISTENT) {
+        watch_add(s, r->path, 0, WATCH_PERSISTENT);
+        watch_add(s, r->path, 1, WATCH_PERSISTENT);
+    } else if (r->mode == CORRAL_WATCH_MODE_PERSISTENT_RECURSIVE) {
+        watch_add(s, r->path, 0, WATCH_RECURSIVE);
+    } else {
+        return CORRAL_EBADARGUMENTS;
+    }
+    return CORRAL_OK;
+}
+
+/* removeWatches / checkWatches by watcher type; NoWatcher when there was none. */
+static int remove_or_check_watches(struct session *s, const struct corral_request *r, int remove)
+{
+    int data = 0, child = 0;
+    unsigned modes = ~0u;
+    switch (r->mode) {
+    case CORRAL_WATCHER_CHILDREN: child = 1; break;
+    case CORRAL_WATCHER_DATA: data = 1; break;
+    case CORRAL_WATCHER_ANY: data = child = 1; break;
+    case 4: data = child = 1; modes = WATCH_PERSISTENT; break;     /* Persistent */
+    case 5: data = 1; modes = WATCH_RECURSIVE; break;              /* PersistentRecursive */
+    default: return CORRAL_EBADARGUMENTS;
+    }
+    if (!r->path)
+        return CORRAL_EBADARGUMENTS;
+    unsigned found = 0;
+    if (data)
+        found |= remove ? watch_remove(s, r->path, 0, modes) : watch_modes(s, r->path, 0) & modes;
+    if (child)
+        found |= remove ? watch_remove(s, r->path, 1, modes) : watch_modes(s, r->path, 1) & modes;
+    return found ? CORRAL_OK : CORRAL_ENOWATCHER;
+}
+
+/*
+ * setWatches(2): a reconnecting client re-registers what it holds.  Whatever
+ * changed since the zxid it last saw fires at once instead (ZooKeeper's rule):
+ * data watches on nodes deleted or modified, exist watches on nodes created,
+ * child watches on nodes deleted or whose children changed.
+ */
+static void set_watches(struct session *s, const struct corral_request *r)
+{
+    if (!s->ops)
+        return;
+    for (int k = 0; k < 5; k++) {
+        for (int32_t i = 0; r->watch_paths[k] && i < r->n_watch_paths[k]; i++) {
+            const char *path = r->watch_paths[k][i];
+            struct znode *n = tree_lookup(&server.tree, path);
+            struct corral_watch_event ev = {0, CORRAL_STATE_SYNC_CONNECTED, path};
+            switch (k) {
+            case CORRAL_SETWATCH_DATA:
+                if (!n)
+                    ev.type = CORRAL_EVENT_NODE_DELETED;
+                else if (n->mzxid > r->relative_zxid)
+                    ev.type = CORRAL_EVENT_NODE_DATA_CHANGED;
+                else
+                    watch_add(s, path, 0, WATCH_STANDARD);
+                break;
+            case CORRAL_SETWATCH_EXIST:
+                if (n)
+                    ev.type = CORRAL_EVENT_NODE_CREATED;
+                else
+                    watch_add(s, path, 0, WATCH_STANDARD);
+                break;
+            case CORRAL_SETWATCH_CHILD:
+                if (!n)
+                    ev.type = CORRAL_EVENT_NODE_DELETED;
+                else if (n->pzxid > r->relative_zxid)
+                    ev.type = CORRAL_EVENT_NODE_CHILDREN_CHANGED;
+                else
+                    watch_add(s, path, 1, WATCH_STANDARD);
+                break;
+            case CORRAL_SETWATCH_PERSISTENT:
+                watch_add(s, path, 0, WATCH_PERSISTENT);
+                watch_add(s, path, 1, WATCH_PERSISTENT);
+                break;
+            case CORRAL_SETWATCH_PERSISTENT_RECURSIVE:
+                watch_add(s, path, 0, WATCH_RECURSIVE);
+                break;
+            }
+            if (ev.type)
+                s->ops->event(s->conn, &ev);
+        }
+    }
+}
+
+static void get_ephemerals(struct session *s, const struct pending *p)
+{
+    const char *prefix = p->req->path;
+    int all = !prefix || !*prefix || !strcmp(prefix, "/");
+    struct ephemeral_owner *o = ephemeral_find(s->id);
+    int32_t n = 0, cap = o ? (int32_t)HASH_COUNT(o->paths) : 0;
+    const char **paths = malloc((cap ? (size_t)cap : 1) * sizeof *paths);
+    if (!paths)
+        abort();
+    for (struct ephemeral_path *e = o ? o->paths : NULL; e; e = e->hh.next)
+        if (all || !strncmp(e->path, prefix, strlen(prefix)))
+            paths[n++] = e->path;
+    struct corral_response rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.zxid = server.last_zxid;
+    rsp.children = paths;
+    rsp.n_children = n;
+    send_reply(s, p, &rsp);
+    free(paths);
+}
+
+static int32_t count_descendants(const struct znode *n)
+{
+    int32_t total = 0;
+    for (const struct znode *c = n->children; c; c = c->hh.next)
+        total += 1 + count_descendants(c);
+    return total;
+}
+
+static void get_all_children_number(struct session *s, const struct pending *p)
+{
+    struct corral_response rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.zxid = server.last_zxid;
+    struct znode *n = p->req->path ? tree_lookup(&server.tree, p->req->path) : NULL;
+    if (!n)
+        rsp.err = CORRAL_ENONODE;
+    else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
+        rsp.err = CORRAL_ENOAUTH;
+    else
+        rsp.number = count_descendants(n);
+    send_reply(s, p, &rsp);
+}
+
+/* whoAmI: the identities the connection holds, as (scheme, user name). */
+static void who_am_i(struct session *s, const struct pending *p)
+{
+    struct corral_acl *ids = calloc(s->n_ids ? (size_t)s->n_ids : 1, sizeof *ids);
+    char **users = calloc(s->n_ids ? (size_t)s->n_ids : 1, sizeof *users);
+    if (!ids || !users)
+        abort();
+    int32_t n = 0;
+    for (int i = 0; i < s->n_ids; i++) {
+        const struct corral_auth_ops *a = auth_find(s->ids[i].scheme);
+        if (a && (a->flags & CORRAL_AUTH_UNIVERSAL))
+            continue;   /* everyone's identity (world:anyone) is not listed */
+        const char *id = s->ids[i].id, *colon = strchr(id, ':');
+        users[n] = colon ? strndup(id, (size_t)(colon - id)) : strdup(id);
+        ids[n].scheme = s->ids[i].scheme;
+        ids[n].id = users[n];
+        n++;
+    }
+    struct corral_response rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.zxid = server.last_zxid;
+    rsp.acl = ids;
+    rsp.n_acl = n;
+    send_reply(s, p, &rsp);
+    for (int32_t i = 0; i < n; i++)
+        free(users[i]);
+    free(users);
+    free(ids);
 }
 
 static void do_auth(struct session *s, const struct pending *p)
@@ -273,6 +485,36 @@ static void do_read(struct session *s, const struct pending *p)
         break;
     case CORRAL_OP_AUTH:
         do_auth(s, p);
+        break;
+    case CORRAL_OP_MULTI_READ:
+        multi_read(s, p);
+        break;
+    case CORRAL_OP_ADD_WATCH:
+        reply_error(s, p, add_watch(s, p->req));
+        break;
+    case CORRAL_OP_REMOVE_WATCHES:
+        reply_error(s, p, remove_or_check_watches(s, p->req, 1));
+        break;
+    case CORRAL_OP_CHECK_WATCHES:
+        reply_error(s, p, remove_or_check_watches(s, p->req, 0));
+        break;
+    case CORRAL_OP_SET_WATCHES:
+    case CORRAL_OP_SET_WATCHES2:
+        set_watches(s, p->req);
+        reply_error(s, p, CORRAL_OK);
+        break;
+    case CORRAL_OP_GET_EPHEMERALS:
+        get_ephemerals(s, p);
+        break;
+    case CORRAL_OP_GET_ALL_CHILDREN_NUMBER:
+        get_all_children_number(s, p);
+        break;
+    case CORRAL_OP_WHO_AM_I:
+        who_am_i(s, p);
+        break;
+    case CORRAL_OP_RECONFIG:
+        /* standalone: dynamic reconfiguration is disabled, as in ZooKeeper */
+        reply_error(s, p, CORRAL_ERECONFIGDISABLED);
         break;
     default:
         reply_error(s, p, CORRAL_EUNIMPLEMENTED);
@@ -536,6 +778,13 @@ void pipeline_expire(struct session *s)
     if (!req)
         abort();
     req->op = CORRAL_OP_CLOSE_SESSION;
+    enqueue(s, req, 1, 0);
+    session_pump(s);
+    write_stage_drain();
+}
+
+void pipeline_submit_internal(struct session *s, struct corral_request *req)
+{
     enqueue(s, req, 1, 0);
     session_pump(s);
     write_stage_drain();

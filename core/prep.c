@@ -360,6 +360,26 @@ static int prep_check(struct session *s, struct view *v, const struct corral_req
     return CORRAL_OK;
 }
 
+/* deleteContainer: only the server asks; re-checked here since the node may have changed. */
+static int prep_delete_container(struct view *v, const struct corral_request *r,
+                                 struct corral_txn *t)
+{
+    if (!r->path || is_special_path(r->path) || !path_is_valid(r->path, 0))
+        return CORRAL_EBADARGUMENTS;
+    struct vnode nv;
+    view_get(v, r->path, &nv);
+    if (!nv.exists)
+        return CORRAL_ENONODE;
+    if (nv.num_children > 0)
+        return CORRAL_ENOTEMPTY;
+    if (nv.ephemeral_owner != CONTAINER_OWNER &&
+        (nv.ephemeral_owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
+        return CORRAL_EBADVERSION;
+    t->type = CORRAL_OP_DELETE_CONTAINER;
+    t->path = strdup(r->path);
+    return CORRAL_OK;
+}
+
 static int prep_one(struct session *s, struct view *v, const struct corral_request *r,
                     struct corral_txn *t)
 {
@@ -377,6 +397,8 @@ static int prep_one(struct session *s, struct view *v, const struct corral_reque
         return prep_set_acl(s, v, r, t);
     case CORRAL_OP_CHECK:
         return prep_check(s, v, r, t);
+    case CORRAL_OP_DELETE_CONTAINER:
+        return prep_delete_container(v, r, t);
     default:
         return CORRAL_EBADARGUMENTS;
     }

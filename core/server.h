@@ -69,10 +69,16 @@ struct session {
     int64_t last_latency_ms, min_latency_ms, max_latency_ms, total_latency_ms;
 };
 
+/* Watch modes of one (session, path) in one table; see watch.c. */
+#define WATCH_STANDARD 0x1u
+#define WATCH_PERSISTENT 0x2u
+#define WATCH_RECURSIVE 0x4u
+
 /* A path's watchers: sessions registered on one path in one table. */
 struct watch_entry {
     char *path;
     struct session **watchers;
+    unsigned *modes;            /* parallel to watchers */
     int n, cap;
     UT_hash_handle hh;
 };
@@ -112,6 +118,7 @@ struct server {
     int64_t next_zxid;          /* last assigned */
     struct ephemeral_owner *ephemerals;
     int64_t ephemeral_count;
+    struct ephemeral_path *containers, *ttl_nodes;   /* see containers.c */
 
     struct session *sessions;
     int64_t next_session_id;
@@ -119,7 +126,8 @@ struct server {
     ev_timer expiry_timer;
 
     struct watch_entry *data_watches, *child_watches;
-    int64_t watch_count;
+    int64_t watch_count;        /* (session, path, table) registrations */
+    int64_t recursive_watches;
 
     /* the write stage: sessions whose FIFO head is a write, in arrival order */
     struct session *write_head, *write_tail;
@@ -156,9 +164,10 @@ void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);
 int64_t session_initial_id(int32_t server_id, int64_t now);
 
 /* watches (watch.c) */
-void watch_add(struct session *s, const char *path, int child);
+void watch_add(struct session *s, const char *path, int child, unsigned mode);
+unsigned watch_remove(struct session *s, const char *path, int child, unsigned modes);
+unsigned watch_modes(const struct session *s, const char *path, int child);
 void watch_remove_session(struct session *s);
-void watch_trigger(const char *path, int32_t type, int child_table, struct session **skip, int *n_skip);
 void watch_fire_created(const char *path);
 void watch_fire_deleted(const char *path);
 void watch_fire_data_changed(const char *path);
@@ -196,6 +205,14 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
 void pipeline_submit(struct session *s, struct corral_request *req);
 void pipeline_detach(struct session *s);
 void pipeline_expire(struct session *s);
+/* A write the server makes itself (container cleanup): no reply goes out. */
+void pipeline_submit_internal(struct session *s, struct corral_request *req);
+
+/* container and TTL node cleanup (containers.c) */
+void containers_track(const char *path, int64_t owner);
+void containers_untrack(const char *path, int64_t owner);
+int containers_start(void);
+void containers_stop(void);
 void request_free(struct corral_request *req);
 int is_write_op(int32_t op);
 

@@ -1,13 +1,19 @@
 /*
- * watch.c — one-shot data and child watches.
+ * watch.c — data and child watches: one-shot, persistent and
+ * persistent-recursive.
  *
- * Two tables, like ZooKeeper's WatchManager: data watches (set by exists and
- * getData) and child watches (set by getChildren).  A watch belongs to a
- * session's current connection: detaching removes them (the client re-sends
- * what it still wants with setWatches when it reconnects).  Firing a watch
- * removes it and pushes the event to the session's connection immediately, so
- * the event is queued on that connection before the reply to the write that
- * fired it.
+ * Two tables, like ZooKeeper's WatchManager pair: data watches (exists,
+ * getData, addWatch) and child watches (getChildren, addWatch PERSISTENT).
+ * Each (session, path) in a table carries a set of modes:
+ *   WATCH_STANDARD   one-shot: removed when it fires;
+ *   WATCH_PERSISTENT fires on every event on the path, stays;
+ *   WATCH_RECURSIVE  fires on every event on the path or any descendant
+ *                    (data table only, so no NodeChildrenChanged), stays.
+ * A watch belongs to the session's current connection: detaching removes
+ * them all (the client re-sends what it holds with setWatches).  Firing pushes
+ * the event to the connection at once, so it is queued before the reply to
+ * the write that fired it.  Ancestors are only walked while some recursive
+ * watch exists, so plain workloads pay nothing for the feature.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -29,7 +35,23 @@ static char *watch_key(const char *path, int child)
     return k;
 }
 
-void watch_add(struct session *s, const char *path, int child)
+static int find_watcher(const struct watch_entry *e, const struct session *s)
+{
+    for (int i = 0; i < e->n; i++)
+        if (e->watchers[i] == s)
+            return i;
+    return -1;
+}
+
+static void count_modes(unsigned modes, int sign)
+{
+    if (modes)
+        server.watch_count += sign;
+    if (modes & WATCH_RECURSIVE)
+        server.recursive_watches += sign;
+}
+
+void watch_add(struct session *s, const char *path, int child, unsigned mode)
 {
     struct watch_entry **table = table_of(child), *e;
     HASH_FIND_STR(*table, path, e);
@@ -39,28 +61,34 @@ void watch_add(struct session *s, const char *path, int child)
             abort();
         HASH_ADD_KEYPTR(hh, *table, e->path, strlen(e->path), e);
     }
-    for (int i = 0; i < e->n; i++)
-        if (e->watchers[i] == s)
-            return;
-    if (e->n == e->cap) {
-        e->cap = e->cap ? e->cap * 2 : 2;
-        e->watchers = realloc(e->watchers, (size_t)e->cap * sizeof *e->watchers);
-        if (!e->watchers)
+    int i = find_watcher(e, s);
+    if (i < 0) {
+        if (e->n == e->cap) {
+            e->cap = e->cap ? e->cap * 2 : 2;
+            e->watchers = realloc(e->watchers, (size_t)e->cap * sizeof *e->watchers);
+            e->modes = realloc(e->modes, (size_t)e->cap * sizeof *e->modes);
+            if (!e->watchers || !e->modes)
+                abort();
+        }
+        i = e->n++;
+        e->watchers[i] = s;
+        e->modes[i] = 0;
+        struct session_watch *sw = calloc(1, sizeof *sw);
+        if (!sw)
             abort();
+        sw->key = watch_key(path, child);
+        HASH_ADD_KEYPTR(hh, s->watches, sw->key, strlen(sw->key), sw);
     }
-    e->watchers[e->n++] = s;
-    server.watch_count++;
-    struct session_watch *sw = calloc(1, sizeof *sw);
-    if (!sw)
-        abort();
-    sw->key = watch_key(path, child);
-    HASH_ADD_KEYPTR(hh, s->watches, sw->key, strlen(sw->key), sw);
+    count_modes(e->modes[i], -1);
+    e->modes[i] |= mode;
+    count_modes(e->modes[i], +1);
 }
 
 static void entry_free(struct watch_entry **table, struct watch_entry *e)
 {
     HASH_DEL(*table, e);
     free(e->watchers);
+    free(e->modes);
     free(e->path);
     free(e);
 }
@@ -78,26 +106,55 @@ static void forget_session_watch(struct session *s, const char *path, int child)
     }
 }
 
+/* Clear `modes` of s on path in one table; returns the modes that were set. */
+static unsigned clear_modes(struct session *s, const char *path, int child, unsigned modes)
+{
+    struct watch_entry **table = table_of(child), *e;
+    HASH_FIND_STR(*table, path, e);
+    if (!e)
+        return 0;
+    int i = find_watcher(e, s);
+    if (i < 0)
+        return 0;
+    unsigned had = e->modes[i] & modes;
+    count_modes(e->modes[i], -1);
+    e->modes[i] &= ~modes;
+    count_modes(e->modes[i], +1);
+    if (!e->modes[i]) {
+        e->watchers[i] = e->watchers[e->n - 1];
+        e->modes[i] = e->modes[e->n - 1];
+        e->n--;
+        forget_session_watch(s, path, child);
+        if (!e->n)
+            entry_free(table, e);
+    }
+    return had;
+}
+
+unsigned watch_remove(struct session *s, const char *path, int child, unsigned modes)
+{
+    return clear_modes(s, path, child, modes);
+}
+
+unsigned watch_modes(const struct session *s, const char *path, int child)
+{
+    struct watch_entry *e;
+    HASH_FIND_STR(*table_of(child), path, e);
+    if (!e)
+        return 0;
+    int i = find_watcher(e, s);
+    return i < 0 ? 0 : e->modes[i];
+}
+
 void watch_remove_session(struct session *s)
 {
     struct session_watch *sw, *tmp;
     HASH_ITER(hh, s->watches, sw, tmp) {
-        int child = sw->key[0] == 'c';
-        struct watch_entry **table = table_of(child), *e;
-        HASH_FIND_STR(*table, sw->key + 1, e);
-        if (e) {
-            for (int i = 0; i < e->n; i++)
-                if (e->watchers[i] == s) {
-                    e->watchers[i] = e->watchers[--e->n];
-                    server.watch_count--;
-                    break;
-                }
-            if (!e->n)
-                entry_free(table, e);
-        }
-        HASH_DEL(s->watches, sw);
-        free(sw->key);
-        free(sw);
+        char *key = strdup(sw->key);
+        if (!key)
+            abort();
+        clear_modes(s, key + 1, key[0] == 'c', ~0u);   /* frees sw */
+        free(key);
     }
 }
 
@@ -109,64 +166,105 @@ static void deliver(struct session *s, const char *path, int32_t type)
     s->ops->event(s->conn, &ev);
 }
 
-/*
- * Fire and remove the watches on `path` in one table.  Sessions already in
- * skip[] are not notified again (a delete fires both tables but a session
- * gets one event); notified sessions are appended to skip when it is given.
- */
-void watch_trigger(const char *path, int32_t type, int child_table, struct session **skip,
-                   int *n_skip)
+struct notified {
+    struct session **list;
+    int n, cap;
+};
+
+static int already(struct notified *done, struct session *s)
 {
-    struct watch_entry **table = table_of(child_table), *e;
-    HASH_FIND_STR(*table, path, e);
+    for (int i = 0; i < done->n; i++)
+        if (done->list[i] == s)
+            return 1;
+    if (done->n == done->cap) {
+        done->cap = done->cap ? done->cap * 2 : 8;
+        done->list = realloc(done->list, (size_t)done->cap * sizeof *done->list);
+        if (!done->list)
+            abort();
+    }
+    done->list[done->n++] = s;
+    return 0;
+}
+
+/*
+ * Fire the watches of one table at `watched` for an event on `path`.
+ * `exact` says watched == path; otherwise only recursive watchers fire.
+ */
+static void fire_at(const char *watched, const char *path, int32_t type, int child, int exact,
+                    struct notified *done)
+{
+    struct watch_entry **table = table_of(child), *e;
+    HASH_FIND_STR(*table, watched, e);
     if (!e)
         return;
-    HASH_DEL(*table, e);
-    for (int i = 0; i < e->n; i++) {
-        struct session *s = e->watchers[i];
-        server.watch_count--;
-        forget_session_watch(s, path, child_table);
-        int seen = 0;
-        for (int j = 0; skip && j < *n_skip; j++)
-            seen |= skip[j] == s;
-        if (seen)
+    /* Collect first: delivering and clearing modes reshapes the entry. */
+    int n = e->n;
+    struct session **who = malloc((size_t)n * sizeof *who);
+    unsigned *modes = malloc((size_t)n * sizeof *modes);
+    if (!who || !modes)
+        abort();
+    memcpy(who, e->watchers, (size_t)n * sizeof *who);
+    memcpy(modes, e->modes, (size_t)n * sizeof *modes);
+    for (int i = 0; i < n; i++) {
+        unsigned m = modes[i];
+        if (!exact && !(m & WATCH_RECURSIVE))
             continue;
-        deliver(s, path, type);
-        if (skip)
-            skip[(*n_skip)++] = s;
+        if (exact && (m & WATCH_STANDARD))
+            clear_modes(who[i], watched, child, WATCH_STANDARD);
+        if (!already(done, who[i]))
+            deliver(who[i], path, type);
     }
-    free(e->watchers);
-    free(e->path);
-    free(e);
+    free(who);
+    free(modes);
+}
+
+static void trigger(const char *path, int32_t type, int child, struct notified *done)
+{
+    fire_at(path, path, type, child, 1, done);
+    if (child || !server.recursive_watches)
+        return;
+    /* recursive watchers on the ancestors */
+    size_t len = strlen(path);
+    char *anc = malloc(len + 1);
+    if (!anc)
+        abort();
+    memcpy(anc, path, len + 1);
+    while (len > 1) {
+        char *slash = strrchr(anc, '/');
+        if (slash == anc)
+            slash[1] = 0, len = 1;
+        else
+            *slash = 0, len = (size_t)(slash - anc);
+        fire_at(anc, path, type, 0, 0, done);
+    }
+    free(anc);
 }
 
 void watch_fire_created(const char *path)
 {
-    watch_trigger(path, CORRAL_EVENT_NODE_CREATED, 0, NULL, NULL);
+    struct notified done = {0};
+    trigger(path, CORRAL_EVENT_NODE_CREATED, 0, &done);
+    free(done.list);
 }
 
 void watch_fire_data_changed(const char *path)
 {
-    watch_trigger(path, CORRAL_EVENT_NODE_DATA_CHANGED, 0, NULL, NULL);
+    struct notified done = {0};
+    trigger(path, CORRAL_EVENT_NODE_DATA_CHANGED, 0, &done);
+    free(done.list);
 }
 
 void watch_fire_children_changed(const char *parent_path)
 {
-    watch_trigger(parent_path, CORRAL_EVENT_NODE_CHILDREN_CHANGED, 1, NULL, NULL);
+    struct notified done = {0};
+    trigger(parent_path, CORRAL_EVENT_NODE_CHILDREN_CHANGED, 1, &done);
+    free(done.list);
 }
 
 void watch_fire_deleted(const char *path)
 {
-    struct watch_entry *d, *c;
-    HASH_FIND_STR(server.data_watches, path, d);
-    HASH_FIND_STR(server.child_watches, path, c);
-    int cap = (d ? d->n : 0) + (c ? c->n : 0), n = 0;
-    if (!cap)
-        return;
-    struct session **skip = malloc((size_t)cap * sizeof *skip);
-    if (!skip)
-        abort();
-    watch_trigger(path, CORRAL_EVENT_NODE_DELETED, 0, skip, &n);
-    watch_trigger(path, CORRAL_EVENT_NODE_DELETED, 1, skip, &n);
-    free(skip);
+    struct notified done = {0};
+    trigger(path, CORRAL_EVENT_NODE_DELETED, 0, &done);
+    trigger(path, CORRAL_EVENT_NODE_DELETED, 1, &done);
+    free(done.list);
 }

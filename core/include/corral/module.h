@@ -240,6 +240,8 @@ struct corral_storage_ops {
  * can make a session superuser, as in ZooKeeper.
  */
 #define CORRAL_AUTH_SUPERUSER 0x1
+/* Every session holds this scheme's identity (world:anyone): whoAmI omits it. */
+#define CORRAL_AUTH_UNIVERSAL 0x2
 
 struct corral_auth_ops {
     const char *scheme;         /* "world", "ip", "digest", ... */

@@ -51,7 +51,13 @@ struct corral_stat {
  *   sync:                        path
  *   multi:                       ops[n_ops] (each a create/delete/setData/check)
  *   auth:                        scheme (in path), data = auth bytes
- *   ping, closeSession:          nothing
+ *   multiRead:                   ops[n_ops] (each a getData/getChildren)
+ *   addWatch:                    path, mode
+ *   removeWatches, checkWatches: path, mode (watcher type)
+ *   setWatches, setWatches2:     relative_zxid, watch_paths/n_watch_paths
+ *   getEphemerals:               path (the prefix)
+ *   getAllChildrenNumber:        path
+ *   ping, closeSession, whoAmI:  nothing
  * An op the core does not know is answered with CORRAL_EUNIMPLEMENTED.
  */
 struct corral_request {
@@ -66,8 +72,43 @@ struct corral_request {
     int watch;           /* set a one-shot watch (exists/getData/getChildren) */
     struct corral_acl *acl;
     int32_t n_acl;
-    struct corral_request *ops;   /* multi: the member operations */
+    struct corral_request *ops;   /* multi, multiRead: the member operations */
     int32_t n_ops;
+
+    /*
+     * addWatch: mode (CORRAL_WATCH_MODE_*); removeWatches/checkWatches: the
+     * watcher type (CORRAL_WATCHER_*).
+     */
+    int32_t mode;
+    /*
+     * setWatches/setWatches2: the zxid the client last saw, and the watches
+     * it still holds, by kind (CORRAL_SETWATCH_*); NULL/0 for none.
+     */
+    int64_t relative_zxid;
+    char **watch_paths[5];
+    int32_t n_watch_paths[5];
+};
+
+/* addWatch modes (AddWatchMode). */
+enum corral_watch_mode {
+    CORRAL_WATCH_MODE_PERSISTENT = 0,
+    CORRAL_WATCH_MODE_PERSISTENT_RECURSIVE = 1,
+};
+
+/* removeWatches/checkWatches watcher types (Watcher.WatcherType). */
+enum corral_watcher_type {
+    CORRAL_WATCHER_CHILDREN = 1,
+    CORRAL_WATCHER_DATA = 2,
+    CORRAL_WATCHER_ANY = 3,
+};
+
+/* Index into corral_request.watch_paths, in SetWatches2 field order. */
+enum corral_setwatch_kind {
+    CORRAL_SETWATCH_DATA = 0,
+    CORRAL_SETWATCH_EXIST = 1,
+    CORRAL_SETWATCH_CHILD = 2,
+    CORRAL_SETWATCH_PERSISTENT = 3,
+    CORRAL_SETWATCH_PERSISTENT_RECURSIVE = 4,
 };
 
 /* A watch notification pushed to a connection. */
@@ -103,6 +144,9 @@ struct corral_response {
     int32_t n_acl;
     const struct corral_response *results;
     int32_t n_results;
+    /* getAllChildrenNumber: the count.  (getEphemerals answers in children;
+     * whoAmI answers in acl, one entry per identity with perms 0: scheme and id.) */
+    int32_t number;
 };
 
 #endif

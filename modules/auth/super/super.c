@@ -43,7 +43,7 @@ static int super_authenticate(const uint8_t *auth, int32_t len, const char *remo
     if (want != user_len + 1 + strlen((char *)b64) || memcmp(super_digest, auth, user_len) != 0 ||
         super_digest[user_len] != ':' || strcmp(super_digest + user_len + 1, (char *)b64) != 0)
         return CORRAL_EAUTHFAILED;
-    *id = strdup("super");
+    *id = strdup("");   /* ZooKeeper's super identity is super: with an empty id */
     return *id ? CORRAL_OK : CORRAL_EAUTHFAILED;
 }
 

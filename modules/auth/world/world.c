@@ -23,7 +23,7 @@ static int world_valid(const char *acl_id) { return strcmp(acl_id, "anyone") == 
 
 static const struct corral_auth_ops world_ops = {
     .scheme = "world",
-    .flags = 0,
+    .flags = CORRAL_AUTH_UNIVERSAL,
     .identify_connection = world_identify,
     .authenticate = NULL,
     .matches = world_matches,

@@ -1,0 +1,148 @@
+/*
+ * containers.c — the server deletes container and TTL nodes it no longer needs
+ * (ZooKeeper's ContainerManager).
+ *
+ * Every check interval (znode.container.checkIntervalMs, default 60 s) it
+ * looks at the nodes apply registered as containers or TTL nodes:
+ *  - a container that has had children (cversion > 0) and has none now,
+ *  - a TTL node without children not modified for longer than its TTL,
+ * and submits a deleteContainer write for each, through the normal write path
+ * as the server's own session (id 0), so the deletion is a logged txn like
+ * any other and is re-checked at prep (a child may have appeared meanwhile).
+ * At most znode.container.maxPerMinute deletions are submitted per minute.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+#include "log.h"
+
+#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
+#define TTL_MASK ((int64_t)0x000000FFFFFFFFFFLL)
+
+static ev_timer check_timer;
+static struct session system_session;
+static long long max_per_minute;
+
+static void path_set_add(struct ephemeral_path **set, const char *path)
+{
+    struct ephemeral_path *p;
+    HASH_FIND_STR(*set, path, p);
+    if (p)
+        return;
+    p = calloc(1, sizeof *p);
+    if (!p || !(p->path = strdup(path)))
+        abort();
+    HASH_ADD_KEYPTR(hh, *set, p->path, strlen(p->path), p);
+}
+
+static void path_set_del(struct ephemeral_path **set, const char *path)
+{
+    struct ephemeral_path *p;
+    HASH_FIND_STR(*set, path, p);
+    if (p) {
+        HASH_DEL(*set, p);
+        free(p->path);
+        free(p);
+    }
+}
+
+void containers_track(const char *path, int64_t owner)
+{
+    if (owner == INT64_MIN)
+        path_set_add(&server.containers, path);
+    else if (owner != 0 && (owner & TTL_OWNER_BITS) == TTL_OWNER_BITS)
+        path_set_add(&server.ttl_nodes, path);
+}
+
+void containers_untrack(const char *path, int64_t owner)
+{
+    if (owner == INT64_MIN)
+        path_set_del(&server.containers, path);
+    else if (owner != 0 && (owner & TTL_OWNER_BITS) == TTL_OWNER_BITS)
+        path_set_del(&server.ttl_nodes, path);
+}
+
+static void submit_delete(const char *path)
+{
+    struct corral_request *req = calloc(1, sizeof *req);
+    if (!req || !(req->path = strdup(path)))
+        abort();
+    req->op = CORRAL_OP_DELETE_CONTAINER;
+    pipeline_submit_internal(&system_session, req);
+}
+
+static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    int64_t now = now_ms();
+    long long budget = max_per_minute * (long long)(w->repeat * 1000.0) / 60000;
+    if (budget < 1)
+        budget = 1;
+    /* Collect first: submitting may apply at once and change the sets. */
+    int n = 0, cap = 16;
+    char **victims = malloc((size_t)cap * sizeof *victims);
+    if (!victims)
+        abort();
+    for (int pass = 0; pass < 2; pass++) {
+        for (struct ephemeral_path *p = pass ? server.ttl_nodes : server.containers;
+             p && n < budget; p = p->hh.next) {
+            struct znode *z = tree_lookup(&server.tree, p->path);
+            if (!z || tree_num_children(z))
+                continue;
+            if (pass == 0 && z->cversion <= 0)
+                continue;
+            if (pass == 1) {
+                int64_t ttl = z->ephemeral_owner & TTL_MASK;
+                if (ttl == 0 || now - z->mtime <= ttl)
+                    continue;
+            }
+            if (n == cap) {
+                cap *= 2;
+                victims = realloc(victims, (size_t)cap * sizeof *victims);
+                if (!victims)
+                    abort();
+            }
+            victims[n++] = strdup(p->path);
+        }
+    }
+    for (int i = 0; i < n; i++) {
+        log_debug("deleting unused %s", victims[i]);
+        submit_delete(victims[i]);
+        free(victims[i]);
+    }
+    free(victims);
+}
+
+int containers_start(void)
+{
+    long long interval;
+    if (config_get_int(&server.cfg, "znode.container.checkIntervalMs", 60000, 10, 86400000,
+                       &interval) < 0 ||
+        config_get_int(&server.cfg, "znode.container.maxPerMinute", 10000, 1, 1000000000,
+                       &max_per_minute) < 0)
+        return -1;
+    system_session.created = 1;
+    system_session.min_latency_ms = -1;
+    ev_timer_init(&check_timer, on_check, interval / 1000.0, interval / 1000.0);
+    ev_timer_start(server.loop, &check_timer);
+    return 0;
+}
+
+void containers_stop(void)
+{
+    ev_timer_stop(server.loop, &check_timer);
+    struct ephemeral_path *p, *tmp;
+    for (int pass = 0; pass < 2; pass++) {
+        struct ephemeral_path **set = pass ? &server.ttl_nodes : &server.containers;
+        HASH_ITER(hh, *set, p, tmp) {
+            HASH_DEL(*set, p);
+            free(p->path);
+            free(p);
+        }
+    }
+    while (system_session.head) {
+        struct pending *q = system_session.head;
+        system_session.head = q->next;
+        request_free(q->req);
+        free(q);
+    }
+}
