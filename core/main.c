@@ -59,6 +59,10 @@ static int read_settings(void)
     }
     if (config_get_bool(&server.cfg, "skipACL", 0, &server.skip_acl) < 0)
         return -1;
+    long long outstanding;
+    if (config_get_int(&server.cfg, "globalOutstandingLimit", 1000, 1, 1000000, &outstanding) < 0)
+        return -1;
+    server.max_txns_in_flight = (int)outstanding;
     sid = 0;
     server.tick_time = (int32_t)tick;
     server.min_session_timeout = (int32_t)min_to;

@@ -10,8 +10,13 @@
  * queued behind a session's write wait for it, so a client always reads its
  * own writes; other sessions' reads are never held up.
  *
- * For now one txn is in flight at a time: prep sees the tree as committed.
- * Group commit will prep several txns ahead against prep's overlay view.
+ * Writes run ahead of the disk: up to globalOutstandingLimit txns may be
+ * prepped and handed to storage before the first is durable, so a storage
+ * module can make a whole batch durable with one fsync (group commit).  Prep
+ * sees the changes of those outstanding txns (prep.c).  Storage reports txns
+ * durable in the order they were appended, which is zxid order, and they
+ * are applied in that order.  Within a session, consecutive writes may all be
+ * in flight; a read waits until every write before it is applied.
  *
  * Session life: connect queues an internal createSession write; closeSession
  * (client) or expiry (server) queues a closeSession write whose apply removes
@@ -522,32 +527,64 @@ static void do_read(struct session *s, const struct pending *p)
     }
 }
 
-/* Answer what can be answered at the head of s's FIFO; park s on the write stage at a write. */
+/* The first pending of s not yet in flight, when it is a write and only in-flight writes precede it. */
+static struct pending *next_preppable(const struct session *s)
+{
+    for (struct pending *p = s->head; p; p = p->next) {
+        if (p->in_flight)
+            continue;
+        return is_write_op(p->req->op) ? p : NULL;
+    }
+    return NULL;
+}
+
+static void write_queue_push(struct session *s)
+{
+    if (s->queued_for_write)
+        return;
+    s->queued_for_write = 1;
+    s->write_next = NULL;
+    if (server.write_tail)
+        server.write_tail->write_next = s;
+    else
+        server.write_head = s;
+    server.write_tail = s;
+}
+
+void write_queue_remove(struct session *s)
+{
+    if (!s->queued_for_write)
+        return;
+    struct session **pp = &server.write_head, *prev = NULL;
+    while (*pp && *pp != s) {
+        prev = *pp;
+        pp = &(*pp)->write_next;
+    }
+    if (*pp) {
+        *pp = s->write_next;
+        if (server.write_tail == s)
+            server.write_tail = prev;
+    }
+    s->queued_for_write = 0;
+    s->write_next = NULL;
+}
+
+/* Answer the reads at the head of s's FIFO; queue s on the write stage when a write can be prepped. */
 static void session_pump(struct session *s)
 {
-    while (s->head) {
-        struct pending *p = s->head;
-        if (is_write_op(p->req->op)) {
-            if (!s->queued_for_write) {
-                s->queued_for_write = 1;
-                s->write_next = NULL;
-                if (server.write_tail)
-                    server.write_tail->write_next = s;
-                else
-                    server.write_head = s;
-                server.write_tail = s;
-            }
-            return;
-        }
-        do_read(s, p);
+    while (s->head && !s->head->in_flight && !is_write_op(s->head->req->op)) {
+        do_read(s, s->head);
         dequeue_head(s);
     }
+    if (next_preppable(s))
+        write_queue_push(s);
 }
 
 /* ---- writes ---- */
 
 struct write_ctx {
     struct session *s;
+    struct pending *p;
     struct corral_txn txn;
 };
 
@@ -599,9 +636,15 @@ static void write_done(void *arg, int err)
     }
     struct apply_result res, *subs = NULL;
     apply_txn(&w->txn, &res, &subs);
-    server.txn_in_flight = 0;
+    prep_applied(w->txn.zxid);
+    server.txns_in_flight--;
 
     struct pending *p = s->head;
+    if (p != w->p) {
+        /* Storage broke its promise to report txns in append order. */
+        log_error("txn 0x%llx completed out of order; stopping", (unsigned long long)w->txn.zxid);
+        abort();
+    }
     if (w->txn.type == CORRAL_OP_CREATE_SESSION) {
         if (s->ops) {
             struct corral_connect_result cr;
@@ -645,19 +688,26 @@ static void write_stage_drain(void)
     if (server.draining)
         return;
     server.draining = 1;
-    while (!server.txn_in_flight && server.write_head) {
+    while (server.txns_in_flight < server.max_txns_in_flight && server.write_head) {
         struct session *s = server.write_head;
         server.write_head = s->write_next;
         if (!server.write_head)
             server.write_tail = NULL;
         s->queued_for_write = 0;
         s->write_next = NULL;
+        struct pending *p = next_preppable(s);
+        if (!p)
+            continue;
         struct write_ctx *w = calloc(1, sizeof *w);
         if (!w)
             abort();
         w->s = s;
-        prep_write(s, s->head->req, &w->txn);
-        server.txn_in_flight = 1;
+        w->p = p;
+        prep_write(s, p->req, &w->txn);
+        p->in_flight = 1;
+        server.txns_in_flight++;
+        if (next_preppable(s))      /* round robin: its next write goes to the back */
+            write_queue_push(s);
         server.storage->append(&w->txn, write_done, w);
     }
     server.draining = 0;

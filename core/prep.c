@@ -9,11 +9,17 @@
  * ephemeral parent.
  *
  * A failed write still becomes a txn (type error, with the code), as in
- * ZooKeeper: it takes a zxid and is logged.  A multi is prepped member by
- * member against a *view*: the tree overlaid with the effects of the members
- * before it, so "create /a; create /a/b" in one multi checks /a/b's parent
- * correctly.  The same overlay is what lets later work prep several txns
- * ahead of the disk (group commit).
+ * ZooKeeper: it takes a zxid and is logged.
+ *
+ * Prep runs ahead of the disk: many txns may be prepped while earlier ones
+ * are still being made durable (group commit).  So prep reads a *view*: the
+ * tree overlaid with the changes of every prepped-but-not-applied txn (the
+ * "outstanding" layer, ZooKeeper's outstandingChanges), and each request
+ * preps into a layer of its own above that, merged down only when the whole
+ * request succeeds.  That is what makes a multi all-or-nothing ("create /a;
+ * create /a/b" checks /a/b's parent against /a's pending creation, and a
+ * failed member discards the layer).  When a txn is applied, its changes
+ * leave the outstanding layer unless a later txn changed the same path.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -33,12 +39,17 @@ struct vnode {
 struct change {
     char *path;
     struct vnode v;
+    int64_t zxid;               /* the txn that made it (outstanding layer) */
     UT_hash_handle hh;
 };
 
 struct view {
     struct change *changes;
+    struct view *below;         /* NULL: the tree */
 };
+
+/* Changes of prepped txns not yet applied. */
+static struct view outstanding;
 
 #define CONTAINER_OWNER INT64_MIN
 #define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
@@ -46,12 +57,13 @@ struct view {
 
 static void view_get(struct view *v, const char *path, struct vnode *out)
 {
-    struct change *c = NULL;
-    if (v)
+    for (; v; v = v->below) {
+        struct change *c;
         HASH_FIND_STR(v->changes, path, c);
-    if (c) {
-        *out = c->v;
-        return;
+        if (c) {
+            *out = c->v;
+            return;
+        }
     }
     memset(out, 0, sizeof *out);
     struct znode *n = tree_lookup(&server.tree, path);
@@ -68,8 +80,6 @@ static void view_get(struct view *v, const char *path, struct vnode *out)
 
 static void view_put(struct view *v, const char *path, const struct vnode *nv)
 {
-    if (!v)
-        return;
     struct change *c;
     HASH_FIND_STR(v->changes, path, c);
     if (!c) {
@@ -83,6 +93,26 @@ static void view_put(struct view *v, const char *path, const struct vnode *nv)
     c->v = *nv;
     if (c->v.acl)
         acl_list_ref(c->v.acl);
+}
+
+/* Move every change of `from` into `to`, tagged with zxid; empties `from`. */
+static void view_merge(struct view *from, struct view *to, int64_t zxid)
+{
+    struct change *c, *tmp;
+    HASH_ITER(hh, from->changes, c, tmp) {
+        HASH_DEL(from->changes, c);
+        struct change *old;
+        HASH_FIND_STR(to->changes, c->path, old);
+        if (old) {
+            HASH_DEL(to->changes, old);
+            if (old->v.acl)
+                acl_list_unref(old->v.acl);
+            free(old->path);
+            free(old);
+        }
+        c->zxid = zxid;
+        HASH_ADD_KEYPTR(hh, to->changes, c->path, strlen(c->path), c);
+    }
 }
 
 static void view_free(struct view *v)
@@ -411,9 +441,9 @@ static void make_error(struct corral_txn *t, int32_t err)
     t->err = err;
 }
 
-static void prep_multi(struct session *s, const struct corral_request *r, struct corral_txn *t)
+static void prep_multi(struct session *s, struct view *v, const struct corral_request *r,
+                       struct corral_txn *t)
 {
-    struct view v = {NULL};
     t->type = CORRAL_OP_MULTI;
     t->n_subs = r->n_ops > 0 ? r->n_ops : 0;
     t->subs = calloc(t->n_subs ? (size_t)t->n_subs : 1, sizeof *t->subs);
@@ -426,17 +456,40 @@ static void prep_multi(struct session *s, const struct corral_request *r, struct
             make_error(sub, CORRAL_ERUNTIMEINCONSISTENCY);
             continue;
         }
-        int rc = prep_one(s, &v, &r->ops[i], sub);
+        int rc = prep_one(s, v, &r->ops[i], sub);
         if (rc) {
             make_error(sub, rc);
             failed = 1;
         }
     }
-    view_free(&v);
+    if (failed)
+        view_free(v);    /* nothing of a failed multi is outstanding */
+}
+
+/* closeSession: the session's ephemerals are as good as gone for later preps. */
+static void prep_close_session(struct session *s, struct view *v)
+{
+    struct ephemeral_owner *o = ephemeral_find(s->id);
+    for (struct ephemeral_path *e = o ? o->paths : NULL; e; e = e->hh.next) {
+        struct vnode nv, pv;
+        view_get(v, e->path, &nv);
+        if (!nv.exists)
+            continue;
+        char *parent = parent_of(e->path);
+        view_get(v, parent, &pv);
+        pv.cversion++;
+        pv.num_children--;
+        view_put(v, parent, &pv);
+        free(parent);
+        struct vnode gone = {0};
+        view_put(v, e->path, &gone);
+    }
 }
 
 int prep_write(struct session *s, const struct corral_request *r, struct corral_txn *t)
 {
+    struct view layer = {NULL, &outstanding};
+    int rc = CORRAL_OK;
     memset(t, 0, sizeof *t);
     t->session_id = s->id;
     t->cxid = r->xid;
@@ -446,19 +499,37 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
     case CORRAL_OP_CREATE_SESSION:
         t->type = CORRAL_OP_CREATE_SESSION;
         t->timeout = s->timeout_ms;
-        return CORRAL_OK;
+        break;
     case CORRAL_OP_CLOSE_SESSION:
         t->type = CORRAL_OP_CLOSE_SESSION;
-        return CORRAL_OK;
+        prep_close_session(s, &layer);
+        break;
     case CORRAL_OP_MULTI:
-        prep_multi(s, r, t);
-        return CORRAL_OK;
-    default: {
-        int rc = prep_one(s, NULL, r, t);
-        if (rc)
+        prep_multi(s, &layer, r, t);
+        break;
+    default:
+        rc = prep_one(s, &layer, r, t);
+        if (rc) {
             make_error(t, rc);
-        return rc;
+            view_free(&layer);
+        }
+        break;
     }
+    view_merge(&layer, &outstanding, t->zxid);
+    return rc;
+}
+
+void prep_applied(int64_t zxid)
+{
+    struct change *c, *tmp;
+    HASH_ITER(hh, outstanding.changes, c, tmp) {
+        if (c->zxid > zxid)
+            continue;
+        HASH_DEL(outstanding.changes, c);
+        if (c->v.acl)
+            acl_list_unref(c->v.acl);
+        free(c->path);
+        free(c);
     }
 }
 

@@ -36,6 +36,7 @@ struct pending {
     uint32_t conn_gen;          /* which connection of the session sent it */
     int64_t received_ms;
     int internal;               /* created by the server (session create/expiry close) */
+    int in_flight;              /* a write prepped and handed to storage */
 };
 
 struct session {
@@ -131,7 +132,8 @@ struct server {
 
     /* the write stage: sessions whose FIFO head is a write, in arrival order */
     struct session *write_head, *write_tail;
-    int txn_in_flight;
+    int txns_in_flight;
+    int max_txns_in_flight;     /* globalOutstandingLimit */
     int draining;
 
     /* modules */
@@ -188,6 +190,8 @@ const struct corral_auth_ops *auth_find(const char *scheme);
 
 /* prep + apply (prep.c, apply.c) */
 int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
+/* Txns up to zxid are applied: their changes leave prep's outstanding layer. */
+void prep_applied(int64_t zxid);
 void txn_clear(struct corral_txn *txn);
 /* The result of applying one (sub)txn, for building the reply. */
 struct apply_result {
@@ -205,6 +209,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
 void pipeline_submit(struct session *s, struct corral_request *req);
 void pipeline_detach(struct session *s);
 void pipeline_expire(struct session *s);
+void write_queue_remove(struct session *s);
 /* A write the server makes itself (container cleanup): no reply goes out. */
 void pipeline_submit_internal(struct session *s, struct corral_request *req);
 

@@ -45,6 +45,7 @@ struct session *session_new(int64_t id, int32_t timeout_ms)
 void session_free(struct session *s)
 {
     expiry_remove(&server.expiry, &s->expiry);
+    write_queue_remove(s);
     watch_remove_session(s);
     HASH_DEL(server.sessions, s);
     for (struct pending *p = s->head, *next; p; p = next) {

@@ -227,7 +227,9 @@ struct corral_storage_ops {
     /*
      * Make txn durable, then call done(arg, err) on the loop thread (err 0 on
      * success).  done may run before append returns (in-memory storage).
-     * The txn is only borrowed for the duration of the call.
+     * Many txns may be appended before the first is done (group commit); done
+     * callbacks must come in append order.  The txn is only borrowed for the
+     * duration of the call.
      */
     void (*append)(const struct corral_txn *txn,
                    void (*done)(void *arg, int err), void *arg);
