@@ -1,0 +1,368 @@
+/*
+ * pipeline.c — unit tests of the core's request pipeline (core/pipeline.c,
+ * prep.c, apply.c, watch.c) through a fake transport and a storage whose
+ * completions the test releases by hand.  Checks: session creation only
+ * after the createSession txn is durable, replies strictly in submission
+ * order, a session reads its own writes, watch events before the reply of
+ * the write that fired them, sequential names from the parent's cversion,
+ * multi all-or-nothing with ZooKeeper's per-member codes, ephemerals removed
+ * on close, and many txns in flight with completion in order.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <ev.h>
+#include "tap.h"
+#include "server.h"
+
+/* ---- a fake transport: records what the core sends ---- */
+#define MAX_LOG 256
+struct record {
+    char kind;                  /* 'c' connected, 'r' reply, 'e' event, 'x' close */
+    int32_t xid, err, type;
+    int64_t session_id;
+    char path[128];
+    struct corral_stat stat;
+    int32_t n_results;
+    int32_t result_err[8];
+    int32_t n_children;
+    char data[64];
+};
+static struct record log_[MAX_LOG];
+static int n_log;
+
+static struct record *add(char kind)
+{
+    struct record *r = &log_[n_log < MAX_LOG - 1 ? n_log++ : n_log];
+    memset(r, 0, sizeof *r);
+    r->kind = kind;
+    return r;
+}
+
+static void on_connected(void *conn, const struct corral_connect_result *res)
+{
+    struct record *r = add('c');
+    r->err = res->err;
+    r->session_id = res->session_id;
+}
+
+static void on_reply(void *conn, const struct corral_response *rsp)
+{
+    struct record *r = add('r');
+    r->xid = rsp->xid;
+    r->err = rsp->err;
+    r->stat = rsp->stat;
+    if (rsp->path)
+        snprintf(r->path, sizeof r->path, "%s", rsp->path);
+    if (rsp->data && rsp->data_len > 0)
+        snprintf(r->data, sizeof r->data, "%.*s", (int)rsp->data_len, (const char *)rsp->data);
+    r->n_children = rsp->n_children;
+    r->n_results = rsp->n_results;
+    for (int i = 0; i < rsp->n_results && i < 8; i++)
+        r->result_err[i] = rsp->results[i].err;
+}
+
+static void on_event(void *conn, const struct corral_watch_event *ev)
+{
+    struct record *r = add('e');
+    r->type = ev->type;
+    snprintf(r->path, sizeof r->path, "%s", ev->path);
+}
+
+static void on_close(void *conn, int32_t reason)
+{
+    struct record *r = add('x');
+    r->err = reason;
+}
+
+static const struct corral_conn_ops conn_ops = {on_connected, on_reply, on_event, on_close};
+
+/* ---- a storage whose completions wait until released ---- */
+struct waiting {
+    void (*done)(void *, int);
+    void *arg;
+};
+static struct waiting held[4096];
+static int n_held, hold;
+
+static int st_recover(void) { return 0; }
+static void st_append(const struct corral_txn *t, void (*done)(void *, int), void *arg)
+{
+    if (!hold) {
+        done(arg, 0);
+        return;
+    }
+    held[n_held].done = done;
+    held[n_held].arg = arg;
+    n_held++;
+}
+static void release_all(void)
+{
+    for (int i = 0; i < n_held; i++)
+        held[i].done(held[i].arg, 0);
+    n_held = 0;
+}
+static const struct corral_storage_ops storage = {st_recover, st_append};
+
+/* ---- the world scheme, as the module has it ---- */
+static char *w_identify(const char *a) { return strdup("anyone"); }
+static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
+static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
+static const struct corral_auth_ops world = {"world", CORRAL_AUTH_UNIVERSAL, w_identify, NULL,
+                                             w_matches, w_valid};
+static const struct corral_auth_ops *auths[] = {&world};
+
+/* ---- request builders ---- */
+static struct corral_acl *open_acl(int32_t *n)
+{
+    struct corral_acl *a = calloc(1, sizeof *a);
+    a->perms = CORRAL_PERM_ALL;
+    a->scheme = strdup("world");
+    a->id = strdup("anyone");
+    *n = 1;
+    return a;
+}
+
+static struct corral_request *req(int32_t op, int32_t xid, const char *path)
+{
+    struct corral_request *r = calloc(1, sizeof *r);
+    r->op = op;
+    r->xid = xid;
+    r->path = path ? strdup(path) : NULL;
+    r->data_len = -1;
+    r->version = -1;
+    return r;
+}
+
+static struct corral_request *create(int32_t xid, const char *path, const char *data, int flags)
+{
+    struct corral_request *r = req(CORRAL_OP_CREATE, xid, path);
+    if (data) {
+        r->data_len = (int32_t)strlen(data);
+        r->data = (uint8_t *)strdup(data);
+    }
+    r->flags = flags;
+    r->acl = open_acl(&r->n_acl);
+    return r;
+}
+
+static void fill_member(struct corral_request *m, int32_t op, const char *path, int32_t version)
+{
+    memset(m, 0, sizeof *m);
+    m->op = op;
+    m->path = strdup(path);
+    m->version = version;
+    m->data_len = -1;
+    if (op == CORRAL_OP_CREATE)
+        m->acl = open_acl(&m->n_acl);
+}
+
+static struct session *connect_session(void)
+{
+    struct corral_connect_params p;
+    memset(&p, 0, sizeof p);
+    p.timeout_ms = 10000;
+    p.remote_addr = "127.0.0.1";
+    return pipeline_connect(&p, &conn_ops, NULL);
+}
+
+static const struct record *find(char kind, int32_t xid)
+{
+    for (int i = 0; i < n_log; i++)
+        if (log_[i].kind == kind && (kind != 'r' || log_[i].xid == xid))
+            return &log_[i];
+    return NULL;
+}
+
+static int index_of(char kind, int32_t xid)
+{
+    for (int i = 0; i < n_log; i++)
+        if (log_[i].kind == kind && (kind != 'r' || log_[i].xid == xid))
+            return i;
+    return -1;
+}
+
+int main(void)
+{
+    server.loop = ev_default_loop(0);
+    core_api.loop = server.loop;
+    tree_init(&server.tree);
+    server.tick_time = 2000;
+    server.min_session_timeout = 4000;
+    server.max_session_timeout = 40000;
+    server.max_txns_in_flight = 1000;
+    server.min_latency_ms = -1;
+    server.next_session_id = 0x1000;
+    server.storage = &storage;
+    server.auth = auths;
+    server.n_auth = 1;
+    expiry_init(&server.expiry, server.tick_time, now_ms());
+
+    /* session creation waits for the createSession txn */
+    hold = 1;
+    struct session *s = connect_session();
+    ok(s != NULL, "connect returns a session");
+    is_int(n_log, 0, "nothing is answered before the createSession txn is durable");
+    release_all();
+    is_int(n_log, 1, "connected once durable");
+    is_int(log_[0].kind, 'c', "the answer is a connect result");
+    is_int(log_[0].err, CORRAL_OK, "connect succeeded");
+    ok(log_[0].session_id == 0x1000, "session id assigned from the server's counter");
+    ok(s->timeout_ms == 10000, "timeout within bounds kept");
+    n_log = 0;
+
+    /* writes in flight, reads behind them wait, replies in order */
+    pipeline_submit(s, create(1, "/a", "one", CORRAL_CREATE_PERSISTENT));
+    pipeline_submit(s, create(2, "/a/b", NULL, CORRAL_CREATE_PERSISTENT));
+    struct corral_request *g = req(CORRAL_OP_GET_DATA, 3, "/a");
+    pipeline_submit(s, g);
+    is_int(n_held, 2, "two writes of one session in flight at once");
+    is_int(n_log, 0, "the read waits behind the writes");
+    ok(server.tree.node_count == 4, "nothing applied before storage says durable");
+    release_all();
+    is_int(n_log, 3, "three replies after release");
+    ok(log_[0].xid == 1 && log_[1].xid == 2 && log_[2].xid == 3, "replies in submission order");
+    is_str(log_[0].path, "/a", "create answers the path");
+    is_int(log_[1].err, CORRAL_OK, "child create prepped against the parent still in flight");
+    is_str(log_[2].data, "one", "the session reads its own write");
+    is_int(log_[2].stat.num_children, 1, "stat sees the child");
+    n_log = 0;
+    hold = 0;
+
+    /* error codes, in ZooKeeper's order of checks */
+    pipeline_submit(s, create(10, "/a", NULL, 0));
+    pipeline_submit(s, create(11, "/nope/x", NULL, 0));
+    pipeline_submit(s, create(12, "/bad/", NULL, 0));
+    struct corral_request *d = req(CORRAL_OP_DELETE, 13, "/a");
+    pipeline_submit(s, d);
+    struct corral_request *sd = req(CORRAL_OP_SET_DATA, 14, "/a");
+    sd->version = 7;
+    pipeline_submit(s, sd);
+    pipeline_submit(s, req(CORRAL_OP_GET_DATA, 15, "/zz"));
+    pipeline_submit(s, req(CORRAL_OP_DELETE, 16, "/zookeeper"));
+    pipeline_submit(s, req(4242, 17, NULL));
+    is_int(find('r', 10)->err, CORRAL_ENODEEXISTS, "create of an existing node: NodeExists");
+    is_int(find('r', 11)->err, CORRAL_ENONODE, "create under a missing parent: NoNode");
+    is_int(find('r', 12)->err, CORRAL_EBADARGUMENTS, "create of a bad path: BadArguments");
+    is_int(find('r', 13)->err, CORRAL_ENOTEMPTY, "delete of a node with children: NotEmpty");
+    is_int(find('r', 14)->err, CORRAL_EBADVERSION, "setData with a wrong version: BadVersion");
+    is_int(find('r', 15)->err, CORRAL_ENONODE, "getData of a missing node: NoNode");
+    is_int(find('r', 16)->err, CORRAL_EBADARGUMENTS, "delete of /zookeeper: BadArguments");
+    is_int(find('r', 17)->err, CORRAL_EUNIMPLEMENTED, "an unknown opcode: Unimplemented");
+    n_log = 0;
+
+    /* sequential names come from the parent's cversion */
+    pipeline_submit(s, create(20, "/q", NULL, 0));
+    pipeline_submit(s, create(21, "/q/n-", NULL, CORRAL_CREATE_PERSISTENT_SEQUENTIAL));
+    pipeline_submit(s, create(22, "/q/x", NULL, 0));
+    pipeline_submit(s, req(CORRAL_OP_DELETE, 23, "/q/x"));
+    pipeline_submit(s, create(24, "/q/n-", NULL, CORRAL_CREATE_EPHEMERAL_SEQUENTIAL));
+    is_str(find('r', 21)->path, "/q/n-0000000000", "first sequential child is 0000000000");
+    is_str(find('r', 24)->path, "/q/n-0000000003", "creates and deletes both advance the counter");
+    n_log = 0;
+
+    /* watches fire before the reply of the write that fired them */
+    struct corral_request *w = req(CORRAL_OP_GET_DATA, 30, "/a");
+    w->watch = 1;
+    pipeline_submit(s, w);
+    struct corral_request *cw = req(CORRAL_OP_GET_CHILDREN, 31, "/a");
+    cw->watch = 1;
+    pipeline_submit(s, cw);
+    struct corral_request *ew = req(CORRAL_OP_EXISTS, 32, "/a/new");
+    ew->watch = 1;
+    pipeline_submit(s, ew);
+    is_int(find('r', 32)->err, CORRAL_ENONODE, "exists on a missing node answers NoNode");
+    struct corral_request *set = req(CORRAL_OP_SET_DATA, 33, "/a");
+    set->data = (uint8_t *)strdup("two");
+    set->data_len = 3;
+    pipeline_submit(s, set);
+    int ev = index_of('e', 0), rep = index_of('r', 33);
+    ok(ev >= 0 && rep > ev, "data watch event comes before the setData reply");
+    is_int(log_[ev].type, CORRAL_EVENT_NODE_DATA_CHANGED, "event is NodeDataChanged");
+    is_int(find('r', 33)->stat.version, 1, "setData bumps the version");
+    n_log = 0;
+    struct corral_request *set2 = req(CORRAL_OP_SET_DATA, 34, "/a");
+    pipeline_submit(s, set2);
+    is_int(index_of('e', 0), -1, "a one-shot watch fires only once");
+    n_log = 0;
+    pipeline_submit(s, create(35, "/a/new", NULL, 0));
+    int created = -1, children = -1;
+    for (int i = 0; i < n_log; i++) {
+        if (log_[i].kind == 'e' && log_[i].type == CORRAL_EVENT_NODE_CREATED)
+            created = i;
+        if (log_[i].kind == 'e' && log_[i].type == CORRAL_EVENT_NODE_CHILDREN_CHANGED)
+            children = i;
+    }
+    ok(created >= 0 && !strcmp(log_[created].path, "/a/new"), "exists watch fires NodeCreated");
+    ok(children >= 0 && !strcmp(log_[children].path, "/a"), "child watch fires NodeChildrenChanged on the parent");
+    ok(created < index_of('r', 35) && children < index_of('r', 35), "both before the reply");
+    n_log = 0;
+
+    /* multi: all or nothing, with ZooKeeper's member codes */
+    struct corral_request *m = req(CORRAL_OP_MULTI, 40, NULL);
+    m->n_ops = 3;
+    m->ops = calloc(3, sizeof *m->ops);
+    fill_member(&m->ops[0], CORRAL_OP_CREATE, "/m1", -1);
+    fill_member(&m->ops[1], CORRAL_OP_DELETE, "/does-not-exist", -1);
+    fill_member(&m->ops[2], CORRAL_OP_CREATE, "/m2", -1);
+    pipeline_submit(s, m);
+    const struct record *mr = find('r', 40);
+    is_int(mr->n_results, 3, "failed multi answers every member");
+    ok(mr->result_err[0] == CORRAL_OK && mr->result_err[1] == CORRAL_ENONODE &&
+           mr->result_err[2] == CORRAL_ERUNTIMEINCONSISTENCY,
+       "members: Ok before, NoNode at, RuntimeInconsistency after the failure");
+    ok(!tree_lookup(&server.tree, "/m1"), "nothing of a failed multi is applied");
+    struct corral_request *m2 = req(CORRAL_OP_MULTI, 41, NULL);
+    m2->n_ops = 2;
+    m2->ops = calloc(2, sizeof *m2->ops);
+    fill_member(&m2->ops[0], CORRAL_OP_CREATE, "/m1", -1);
+    fill_member(&m2->ops[1], CORRAL_OP_CREATE, "/m1/child", -1);
+    pipeline_submit(s, m2);
+    ok(find('r', 41)->err == CORRAL_OK && tree_lookup(&server.tree, "/m1/child"),
+       "a multi member sees the members before it");
+    n_log = 0;
+
+    /* ephemerals go with their session */
+    struct session *s2 = connect_session();
+    pipeline_submit(s2, create(50, "/eph", NULL, CORRAL_CREATE_EPHEMERAL));
+    pipeline_submit(s2, create(51, "/eph/child", NULL, 0));
+    is_int(find('r', 51)->err, CORRAL_ENOCHILDRENFOREPHEMERALS, "no children under an ephemeral");
+    ok(tree_lookup(&server.tree, "/eph") != NULL, "ephemeral exists while its session lives");
+    struct corral_request *ex = req(CORRAL_OP_EXISTS, 52, "/eph");
+    ex->watch = 1;
+    pipeline_submit(s, ex);
+    n_log = 0;
+    pipeline_submit(s2, req(CORRAL_OP_CLOSE_SESSION, 53, NULL));
+    ok(!tree_lookup(&server.tree, "/eph"), "closing the session removes its ephemeral");
+    ok(index_of('e', 0) >= 0 && log_[index_of('e', 0)].type == CORRAL_EVENT_NODE_DELETED,
+       "the other session's watch sees NodeDeleted");
+    ok(index_of('x', 0) > index_of('r', 53), "close reply then connection close");
+    n_log = 0;
+
+    /* expiry: a session whose clock runs out loses its ephemerals */
+    struct session *s3 = connect_session();
+    pipeline_submit(s3, create(60, "/eph3", NULL, CORRAL_CREATE_EPHEMERAL));
+    pipeline_expire(s3);
+    ok(!tree_lookup(&server.tree, "/eph3"), "expiry removes the session's ephemeral");
+    ok(index_of('x', 0) >= 0 && log_[index_of('x', 0)].err == CORRAL_ESESSIONEXPIRED,
+       "the connection is closed with SessionExpired");
+    n_log = 0;
+
+    /* many txns in flight complete in order */
+    hold = 1;
+    for (int i = 0; i < 100; i++) {
+        char path[32];
+        snprintf(path, sizeof path, "/bulk%d", i);
+        pipeline_submit(s, create(100 + i, path, NULL, 0));
+    }
+    pipeline_submit(s, create(200, "/bulk0", NULL, 0));  /* sees /bulk0 in flight */
+    is_int(n_held, 101, "101 txns in flight at once");
+    release_all();
+    int in_order = n_log == 101;
+    for (int i = 0; i < n_log && in_order; i++)
+        in_order = log_[i].xid == 100 + i || (i == 100 && log_[i].xid == 200);
+    ok(in_order, "their replies come in order");
+    is_int(find('r', 200)->err, CORRAL_ENODEEXISTS, "prep saw a create still in flight");
+    hold = 0;
+
+    return done_testing();
+}
