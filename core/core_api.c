@@ -140,6 +140,116 @@ static int api_apply_txn(const struct corral_txn *txn)
 
 static int64_t api_last_zxid(void) { return server.last_zxid; }
 
+static int api_load_node(const char *path, const uint8_t *data, int32_t len,
+                         const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st)
+{
+    struct znode *n;
+    if (!strcmp(path, "/") || !*path) {
+        n = server.tree.root;
+        tree_set_data(&server.tree, n, data, len);
+    } else {
+        const char *name;
+        struct znode *parent = tree_lookup_parent(&server.tree, path, &name);
+        if (!parent) {
+            log_error("snapshot: node %s comes before its parent", path);
+            return -1;
+        }
+        n = tree_child(parent, name);
+        if (n)
+            tree_set_data(&server.tree, n, data, len);
+        else {
+            struct acl_list *tmp = acl_cache_get(acl, n_acl);
+            n = tree_add_child(&server.tree, parent, name, data, len, tmp);
+            acl_list_unref(tmp);
+            if (!n)
+                return -1;
+        }
+    }
+    struct acl_list *l = acl_cache_get(acl, n_acl);
+    acl_list_unref(n->acl);
+    n->acl = l;
+    n->czxid = st->czxid;
+    n->mzxid = st->mzxid;
+    n->pzxid = st->pzxid;
+    n->ctime = st->ctime;
+    n->mtime = st->mtime;
+    n->version = st->version;
+    n->cversion = st->cversion;
+    n->aversion = st->aversion;
+    n->ephemeral_owner = st->ephemeral_owner;
+    if (n->ephemeral_owner && n->ephemeral_owner != INT64_MIN &&
+        (n->ephemeral_owner & (int64_t)0xFF00000000000000ULL) != (int64_t)0xFF00000000000000ULL)
+        ephemeral_add(n->ephemeral_owner, path);
+    else
+        containers_track(path, n->ephemeral_owner);
+    return 0;
+}
+
+static int api_load_session(int64_t id, int32_t timeout_ms)
+{
+    struct session *s = session_find(id);
+    if (!s)
+        s = session_new(id, timeout_ms);
+    if (!s)
+        return -1;
+    s->timeout_ms = timeout_ms;
+    s->created = 1;
+    session_touch(s);
+    return 0;
+}
+
+static void api_set_last_zxid(int64_t zxid)
+{
+    server.last_zxid = zxid;
+    if (server.next_zxid < zxid)
+        server.next_zxid = zxid;
+}
+
+static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
+                     int (*fn)(void *, const char *, const uint8_t *, int32_t,
+                               const struct corral_acl *, int32_t, const struct corral_stat *),
+                     void *arg)
+{
+    struct corral_stat st;
+    tree_fill_stat(n, &st);
+    int rc = fn(arg, len ? path : "/", n->data, n->data_len, n->acl->acl, n->acl->n, &st);
+    if (rc)
+        return rc;
+    for (const struct znode *c = n->children; c; c = c->hh.next) {
+        size_t l = strlen(c->name);
+        if (len + 1 + l + 1 > cap)
+            return -1;
+        path[len] = '/';
+        memcpy(path + len + 1, c->name, l + 1);
+        if ((rc = walk_node(c, path, len + 1 + l, cap, fn, arg)))
+            return rc;
+        path[len] = 0;
+    }
+    return 0;
+}
+
+static int api_tree_walk(int (*fn)(void *, const char *, const uint8_t *, int32_t,
+                                   const struct corral_acl *, int32_t, const struct corral_stat *),
+                         void *arg)
+{
+    /* Paths are bounded by jute.maxbuffer in practice; 1 MiB is ample. */
+    size_t cap = 1 << 20;
+    char *path = malloc(cap);
+    if (!path)
+        return -1;
+    path[0] = 0;
+    int rc = walk_node(server.tree.root, path, 0, cap, fn, arg);
+    free(path);
+    return rc;
+}
+
+static void api_session_each(void (*fn)(void *, int64_t, int32_t), void *arg)
+{
+    for (struct session *s = server.sessions; s; s = s->hh.next)
+        if (s->created && !s->closing)
+            fn(arg, s->id, s->timeout_ms);
+}
+
 static struct corral_session *api_connect(const struct corral_connect_params *p,
                                           const struct corral_conn_ops *ops, void *conn)
 {
@@ -174,4 +284,9 @@ struct corral_core core_api = {
     .apply_txn = api_apply_txn,
     .last_zxid = api_last_zxid,
     .request_free = request_free,
+    .load_node = api_load_node,
+    .load_session = api_load_session,
+    .set_last_zxid = api_set_last_zxid,
+    .tree_walk = api_tree_walk,
+    .session_each = api_session_each,
 };

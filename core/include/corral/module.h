@@ -195,6 +195,36 @@ struct corral_core {
 
     /* Free a request (and its members) that the transport built but did not submit. */
     void (*request_free)(struct corral_request *req);
+
+    /*
+     * Recovery from a snapshot (only during storage recover()):
+     * load_node puts a node into the tree exactly as it was, stat included;
+     * parents come before children, "/" sets the root's own data/ACL/stat,
+     * and the initial /zookeeper nodes are overwritten when the snapshot has
+     * them.  The node's numChildren is derived, st->num_children is ignored.
+     * load_session restores a session (detached; its clock restarts now).
+     * set_last_zxid records the zxid the snapshot is complete up to.
+     * Each returns 0, or -1 after logging why.
+     */
+    int (*load_node)(const char *path, const uint8_t *data, int32_t len,
+                     const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st);
+    int (*load_session)(int64_t session_id, int32_t timeout_ms);
+    void (*set_last_zxid)(int64_t zxid);
+
+    /*
+     * Snapshot writing: visit every node, parents before children, starting
+     * with "/".  Identical ACL lists are passed as the same pointer, so a
+     * writer can number them (ZooKeeper's ACL cache) by address.  Stops early
+     * when fn returns non-zero (returned).  Touches no loop state: safe in a
+     * fork()ed child, which is how a snapshot avoids pausing the server.
+     */
+    int (*tree_walk)(int (*fn)(void *arg, const char *path, const uint8_t *data, int32_t len,
+                               const struct corral_acl *acl, int32_t n_acl,
+                               const struct corral_stat *st),
+                     void *arg);
+    /* Every live session with its timeout (for the snapshot's session table). */
+    void (*session_each)(void (*fn)(void *arg, int64_t session_id, int32_t timeout_ms),
+                         void *arg);
 };
 
 struct corral_module {
