@@ -20,7 +20,6 @@
 #define TTL_MASK ((int64_t)0x000000FFFFFFFFFFLL)
 
 static ev_timer check_timer;
-static struct session system_session;
 static long long max_per_minute;
 
 static void path_set_add(struct ephemeral_path **set, const char *path)
@@ -68,7 +67,7 @@ static void submit_delete(const char *path)
     if (!req || !(req->path = strdup(path)))
         abort();
     req->op = CORRAL_OP_DELETE_CONTAINER;
-    pipeline_submit_internal(&system_session, req);
+    pipeline_submit_internal(&server.system_session, req);
 }
 
 static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
@@ -120,8 +119,6 @@ int containers_start(void)
         config_get_int(&server.cfg, "znode.container.maxPerMinute", 10000, 1, 1000000000,
                        &max_per_minute) < 0)
         return -1;
-    system_session.created = 1;
-    system_session.min_latency_ms = -1;
     ev_timer_init(&check_timer, on_check, interval / 1000.0, interval / 1000.0);
     ev_timer_start(server.loop, &check_timer);
     return 0;
@@ -139,9 +136,9 @@ void containers_stop(void)
             free(p);
         }
     }
-    while (system_session.head) {
-        struct pending *q = system_session.head;
-        system_session.head = q->next;
+    while (server.system_session.head) {
+        struct pending *q = server.system_session.head;
+        server.system_session.head = q->next;
         request_free(q->req);
         free(q);
     }

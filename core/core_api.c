@@ -8,6 +8,7 @@
 #include <time.h>
 #include "server.h"
 #include "log.h"
+#include "hooks.h"
 #include "build-config.h"
 
 struct server server;
@@ -250,6 +251,36 @@ static void api_session_each(void (*fn)(void *, int64_t, int32_t), void *arg)
             fn(arg, s->id, s->timeout_ms);
 }
 
+static int api_node_get(const char *path, const uint8_t **data, int32_t *len,
+                        struct corral_stat *st)
+{
+    struct znode *n = path ? tree_lookup(&server.tree, path) : NULL;
+    if (!n)
+        return CORRAL_ENONODE;
+    if (data)
+        *data = n->data;
+    if (len)
+        *len = n->data_len;
+    if (st)
+        tree_fill_stat(n, st);
+    return CORRAL_OK;
+}
+
+static int api_node_children(const char *path, void (*fn)(void *, const char *), void *arg)
+{
+    struct znode *n = path ? tree_lookup(&server.tree, path) : NULL;
+    if (!n)
+        return CORRAL_ENONODE;
+    for (struct znode *c = n->children; c; c = c->hh.next)
+        fn(arg, c->name);
+    return CORRAL_OK;
+}
+
+static void api_submit_internal(struct corral_request *req)
+{
+    pipeline_submit_internal(&server.system_session, req);
+}
+
 static struct corral_session *api_connect(const struct corral_connect_params *p,
                                           const struct corral_conn_ops *ops, void *conn)
 {
@@ -289,4 +320,12 @@ struct corral_core core_api = {
     .set_last_zxid = api_set_last_zxid,
     .tree_walk = api_tree_walk,
     .session_each = api_session_each,
+    .hook_before_write = hooks_add_before_write,
+    .hook_after_commit = hooks_add_after_commit,
+    .hook_session = hooks_add_session,
+    .hook_watch = hooks_add_watch,
+    .hooks_remove = hooks_remove,
+    .node_get = api_node_get,
+    .node_children = api_node_children,
+    .submit_internal = api_submit_internal,
 };

@@ -17,6 +17,7 @@
 #include "build-config.h"
 #include "server.h"
 #include "log.h"
+#include "hooks.h"
 
 
 
@@ -77,10 +78,17 @@ static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
     ev_break(loop, EVBREAK_ALL);
 }
 
+static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
+{
+    log_info("SIGHUP: reloading plugins");
+    modules_reload();
+}
+
 static void shutdown_server(void)
 {
     modules_stop();
     containers_stop();
+    hooks_clear();
     while (server.sessions) {
         struct session *s = server.sessions;
         s->ops = NULL;
@@ -134,6 +142,8 @@ int main(int argc, char **argv)
 
     server.start_ms = now_ms();
     server.min_latency_ms = -1;
+    server.system_session.created = 1;
+    server.system_session.min_latency_ms = -1;
     if (config_load(&server.cfg, config_file) < 0 || read_settings() < 0) {
         config_free(&server.cfg);
         return 1;
@@ -156,11 +166,13 @@ int main(int argc, char **argv)
         shutdown_server();
         return 1;
     }
-    ev_signal sigterm, sigint;
+    ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_signal, SIGTERM);
     ev_signal_init(&sigint, on_signal, SIGINT);
+    ev_signal_init(&sighup, on_sighup, SIGHUP);
     ev_signal_start(server.loop, &sigterm);
     ev_signal_start(server.loop, &sigint);
+    ev_signal_start(server.loop, &sighup);
     log_info("corrald %s serving (tickTime=%d, sessions %d-%d ms, last zxid 0x%llx)",
              PACKAGE_VERSION, server.tick_time, server.min_session_timeout,
              server.max_session_timeout, (unsigned long long)server.last_zxid);

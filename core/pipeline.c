@@ -27,6 +27,7 @@
 #include "server.h"
 #include "path.h"
 #include "log.h"
+#include "hooks.h"
 
 static void write_stage_drain(void);
 
@@ -589,15 +590,28 @@ struct write_ctx {
 };
 
 static void build_write_reply(struct corral_response *rsp, const struct corral_txn *t,
-                              const struct apply_result *res, const struct apply_result *subs,
-                              struct corral_response *results)
+                              const struct corral_request *req, const struct apply_result *res,
+                              const struct apply_result *subs, struct corral_response *results)
 {
     memset(rsp, 0, sizeof *rsp);
     rsp->zxid = t->zxid;
     rsp->err = res->err;
     rsp->path = res->path;
     rsp->stat = res->stat;
-    for (int32_t i = 0; subs && i < t->n_subs; i++) {
+    int32_t n = t->n_subs;
+    if (subs && req->op != CORRAL_OP_MULTI) {
+        /* a single write that plugins turned into a multi: answer as the write */
+        rsp->err = subs[0].err;
+        for (int32_t i = 0; i < n && rsp->err == CORRAL_OK; i++)
+            if (subs[i].err != CORRAL_OK && subs[i].err != CORRAL_ERUNTIMEINCONSISTENCY)
+                rsp->err = subs[i].err;
+        rsp->path = subs[0].path;
+        rsp->stat = subs[0].stat;
+        return;
+    }
+    if (subs && req->n_ops < n)
+        n = req->n_ops;         /* plugins' additions are not the client's business */
+    for (int32_t i = 0; subs && i < n; i++) {
         memset(&results[i], 0, sizeof results[i]);
         results[i].op = subs[i].op;
         results[i].err = subs[i].err;
@@ -607,7 +621,7 @@ static void build_write_reply(struct corral_response *rsp, const struct corral_t
     }
     if (subs) {
         rsp->results = results;
-        rsp->n_results = t->n_subs;
+        rsp->n_results = n;
     }
 }
 
@@ -619,6 +633,8 @@ static void finish_close(struct session *s)
     log_info("session 0x%llx closed (%s)", (unsigned long long)s->id,
              reason == CORRAL_ESESSIONEXPIRED ? "expired" : "by client");
     s->ops = NULL;
+    if (hooks_any_session)
+        hooks_session(s->id, 0);
     session_free(s);
     if (ops)
         ops->close(conn, reason);
@@ -637,6 +653,8 @@ static void write_done(void *arg, int err)
     struct apply_result res, *subs = NULL;
     apply_txn(&w->txn, &res, &subs);
     prep_applied(w->txn.zxid);
+    if (hooks_any_after_commit)
+        hooks_after_commit(&w->txn);
     server.txns_in_flight--;
 
     struct pending *p = s->head;
@@ -646,6 +664,8 @@ static void write_done(void *arg, int err)
         abort();
     }
     if (w->txn.type == CORRAL_OP_CREATE_SESSION) {
+        if (hooks_any_session)
+            hooks_session(s->id, 1);
         if (s->ops) {
             struct corral_connect_result cr;
             memset(&cr, 0, sizeof cr);
@@ -671,7 +691,7 @@ static void write_done(void *arg, int err)
             if (!results)
                 abort();
         }
-        build_write_reply(&rsp, &w->txn, &res, subs, results);
+        build_write_reply(&rsp, &w->txn, p->req, &res, subs, results);
         send_reply(s, p, &rsp);
         free(results);
         dequeue_head(s);

@@ -26,6 +26,7 @@
 #include <string.h>
 #include "server.h"
 #include "path.h"
+#include "hooks.h"
 
 /* A node as prep sees it. */
 struct vnode {
@@ -466,6 +467,62 @@ static void prep_multi(struct session *s, struct view *v, const struct corral_re
         view_free(v);    /* nothing of a failed multi is outstanding */
 }
 
+static void free_member(struct corral_request *m)
+{
+    free(m->path);
+    free(m->data);
+    acl_free_list(m->acl, m->n_acl);
+}
+
+/*
+ * Plugins' before-write hooks may reject the request or add operations that
+ * commit atomically with it: the request and the additions are then prepped
+ * as one multi txn (the reply keeps the client's request shape; pipeline.c).
+ */
+static int prep_with_hooks(struct session *s, struct view *layer, const struct corral_request *r,
+                           struct corral_txn *t)
+{
+    struct corral_request *extra = NULL;
+    int32_t n_extra = 0;
+    int rc = hooks_before_write(s->id, r, &extra, &n_extra);
+    if (rc != CORRAL_OK) {
+        make_error(t, rc);
+    } else if (n_extra == 0) {
+        if (r->op == CORRAL_OP_MULTI) {
+            prep_multi(s, layer, r, t);
+        } else if ((rc = prep_one(s, layer, r, t))) {
+            make_error(t, rc);
+            view_free(layer);
+        }
+    } else {
+        /* one multi: the client's operation(s), then the additions */
+        int32_t own = r->op == CORRAL_OP_MULTI ? r->n_ops : 1;
+        struct corral_request combined = {0};
+        combined.op = CORRAL_OP_MULTI;
+        combined.xid = r->xid;
+        combined.n_ops = own + n_extra;
+        combined.ops = calloc((size_t)combined.n_ops, sizeof *combined.ops);
+        if (!combined.ops)
+            abort();
+        if (r->op == CORRAL_OP_MULTI)
+            memcpy(combined.ops, r->ops, (size_t)own * sizeof *r->ops);
+        else
+            combined.ops[0] = *r;
+        memcpy(combined.ops + own, extra, (size_t)n_extra * sizeof *extra);
+        prep_multi(s, layer, &combined, t);
+        free(combined.ops);
+        for (int32_t i = 0; i < t->n_subs; i++)
+            if (t->subs[i].type == CORRAL_OP_ERROR && t->subs[i].err != CORRAL_ERUNTIMEINCONSISTENCY) {
+                rc = t->subs[i].err;
+                break;
+            }
+    }
+    for (int32_t i = 0; i < n_extra; i++)
+        free_member(&extra[i]);
+    free(extra);
+    return rc;
+}
+
 /* closeSession: the session's ephemerals are as good as gone for later preps. */
 static void prep_close_session(struct session *s, struct view *v)
 {
@@ -505,9 +562,15 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
         prep_close_session(s, &layer);
         break;
     case CORRAL_OP_MULTI:
-        prep_multi(s, &layer, r, t);
-        break;
     default:
+        if (hooks_any_before_write && s->id != 0) {
+            rc = prep_with_hooks(s, &layer, r, t);
+            break;
+        }
+        if (r->op == CORRAL_OP_MULTI) {
+            prep_multi(s, &layer, r, t);
+            break;
+        }
         rc = prep_one(s, &layer, r, t);
         if (rc) {
             make_error(t, rc);

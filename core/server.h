@@ -100,6 +100,7 @@ struct loaded_module {
     const struct corral_module *mod;
     void *handle;
     char *file;
+    int started;
 };
 
 struct server {
@@ -129,6 +130,9 @@ struct server {
     struct watch_entry *data_watches, *child_watches;
     int64_t watch_count;        /* (session, path, table) registrations */
     int64_t recursive_watches;
+
+    /* the server's own session (id 0): writes it makes itself, no connection */
+    struct session system_session;
 
     /* the write stage: sessions whose FIFO head is a write, in arrival order */
     struct session *write_head, *write_tail;
@@ -226,5 +230,6 @@ int modules_load(void);
 void modules_unload(void);
 int modules_start(void);
 void modules_stop(void);
+void modules_reload(void);
 
 #endif

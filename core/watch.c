@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
+#include "hooks.h"
 
 static struct watch_entry **table_of(int child)
 {
@@ -163,6 +164,8 @@ static void deliver(struct session *s, const char *path, int32_t type)
     if (!s->ops)
         return;
     struct corral_watch_event ev = {type, CORRAL_STATE_SYNC_CONNECTED, path};
+    if (hooks_any_watch && !hooks_watch(s->id, &ev))
+        return;
     s->ops->event(s->conn, &ev);
 }
 

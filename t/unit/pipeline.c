@@ -13,6 +13,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "hooks.h"
 
 /* ---- a fake transport: records what the core sends ---- */
 #define MAX_LOG 256
@@ -179,6 +180,41 @@ static int index_of(char kind, int32_t xid)
         if (log_[i].kind == kind && (kind != 'r' || log_[i].xid == xid))
             return i;
     return -1;
+}
+
+/* ---- plugin hooks used by the last part ---- */
+static int commits_seen;
+static int opened_seen, closed_seen;
+
+static int reject_or_audit(void *arg, int64_t sid, const struct corral_request *op,
+                           struct corral_request **extra, int32_t *n_extra)
+{
+    if (!strcmp(op->path, "/cfg/forbidden"))
+        return CORRAL_EBADARGUMENTS;
+    if (op->op == CORRAL_OP_CREATE && !strncmp(op->path, "/cfg/", 5)) {
+        /* a trigger: every create under /cfg also bumps /cfg's data atomically */
+        *extra = calloc(1, sizeof **extra);
+        (*extra)->op = CORRAL_OP_SET_DATA;
+        (*extra)->path = strdup("/cfg");
+        (*extra)->data = (uint8_t *)strdup("bumped");
+        (*extra)->data_len = 6;
+        (*extra)->version = -1;
+        *n_extra = 1;
+    }
+    return CORRAL_OK;
+}
+
+static void count_commit(void *arg, const struct corral_txn *t) { commits_seen++; }
+static void count_session(void *arg, int64_t sid, int opened)
+{
+    if (opened)
+        opened_seen++;
+    else
+        closed_seen++;
+}
+static int drop_quiet(void *arg, int64_t sid, const struct corral_watch_event *ev)
+{
+    return strcmp(ev->path, "/quiet") != 0;
 }
 
 int main(void)
@@ -363,6 +399,35 @@ int main(void)
     ok(in_order, "their replies come in order");
     is_int(find('r', 200)->err, CORRAL_ENODEEXISTS, "prep saw a create still in flight");
     hold = 0;
+
+    /* plugin hooks */
+    n_log = 0;
+    hooks_add_before_write("/cfg/*", reject_or_audit, NULL);
+    hooks_add_after_commit("/cfg*", count_commit, NULL);
+    hooks_add_session(count_session, NULL);
+    hooks_add_watch(NULL, drop_quiet, NULL);
+    pipeline_submit(s, create(300, "/cfg", NULL, 0));
+    is_int(commits_seen, 1, "after-commit hook sees a matching txn");
+    pipeline_submit(s, create(301, "/cfg/forbidden", NULL, 0));
+    is_int(find('r', 301)->err, CORRAL_EBADARGUMENTS, "a before-write hook rejects with its code");
+    ok(!tree_lookup(&server.tree, "/cfg/forbidden"), "the rejected write is not applied");
+    pipeline_submit(s, create(302, "/cfg/a", NULL, 0));
+    is_str(find('r', 302)->path, "/cfg/a", "a write with trigger additions answers as itself");
+    struct znode *cfg = tree_lookup(&server.tree, "/cfg");
+    ok(cfg && cfg->data_len == 6 && !memcmp(cfg->data, "bumped", 6),
+       "the trigger's addition committed with it");
+    pipeline_submit(s, create(303, "/quiet", NULL, 0));
+    struct corral_request *qw = req(CORRAL_OP_GET_DATA, 304, "/quiet");
+    qw->watch = 1;
+    pipeline_submit(s, qw);
+    n_log = 0;
+    pipeline_submit(s, req(CORRAL_OP_DELETE, 305, "/quiet"));
+    is_int(index_of('e', 0), -1, "a watch hook can drop an event");
+    struct session *s4 = connect_session();
+    pipeline_submit(s4, req(CORRAL_OP_CLOSE_SESSION, 306, NULL));
+    ok(opened_seen == 1 && closed_seen == 1, "session hooks see open and close");
+    hooks_clear();
+    ok(!hooks_any_before_write && !hooks_any_watch, "with hooks cleared nothing is called");
 
     return done_testing();
 }

@@ -140,6 +140,31 @@ struct corral_config_key {
 };
 
 /*
+ * Hooks (for plugins).  A plugin registers callbacks by kind, each with an
+ * optional path glob (fnmatch(3) without FNM_PATHNAME: a '*' also matches '/', so
+ * "/config/" followed by '*' covers
+ * every node below /config; NULL covers every path).  With no hooks
+ * registered the write path pays one pointer test.
+ *
+ * before_write: called on the leader before a client write is prepped, once
+ *   per operation whose path matches (each member of a multi).  Return
+ *   CORRAL_OK to let it go on, or a ZooKeeper error code to reject the whole
+ *   request with it.  To add operations that commit atomically with the
+ *   request (a trigger), store a malloc'd array of requests in *extra and its
+ *   length in *n_extra (create/delete/setData/check; the core frees them).
+ * after_commit: called on every server after a txn is applied; read-only.
+ * session: called when a session is opened (opened=1) or ends (0).
+ * watch: called before an event is delivered to a session; return 1 to
+ *   deliver it, 0 to drop it.
+ */
+typedef int (*corral_before_write_fn)(void *arg, int64_t session_id,
+                                      const struct corral_request *op,
+                                      struct corral_request **extra, int32_t *n_extra);
+typedef void (*corral_after_commit_fn)(void *arg, const struct corral_txn *txn);
+typedef void (*corral_session_fn)(void *arg, int64_t session_id, int opened);
+typedef int (*corral_watch_fn)(void *arg, int64_t session_id, const struct corral_watch_event *ev);
+
+/*
  * The core's function table, handed to every module at init.
  * Everything here runs on the event-loop thread unless said otherwise.
  */
@@ -225,6 +250,37 @@ struct corral_core {
     /* Every live session with its timeout (for the snapshot's session table). */
     void (*session_each)(void (*fn)(void *arg, int64_t session_id, int32_t timeout_ms),
                          void *arg);
+
+    /* --- for plugins --- */
+    /* Register hooks (see above); 0 or -1.  `arg` identifies the registrant. */
+    int (*hook_before_write)(const char *glob, corral_before_write_fn fn, void *arg);
+    int (*hook_after_commit)(const char *glob, corral_after_commit_fn fn, void *arg);
+    int (*hook_session)(corral_session_fn fn, void *arg);
+    int (*hook_watch)(const char *glob, corral_watch_fn fn, void *arg);
+    /* Unregister every hook registered with this arg (reload). */
+    void (*hooks_remove)(void *arg);
+    /*
+     * Read the tree as committed.  node_get: CORRAL_OK or CORRAL_ENONODE; data
+     * points into the tree and is valid until control returns to the loop.
+     * node_children calls fn once per child name.
+     */
+    int (*node_get)(const char *path, const uint8_t **data, int32_t *len,
+                    struct corral_stat *st);
+    int (*node_children)(const char *path, void (*fn)(void *arg, const char *name), void *arg);
+    /*
+     * A write the server makes on its own behalf (no client, no reply), through
+     * the normal write path: prepped, logged, replicated and applied like any
+     * client write, after what is already queued.  The core takes req.
+     */
+    void (*submit_internal)(struct corral_request *req);
+};
+
+/* Plugins: started after the transports, stopped before them. */
+struct corral_plugin_ops {
+    int (*start)(void);
+    void (*stop)(void);
+    /* Re-read scripts/configuration (SIGHUP); 0 or -1 (old state kept). */
+    int (*reload)(void);
 };
 
 struct corral_module {
