@@ -176,7 +176,12 @@ void tree_fill_stat(const struct znode *n, struct corral_stat *st)
     st->version = n->version;
     st->cversion = n->cversion;
     st->aversion = n->aversion;
-    st->ephemeral_owner = n->ephemeral_owner;
+    /* Clients see an owner only for true ephemerals: containers and TTL nodes
+     * keep their marker internally but show 0, as ZooKeeper does. */
+    int64_t o = n->ephemeral_owner;
+    st->ephemeral_owner =
+        (o == INT64_MIN || (o & (int64_t)0xFF00000000000000ULL) == (int64_t)0xFF00000000000000ULL)
+            ? 0 : o;
     st->data_length = n->data_len;
     st->num_children = tree_num_children(n);
     st->pzxid = n->pzxid;

@@ -50,6 +50,7 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
 void tree_remove(struct tree *t, struct znode *n);
 void tree_set_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t len);
 int32_t tree_num_children(const struct znode *n);
+/* The Stat a client sees (containers and TTL nodes show ephemeralOwner 0). */
 void tree_fill_stat(const struct znode *n, struct corral_stat *st);
 /* Write n's full path into buf (size cap); returns its length, or -1 if too long. */
 int tree_path(const struct znode *n, char *buf, size_t cap);

@@ -1,0 +1,545 @@
+/*
+ * conn.c — one ZooKeeper client connection.
+ *
+ * Input: complete frames (4-byte big-endian length + payload) are handled
+ * in order straight from the read buffer; only an incomplete tail is kept in
+ * c->in.  The first frame is a ConnectRequest, unless the first four bytes
+ * spell a four-letter word.  A length below 0 or above jute.maxbuffer ends
+ * the connection, as does a ConnectRequest that does not come within 10 s.
+ *
+ * Output: every reply, event and handshake answer is encoded straight into
+ * the connection's one output buffer, and the connection is put on the flush
+ * list.  An ev_prepare watcher (zk_flush_all) runs once per loop iteration
+ * before libev blocks and writes each listed buffer with as few write(2)s as
+ * it takes, so pipelined requests read in one go are answered with one
+ * write.  What the socket does not take waits for EV_WRITE.  While more than
+ * OUTPUT_HIGH bytes are queued the connection stops reading.
+ *
+ * Lifetime: the core may call close() from inside session_submit() (a
+ * closeSession, a failed addauth), so a connection is never freed on the
+ * core's stack: close() and errors only mark it, and zk_flush_all frees it
+ * at top level.  When the socket goes first, the core hears
+ * session_detach() exactly once; after the core's close() it hears nothing.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/socket.h>
+#include "zk.h"
+#include "proto.h"
+
+#define READ_CHUNK (64 * 1024)
+#define OUTPUT_HIGH (8u << 20)
+#define OUTPUT_LOW (1u << 20)
+/* A connection without a session goes after this long (ZooKeeper: 10 s). */
+#define HANDSHAKE_TIMEOUT 10.0
+/* Time a closing connection gets to take what is queued for it. */
+#define CLOSING_TIMEOUT 10.0
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
+static void on_handshake_timeout(struct ev_loop *loop, ev_timer *w, int revents);
+static const struct corral_conn_ops conn_ops;
+
+struct zk_conn *zk_conn_new(int fd, const char *addr, int port)
+{
+    struct zk_conn *c = calloc(1, sizeof *c);
+    if (!c)
+        return NULL;
+    c->fd = fd;
+    c->state = ZK_HANDSHAKE;
+    snprintf(c->addr, sizeof c->addr, "%s", addr);
+    c->port = port;
+    jute_buf_init(&c->out);
+    c->established_ms = zk.core->now_ms();
+    ev_io_init(&c->read_watcher, on_readable, fd, EV_READ);
+    ev_io_init(&c->write_watcher, on_writable, fd, EV_WRITE);
+    ev_timer_init(&c->handshake_timer, on_handshake_timeout, HANDSHAKE_TIMEOUT, 0.);
+    c->read_watcher.data = c->write_watcher.data = c->handshake_timer.data = c;
+    ev_io_start(zk.core->loop, &c->read_watcher);
+    ev_timer_start(zk.core->loop, &c->handshake_timer);
+    c->reading = 1;
+    c->next = zk.conns;
+    if (zk.conns)
+        zk.conns->prev = c;
+    zk.conns = c;
+    zk.n_conns++;
+    return c;
+}
+
+/* Free everything; the caller made sure c is not on the flush list. */
+void zk_conn_destroy(struct zk_conn *c)
+{
+    ev_io_stop(zk.core->loop, &c->read_watcher);
+    ev_io_stop(zk.core->loop, &c->write_watcher);
+    ev_timer_stop(zk.core->loop, &c->handshake_timer);
+    close(c->fd);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        zk.conns = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    zk.n_conns--;
+    if (c->ip)
+        zk_ip_release(c->ip);
+    free(c->in);
+    jute_buf_free(&c->out);
+    free(c);
+}
+
+void zk_conn_schedule(struct zk_conn *c)
+{
+    if (c->in_flush_list)
+        return;
+    c->in_flush_list = 1;
+    c->flush_next = zk.flush_list;
+    zk.flush_list = c;
+}
+
+static void stop_reading(struct zk_conn *c)
+{
+    if (c->reading) {
+        ev_io_stop(zk.core->loop, &c->read_watcher);
+        c->reading = 0;
+    }
+}
+
+/* The socket is finished (peer gone, error, bad input): no flush. */
+static void conn_lost(struct zk_conn *c)
+{
+    if (c->state == ZK_DEAD)
+        return;
+    if (c->session && !c->core_done)
+        zk.core->session_detach(c->session);
+    c->core_done = 1;
+    c->session = NULL;
+    c->state = ZK_DEAD;
+    stop_reading(c);
+    zk_conn_schedule(c);
+}
+
+/* Flush what is queued, then close. */
+static void conn_finish(struct zk_conn *c)
+{
+    if (c->state == ZK_DEAD || c->state == ZK_CLOSING)
+        return;
+    c->state = ZK_CLOSING;
+    stop_reading(c);
+    zk_conn_schedule(c);
+    /* a peer that never reads its last answer does not keep us forever */
+    ev_timer_stop(zk.core->loop, &c->handshake_timer);
+    ev_timer_set(&c->handshake_timer, CLOSING_TIMEOUT, 0.);
+    ev_timer_start(zk.core->loop, &c->handshake_timer);
+}
+
+size_t zk_frame_begin(struct zk_conn *c)
+{
+    size_t start = c->out.len;
+    jute_put_int(&c->out, 0);
+    return start;
+}
+
+void zk_frame_end(struct zk_conn *c, size_t start)
+{
+    jute_patch_int(&c->out, start, (int32_t)(c->out.len - start - 4));
+    zk_conn_schedule(c);
+}
+
+/* ---- callbacks from the core ---- */
+
+static void cb_connected(void *conn, const struct corral_connect_result *res)
+{
+    struct zk_conn *c = conn;
+    size_t start = zk_frame_begin(c);
+    zk_encode_connect_response(&c->out, res, c->sent_read_only);
+    zk_frame_end(c, start);
+    c->packets_sent++;
+    zk.packets_sent++;
+    if (res->err != CORRAL_OK) {
+        /* the core keeps nothing of a refused connect */
+        c->core_done = 1;
+        c->session = NULL;
+        conn_finish(c);
+        return;
+    }
+    if (c->state == ZK_CONNECTING)
+        c->state = ZK_ACTIVE;
+}
+
+static void cb_reply(void *conn, const struct corral_response *rsp)
+{
+    struct zk_conn *c = conn;
+    if (c->state == ZK_DEAD)
+        return;
+    size_t start = zk_frame_begin(c);
+    zk_encode_reply(&c->out, rsp);
+    zk_frame_end(c, start);
+    c->packets_sent++;
+    zk.packets_sent++;
+    /* the loop's cached time: a clock read per reply shows in profiles */
+    c->last_response_ms = (int64_t)(ev_now(zk.core->loop) * 1000.0);
+}
+
+static void cb_event(void *conn, const struct corral_watch_event *ev)
+{
+    struct zk_conn *c = conn;
+    if (c->state == ZK_DEAD)
+        return;
+    size_t start = zk_frame_begin(c);
+    zk_encode_event(&c->out, ev);
+    zk_frame_end(c, start);
+    c->packets_sent++;
+    zk.packets_sent++;
+}
+
+static void cb_close(void *conn, int32_t reason)
+{
+    struct zk_conn *c = conn;
+    c->core_done = 1;
+    c->session = NULL;
+    if (reason == CORRAL_ESESSIONMOVED)
+        zk.core->log(CORRAL_LOG_INFO, ZK_WHO, "closing /%s:%d: session moved to another connection",
+                     c->addr, c->port);
+    conn_finish(c);
+}
+
+static const struct corral_conn_ops conn_ops = {
+    .connected = cb_connected,
+    .reply = cb_reply,
+    .event = cb_event,
+    .close = cb_close,
+};
+
+/* ---- input ---- */
+
+static int handle_connect(struct zk_conn *c, const uint8_t *frame, size_t len)
+{
+    struct zk_connect_request cr;
+    if (zk_decode_connect(frame, len, &cr) < 0) {
+        zk.core->log(CORRAL_LOG_WARN, ZK_WHO, "/%s:%d: malformed ConnectRequest; closing",
+                     c->addr, c->port);
+        return -1;
+    }
+    struct corral_connect_params p = {
+        .protocol_version = cr.protocol_version,
+        .last_zxid_seen = cr.last_zxid_seen,
+        .timeout_ms = cr.timeout_ms,
+        .session_id = cr.session_id,
+        .passwd = cr.passwd,
+        .passwd_len = cr.passwd_len,
+        .read_only = cr.read_only,
+        .remote_addr = c->addr,
+        .remote_port = c->port,
+    };
+    c->sent_read_only = cr.has_read_only;
+    c->state = ZK_CONNECTING;
+    ev_timer_stop(zk.core->loop, &c->handshake_timer);
+    struct corral_session *s = zk.core->session_connect(&p, &conn_ops, c);
+    if (c->core_done)           /* refused (connected() already ran) */
+        return 0;
+    if (!s) {
+        zk.core->log(CORRAL_LOG_WARN, ZK_WHO, "/%s:%d: no session; closing", c->addr, c->port);
+        c->core_done = 1;
+        conn_finish(c);
+        return 0;
+    }
+    c->session = s;
+    return 0;
+}
+
+static int handle_request(struct zk_conn *c, const uint8_t *frame, size_t len)
+{
+    struct corral_request *req;
+    if (zk_decode_request(frame, len, &req) < 0) {
+        zk.core->log(CORRAL_LOG_WARN, ZK_WHO,
+                     "/%s:%d: malformed request (%zu bytes); closing the connection", c->addr,
+                     c->port, len);
+        return -1;
+    }
+    c->packets_received++;
+    zk.packets_received++;
+    /*
+     * Handed to the core, which frees it as request.h says; our decoder
+     * allocates exactly the members core->request_free releases.
+     */
+    zk.core->session_submit(c->session, req);
+    return 0;
+}
+
+static int32_t be32_at(const uint8_t *p)
+{
+    return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+}
+
+static int ensure_input_room(struct zk_conn *c, size_t need)
+{
+    if (c->in_cap >= need)
+        return 0;
+    size_t cap = c->in_cap ? c->in_cap : 16 * 1024;
+    while (cap < need)
+        cap *= 2;
+    uint8_t *p = realloc(c->in, cap);
+    if (!p)
+        return -1;
+    c->in = p;
+    c->in_cap = cap;
+    return 0;
+}
+
+static int backlogged(const struct zk_conn *c)
+{
+    return c->out.len - c->out_off > OUTPUT_HIGH;
+}
+
+/*
+ * Handle the complete frames at the start of buf[0..len), in order, while the
+ * connection still takes input; returns how many bytes were consumed.
+ */
+static size_t handle_frames(struct zk_conn *c, const uint8_t *buf, size_t len)
+{
+    size_t pos = 0;
+    while (len - pos >= 4) {
+        if (c->state == ZK_CLOSING || c->state == ZK_DEAD)
+            break;
+        if (backlogged(c)) {
+            if (!c->paused) {
+                c->paused = 1;
+                stop_reading(c);
+            }
+            break;
+        }
+        const uint8_t *p = buf + pos;
+        if (c->state == ZK_HANDSHAKE && c->packets_received == 0) {
+            int cmd = zk_fourlw_lookup(p);
+            if (cmd >= 0) {
+                c->packets_received++;
+                zk.packets_received++;
+                conn_finish(c);     /* first: the answer shows us not reading */
+                zk_fourlw_run(c, cmd);
+                break;
+            }
+        }
+        int32_t flen = be32_at(p);
+        if (flen < 0 || flen > zk.max_buffer) {
+            zk.core->log(CORRAL_LOG_WARN, ZK_WHO,
+                         "/%s:%d: frame length %d out of range (jute.maxbuffer %d); closing",
+                         c->addr, c->port, flen, zk.max_buffer);
+            conn_lost(c);
+            break;
+        }
+        if (len - pos - 4 < (size_t)flen)
+            break;
+        int rc;
+        if (c->state == ZK_HANDSHAKE) {
+            c->packets_received++;
+            zk.packets_received++;
+            rc = handle_connect(c, p + 4, (size_t)flen);
+        } else {
+            rc = handle_request(c, p + 4, (size_t)flen);
+        }
+        pos += 4 + (size_t)flen;
+        if (rc < 0) {
+            conn_lost(c);
+            break;
+        }
+    }
+    return pos;
+}
+
+/*
+ * Keep the unconsumed tail rest[0..n) (in the scratch buffer or inside c->in)
+ * as c->in, with room for the whole frame it begins.  0, or -1 out of memory.
+ */
+static int keep_input(struct zk_conn *c, const uint8_t *rest, size_t n)
+{
+    if (c->state == ZK_CLOSING || c->state == ZK_DEAD) {
+        c->in_len = 0;
+        return 0;
+    }
+    if (n == 0) {
+        c->in_len = 0;
+        if (c->in_cap > 256 * 1024) {       /* an idle connection keeps no big buffer */
+            free(c->in);
+            c->in = NULL;
+            c->in_cap = 0;
+        }
+        return 0;
+    }
+    size_t need = n;
+    if (n >= 4) {
+        int32_t flen = be32_at(rest);
+        if (flen >= 0 && flen <= zk.max_buffer && (size_t)flen + 4 > need)
+            need = (size_t)flen + 4;
+    }
+    if (c->in && rest >= c->in && rest < c->in + c->in_cap) {
+        if (rest != c->in)
+            memmove(c->in, rest, n);
+    } else {
+        if (ensure_input_room(c, n) < 0)
+            return -1;
+        memcpy(c->in, rest, n);
+    }
+    c->in_len = n;
+    return ensure_input_room(c, need);
+}
+
+/* Handle what waits in c->in (after a pause for output backlog). */
+static void process_input(struct zk_conn *c)
+{
+    size_t used = handle_frames(c, c->in, c->in_len);
+    if (keep_input(c, c->in + used, c->in_len - used) < 0)
+        conn_lost(c);
+}
+
+static void on_handshake_timeout(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    struct zk_conn *c = w->data;
+    if (c->state == ZK_HANDSHAKE) {
+        zk.core->log(CORRAL_LOG_INFO, ZK_WHO, "/%s:%d: no ConnectRequest within %.0f s; closing",
+                     c->addr, c->port, HANDSHAKE_TIMEOUT);
+        conn_lost(c);
+    } else if (c->state == ZK_CLOSING) {
+        conn_lost(c);   /* the core is already done with it: nothing to detach */
+    }
+}
+
+/*
+ * Reads land in one shared scratch buffer when the connection has nothing
+ * pending, and frames are handled straight from it: idle connections hold no
+ * input memory and the common case copies nothing.  Only a partial frame is
+ * kept in c->in, which then receives the following reads until it completes.
+ */
+static uint8_t scratch[READ_CHUNK];
+
+static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct zk_conn *c = w->data;
+    for (int round = 0; round < 4; round++) {
+        uint8_t *dst;
+        size_t room;
+        if (c->in_len == 0) {
+            dst = scratch;
+            room = sizeof scratch;
+        } else {
+            if (c->in_cap - c->in_len < 4096 &&
+                ensure_input_room(c, c->in_len + READ_CHUNK / 4) < 0) {
+                zk.core->log(CORRAL_LOG_ERROR, ZK_WHO, "/%s:%d: out of memory", c->addr,
+                             c->port);
+                conn_lost(c);
+                return;
+            }
+            dst = c->in + c->in_len;
+            room = c->in_cap - c->in_len;
+        }
+        ssize_t n = read(c->fd, dst, room);
+        if (n == 0) {
+            conn_lost(c);
+            return;
+        }
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            if (errno != EAGAIN && errno != EWOULDBLOCK)
+                conn_lost(c);
+            return;
+        }
+        if (dst == scratch) {
+            size_t used = handle_frames(c, scratch, (size_t)n);
+            if (keep_input(c, scratch + used, (size_t)n - used) < 0)
+                conn_lost(c);
+        } else {
+            c->in_len += (size_t)n;
+            process_input(c);
+        }
+        if (!c->reading || (size_t)n < room)
+            return;
+    }
+}
+
+/* ---- output ---- */
+
+/* Write what the socket takes: 1 all written, 0 some left, -1 error. */
+static int flush_output(struct zk_conn *c)
+{
+    if (c->out.oom)
+        return -1;
+    while (c->out_off < c->out.len) {
+        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
+        if (n > 0) {
+            c->out_off += (size_t)n;
+            continue;
+        }
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+            break;
+        return -1;
+    }
+    if (c->out_off == c->out.len) {
+        c->out_off = 0;
+        jute_buf_reset(&c->out);
+        if (c->out.cap > (4u << 20)) {    /* give back a burst's memory */
+            jute_buf_free(&c->out);
+            jute_buf_init(&c->out);
+        }
+        return 1;
+    }
+    if (c->out_off > c->out.len / 2) {    /* keep the buffer from creeping */
+        memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
+        c->out.len -= c->out_off;
+        c->out_off = 0;
+    }
+    return 0;
+}
+
+static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
+{
+    struct zk_conn *c = w->data;
+    ev_io_stop(loop, w);
+    zk_conn_schedule(c);
+}
+
+static void service(struct zk_conn *c)
+{
+    if (c->state == ZK_DEAD) {
+        zk_conn_destroy(c);
+        return;
+    }
+    int rc = flush_output(c);
+    if (rc < 0) {
+        conn_lost(c);           /* re-lists it: freed in the next round */
+        return;
+    }
+    if (rc == 0) {
+        ev_io_start(zk.core->loop, &c->write_watcher);
+        return;
+    }
+    if (c->state == ZK_CLOSING) {
+        zk_conn_destroy(c);
+        return;
+    }
+    if (c->paused && c->out.len - c->out_off < OUTPUT_LOW) {
+        c->paused = 0;
+        ev_io_start(zk.core->loop, &c->read_watcher);
+        c->reading = 1;
+        process_input(c);
+    }
+}
+
+void zk_flush_all(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    while (zk.flush_list) {
+        struct zk_conn *list = zk.flush_list;
+        zk.flush_list = NULL;
+        while (list) {
+            struct zk_conn *c = list;
+            list = c->flush_next;
+            c->in_flush_list = 0;
+            c->flush_next = NULL;
+            service(c);
+        }
+    }
+}

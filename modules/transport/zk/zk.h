@@ -1,0 +1,102 @@
+/*
+ * zk.h — the zk transport's internal declarations, shared by its files:
+ *   zk.c      the module entry, configuration, listening sockets, accept,
+ *             per-client-IP connection limits;
+ *   conn.c    one client connection: input framing, the output buffer and
+ *             its batched flushing, the callbacks the core calls;
+ *   fourlw.c  the four-letter words (ruok, srvr, mntr, ...);
+ *   proto.c   the jute records (see proto.h).
+ * Everything runs on the core's event-loop thread.
+ */
+#ifndef CORRAL_ZK_H
+#define CORRAL_ZK_H
+
+#include <stdint.h>
+#include <stddef.h>
+#include <ev.h>
+#include "corral/module.h"
+#include "corral/jute.h"
+
+#define ZK_WHO "zk"
+
+enum zk_conn_state {
+    ZK_HANDSHAKE,       /* waiting for ConnectRequest (or a four-letter word) */
+    ZK_CONNECTING,      /* session_connect called, connected() not yet */
+    ZK_ACTIVE,          /* requests flow */
+    ZK_CLOSING,         /* flush what is queued, then close; input ignored */
+    ZK_DEAD,            /* close without flushing */
+};
+
+struct zk_ip_count;
+
+struct zk_conn {
+    struct zk_conn *prev, *next;        /* every connection, for cons/stat */
+    struct zk_conn *flush_next;         /* pending flush/close work */
+    int in_flush_list;
+
+    int fd;
+    ev_io read_watcher, write_watcher;
+    ev_timer handshake_timer;           /* no ConnectRequest (or closing stuck): close */
+    int reading;                        /* read_watcher started */
+    int paused;                         /* stopped reading: output backlog */
+    enum zk_conn_state state;
+
+    struct corral_session *session;
+    int core_done;                      /* the core is finished with us: never call it again */
+    int sent_read_only;                 /* client's ConnectRequest had readOnly */
+
+    char addr[64];                      /* numeric peer address */
+    int port;
+    struct zk_ip_count *ip;
+
+    uint8_t *in;                        /* unparsed input */
+    size_t in_len, in_cap;
+    struct jute_buf out;                /* encoded frames; out_off bytes already written */
+    size_t out_off;
+
+    int64_t established_ms, last_response_ms;
+    int64_t packets_received, packets_sent;
+};
+
+/* The transport's state (one per process). */
+struct zk_transport {
+    const struct corral_core *core;
+    int32_t max_buffer;                 /* jute.maxbuffer */
+    long long max_per_ip;               /* maxClientCnxns; 0 = unlimited */
+    int port;
+    char *address;
+    uint32_t fourlw_enabled;            /* bit per command (fourlw.c) */
+
+    struct zk_listener *listeners;
+    struct zk_conn *conns;
+    int n_conns;
+    struct zk_conn *flush_list;
+    ev_prepare flush_watcher;
+    struct zk_ip_count *ip_counts;
+
+    int64_t packets_received, packets_sent;
+    int64_t start_ms;
+};
+
+extern struct zk_transport zk;
+
+/* conn.c */
+struct zk_conn *zk_conn_new(int fd, const char *addr, int port);
+void zk_conn_destroy(struct zk_conn *c);
+void zk_conn_schedule(struct zk_conn *c);
+void zk_flush_all(struct ev_loop *loop, ev_prepare *w, int revents);
+/* Append one frame: reserve the length, let the caller encode, back-fill it. */
+size_t zk_frame_begin(struct zk_conn *c);
+void zk_frame_end(struct zk_conn *c, size_t start);
+/* Hook for zk.c: drop the per-IP count of a connection going away. */
+void zk_ip_release(struct zk_ip_count *ip);
+
+/* fourlw.c */
+/* Index of the four-letter word in the first four bytes, or -1. */
+int zk_fourlw_lookup(const uint8_t cmd[4]);
+/* Parse 4lw.commands.whitelist (NULL: ZooKeeper's default, srvr only). */
+uint32_t zk_fourlw_parse_whitelist(const char *list);
+/* Answer the command into c->out (unframed text). */
+void zk_fourlw_run(struct zk_conn *c, int cmd);
+
+#endif
