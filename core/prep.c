@@ -305,19 +305,30 @@ out:
     return rc;
 }
 
-static int prep_set_data(struct session *s, struct view *v, const struct corral_request *r,
-                         struct corral_txn *t)
+/*
+ * The checks setData and check share, in ZooKeeper's order: a valid path, an
+ * existing node, the permission, the expected version (-1: any).  On success
+ * *nv is the node as prep sees it and *next its version plus one.
+ */
+static int check_node_version(struct session *s, struct view *v, const struct corral_request *r,
+                              int32_t perm, struct vnode *nv, int32_t *next)
 {
     if (!path_is_valid(r->path, 0))
         return CORRAL_EBADARGUMENTS;
-    struct vnode nv;
-    view_get(v, r->path, &nv);
-    if (!nv.exists)
+    view_get(v, r->path, nv);
+    if (!nv->exists)
         return CORRAL_ENONODE;
-    if (!acl_check(s, nv.acl, CORRAL_PERM_WRITE))
+    if (!acl_check(s, nv->acl, perm))
         return CORRAL_ENOAUTH;
+    return check_version(nv->version, r->version, next);
+}
+
+static int prep_set_data(struct session *s, struct view *v, const struct corral_request *r,
+                         struct corral_txn *t)
+{
+    struct vnode nv;
     int32_t next;
-    int rc = check_version(nv.version, r->version, &next);
+    int rc = check_node_version(s, v, r, CORRAL_PERM_WRITE, &nv, &next);
     if (rc)
         return rc;
     t->type = CORRAL_OP_SET_DATA;
@@ -373,16 +384,9 @@ static int prep_set_acl(struct session *s, struct view *v, const struct corral_r
 static int prep_check(struct session *s, struct view *v, const struct corral_request *r,
                       struct corral_txn *t)
 {
-    if (!path_is_valid(r->path, 0))
-        return CORRAL_EBADARGUMENTS;
     struct vnode nv;
-    view_get(v, r->path, &nv);
-    if (!nv.exists)
-        return CORRAL_ENONODE;
-    if (!acl_check(s, nv.acl, CORRAL_PERM_READ))
-        return CORRAL_ENOAUTH;
     int32_t next;
-    int rc = check_version(nv.version, r->version, &next);
+    int rc = check_node_version(s, v, r, CORRAL_PERM_READ, &nv, &next);
     if (rc)
         return rc;
     t->type = CORRAL_OP_CHECK;
