@@ -1,0 +1,297 @@
+/*
+ * wire.c — the little of ZooKeeper's client protocol corral-bench needs.
+ *
+ * Every message is a 4-byte big-endian length and a jute payload.  A session
+ * starts with ConnectRequest {protocolVersion, lastZxidSeen, timeOut,
+ * sessionId, passwd, readOnly} answered by ConnectResponse {protocolVersion,
+ * timeOut, sessionId, passwd[, readOnly]}; after that each request is a
+ * RequestHeader {xid, type} and a record, each reply a ReplyHeader {xid, zxid,
+ * err} and a record.  Encoders here write whole frames into a jute_buf so
+ * the engine can pipeline many of them in one write().
+ *
+ * wire_connect and wire_call are blocking (poll with a timeout): they are
+ * used only outside the timed phases.
+ */
+#include <errno.h>
+#include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+#include <fcntl.h>
+#include <time.h>
+#include "bench.h"
+#include "corral/codes.h"
+
+/* A reply larger than this is treated as a protocol error. */
+#define WIRE_MAX_FRAME (64 * 1024 * 1024)
+
+uint64_t now_ns(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+void wire_begin_frame(struct jute_buf *b, int32_t xid, int32_t op, size_t *frame_start)
+{
+    *frame_start = b->len;
+    jute_put_int(b, 0);          /* length, patched by wire_end_frame */
+    jute_put_int(b, xid);
+    jute_put_int(b, op);
+}
+
+void wire_end_frame(struct jute_buf *b, size_t frame_start)
+{
+    jute_patch_int(b, frame_start, (int32_t)(b->len - frame_start - 4));
+}
+
+void wire_put_get_data(struct jute_buf *b, int32_t xid, const char *path)
+{
+    size_t start;
+    wire_begin_frame(b, xid, CORRAL_OP_GET_DATA, &start);
+    jute_put_string(b, path);
+    jute_put_bool(b, 0);         /* no watch */
+    wire_end_frame(b, start);
+}
+
+void wire_put_set_data(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len)
+{
+    size_t start;
+    wire_begin_frame(b, xid, CORRAL_OP_SET_DATA, &start);
+    jute_put_string(b, path);
+    jute_put_buffer(b, value, len);
+    jute_put_int(b, -1);         /* any version */
+    wire_end_frame(b, start);
+}
+
+void wire_put_create(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len)
+{
+    static const struct corral_acl open_acl = {CORRAL_PERM_ALL, "world", "anyone"};
+    size_t start;
+    wire_begin_frame(b, xid, CORRAL_OP_CREATE, &start);
+    jute_put_string(b, path);
+    jute_put_buffer(b, value, len);
+    jute_put_acl_vector(b, &open_acl, 1);
+    jute_put_int(b, CORRAL_CREATE_PERSISTENT);
+    wire_end_frame(b, start);
+}
+
+void wire_put_delete(struct jute_buf *b, int32_t xid, const char *path)
+{
+    size_t start;
+    wire_begin_frame(b, xid, CORRAL_OP_DELETE, &start);
+    jute_put_string(b, path);
+    jute_put_int(b, -1);
+    wire_end_frame(b, start);
+}
+
+static int ensure_in_space(struct bench_session *s, size_t want)
+{
+    if (s->in_cap - s->in_len >= want)
+        return 0;
+    size_t cap = s->in_cap ? s->in_cap : 65536;
+    while (cap - s->in_len < want)
+        cap *= 2;
+    uint8_t *p = realloc(s->in, cap);
+    if (!p)
+        return -1;
+    s->in = p;
+    s->in_cap = cap;
+    return 0;
+}
+
+int wire_take_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed, char *err,
+                    size_t errlen)
+{
+    if (s->in_len - *consumed < 4)
+        return 0;
+    const uint8_t *p = s->in + *consumed;
+    int32_t n = (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
+    if (n < 0 || n > WIRE_MAX_FRAME) {
+        snprintf(err, errlen, "bad frame length %d from server", n);
+        return -1;
+    }
+    if (s->in_len - *consumed - 4 < (size_t)n)
+        return 0;
+    *payload = p + 4;
+    *len = n;
+    *consumed += 4 + (size_t)n;
+    return 1;
+}
+
+void wire_consume(struct bench_session *s, size_t n)
+{
+    if (n == 0)
+        return;
+    memmove(s->in, s->in + n, s->in_len - n);
+    s->in_len -= n;
+}
+
+/* Write all of b (from offset) with poll; -1 on error/timeout. */
+static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns, char *err, size_t errlen)
+{
+    size_t off = 0;
+    while (off < len) {
+        ssize_t w = send(fd, p + off, len - off, MSG_NOSIGNAL);
+        if (w > 0) {
+            off += (size_t)w;
+            continue;
+        }
+        if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "send: %s", strerror(errno));
+            return -1;
+        }
+        uint64_t now = now_ns();
+        if (now >= deadline_ns) {
+            snprintf(err, errlen, "timed out sending");
+            return -1;
+        }
+        struct pollfd pfd = {fd, POLLOUT, 0};
+        poll(&pfd, 1, (int)((deadline_ns - now) / 1000000u) + 1);
+    }
+    return 0;
+}
+
+/* Read until a whole frame is buffered; returns 1 with the frame, -1 on error. */
+static int read_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed,
+                      uint64_t deadline_ns, char *err, size_t errlen)
+{
+    for (;;) {
+        *consumed = 0;
+        int got = wire_take_frame(s, payload, len, consumed, err, errlen);
+        if (got != 0)
+            return got;
+        if (ensure_in_space(s, 65536) < 0) {
+            snprintf(err, errlen, "out of memory");
+            return -1;
+        }
+        ssize_t r = recv(s->fd, s->in + s->in_len, s->in_cap - s->in_len, 0);
+        if (r > 0) {
+            s->in_len += (size_t)r;
+            continue;
+        }
+        if (r == 0) {
+            snprintf(err, errlen, "connection closed by server");
+            return -1;
+        }
+        if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+            snprintf(err, errlen, "recv: %s", strerror(errno));
+            return -1;
+        }
+        uint64_t now = now_ns();
+        if (now >= deadline_ns) {
+            snprintf(err, errlen, "timed out waiting for the server");
+            return -1;
+        }
+        struct pollfd pfd = {s->fd, POLLIN, 0};
+        poll(&pfd, 1, (int)((deadline_ns - now) / 1000000u) + 1);
+    }
+}
+
+int wire_connect(struct bench_session *s, const struct bench_config *cfg, char *err, size_t errlen)
+{
+    struct addrinfo hints, *res = NULL;
+    memset(&hints, 0, sizeof hints);
+    hints.ai_family = AF_UNSPEC;
+    hints.ai_socktype = SOCK_STREAM;
+    char port[16];
+    snprintf(port, sizeof port, "%d", cfg->port);
+    int rc = getaddrinfo(cfg->host, port, &hints, &res);
+    if (rc != 0) {
+        snprintf(err, errlen, "%s: %s", cfg->host, gai_strerror(rc));
+        return -1;
+    }
+    int fd = socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    if (fd < 0 || connect(fd, res->ai_addr, res->ai_addrlen) < 0) {
+        snprintf(err, errlen, "connect to %s:%d: %s", cfg->host, cfg->port, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        freeaddrinfo(res);
+        return -1;
+    }
+    freeaddrinfo(res);
+    int one = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+    s->fd = fd;
+
+    struct jute_buf b;
+    jute_buf_init(&b);
+    static const uint8_t zero_passwd[16];
+    jute_put_int(&b, 0);
+    jute_put_int(&b, 0);                          /* protocolVersion */
+    jute_put_long(&b, 0);                         /* lastZxidSeen */
+    jute_put_int(&b, cfg->session_timeout_ms);    /* timeOut */
+    jute_put_long(&b, 0);                         /* sessionId */
+    jute_put_buffer(&b, zero_passwd, 16);         /* passwd */
+    jute_put_bool(&b, 0);                         /* readOnly */
+    wire_end_frame(&b, 0);
+    uint64_t deadline = now_ns() + 5000000000ull;
+    rc = b.oom ? -1 : write_all(fd, b.data, b.len, deadline, err, errlen);
+    jute_buf_free(&b);
+    if (rc < 0)
+        return -1;
+
+    const uint8_t *payload;
+    int32_t len;
+    size_t consumed;
+    if (read_frame(s, &payload, &len, &consumed, deadline, err, errlen) < 0)
+        return -1;
+    struct jute_reader r;
+    jute_reader_init(&r, payload, (size_t)len);
+    (void)jute_get_int(&r);                       /* protocolVersion */
+    int32_t timeout = jute_get_int(&r);
+    s->session_id = jute_get_long(&r);
+    const uint8_t *pw;
+    int32_t pwlen;
+    jute_get_buffer(&r, &pw, &pwlen);
+    wire_consume(s, consumed);
+    if (r.err) {
+        snprintf(err, errlen, "malformed ConnectResponse");
+        return -1;
+    }
+    if (timeout <= 0) {
+        snprintf(err, errlen, "server refused the session (timeOut %d)", timeout);
+        return -1;
+    }
+    return 0;
+}
+
+int wire_call(struct bench_session *s, struct jute_buf *b, int32_t xid, int timeout_ms, char *err, size_t errlen)
+{
+    uint64_t deadline = now_ns() + (uint64_t)timeout_ms * 1000000u;
+    if (b->oom) {
+        snprintf(err, errlen, "out of memory");
+        return 1;
+    }
+    if (write_all(s->fd, b->data, b->len, deadline, err, errlen) < 0)
+        return 1;
+    for (;;) {
+        const uint8_t *payload;
+        int32_t len;
+        size_t consumed;
+        if (read_frame(s, &payload, &len, &consumed, deadline, err, errlen) < 0)
+            return 1;
+        struct jute_reader r;
+        jute_reader_init(&r, payload, (size_t)len);
+        int32_t rxid = jute_get_int(&r);
+        (void)jute_get_long(&r);
+        int32_t code = jute_get_int(&r);
+        wire_consume(s, consumed);
+        if (r.err) {
+            snprintf(err, errlen, "malformed reply header");
+            return 1;
+        }
+        if (rxid == xid)
+            return code;
+        if (rxid != -1 && rxid != -2) {      /* not a watch event or ping */
+            snprintf(err, errlen, "reply xid %d, expected %d", rxid, xid);
+            return 1;
+        }
+    }
+}
