@@ -157,8 +157,26 @@ static void reply_error(struct session *s, const struct pending *p, int32_t err)
  * path: a path that cannot exist is simply not found.  *names receives an
  * array the caller frees after the reply is encoded.
  */
+/* A copy of acl with each id as its scheme's module shows it to non-admins. */
+static struct corral_acl *acl_redacted(const struct acl_list *acl)
+{
+    struct corral_acl *out = calloc(acl->n ? (size_t)acl->n : 1, sizeof *out);
+    if (!out)
+        abort();
+    for (int32_t i = 0; i < acl->n; i++) {
+        const struct corral_auth_ops *a = auth_find(acl->acl[i].scheme);
+        out[i].perms = acl->acl[i].perms;
+        out[i].scheme = strdup(acl->acl[i].scheme);
+        out[i].id = a && a->redact_id ? a->redact_id(acl->acl[i].id) : NULL;
+        if (!out[i].id)
+            out[i].id = strdup(acl->acl[i].id);
+    }
+    return out;
+}
+
 static void read_node(struct session *s, const struct corral_request *r,
-                      struct corral_response *rsp, const char ***names)
+                      struct corral_response *rsp, const char ***names,
+                      struct corral_acl **redacted)
 {
     memset(rsp, 0, sizeof *rsp);
     rsp->op = r->op;
@@ -209,6 +227,7 @@ static void read_node(struct session *s, const struct corral_request *r,
         }
         break;
     case CORRAL_OP_GET_ACL:
+        /* READ or ADMIN may look; without ADMIN, secrets in ids are redacted */
         if (!n)
             rsp->err = CORRAL_ENONODE;
         else if (!acl_check(s, n->acl, CORRAL_PERM_READ | CORRAL_PERM_ADMIN))
@@ -216,6 +235,8 @@ static void read_node(struct session *s, const struct corral_request *r,
         else {
             rsp->acl = n->acl->acl;
             rsp->n_acl = n->acl->n;
+            if (redacted && !acl_check(s, n->acl, CORRAL_PERM_ADMIN))
+                rsp->acl = *redacted = acl_redacted(n->acl);
             tree_fill_stat(n, &rsp->stat);
         }
         break;
@@ -232,9 +253,12 @@ static void read_node_op(struct session *s, const struct pending *p)
 {
     struct corral_response rsp;
     const char **names = NULL;
-    read_node(s, p->req, &rsp, &names);
+    struct corral_acl *redacted = NULL;
+    read_node(s, p->req, &rsp, &names, &redacted);
     send_reply(s, p, &rsp);
     free(names);
+    if (redacted)
+        acl_free_list(redacted, rsp.n_acl);
 }
 
 /* multiRead: every member answered on its own (getData/getChildren), no atomicity. */
@@ -252,7 +276,7 @@ static void multi_read(struct session *s, const struct pending *p)
             memset(&results[i], 0, sizeof results[i]);
             results[i].err = CORRAL_EBADARGUMENTS;
         } else {
-            read_node(s, m, &results[i], &names[i]);
+            read_node(s, m, &results[i], &names[i], NULL);
         }
         if (results[i].err)
             results[i].op = CORRAL_OP_ERROR;

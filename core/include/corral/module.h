@@ -350,6 +350,11 @@ struct corral_auth_ops {
     int (*matches)(const char *id, const char *acl_id);
     /* Is `acl_id` well formed for this scheme (create/setACL)? */
     int (*valid_id)(const char *acl_id);
+    /*
+     * How getACL shows `acl_id` to a session without ADMIN permission on the
+     * node, malloc'd (digest: "user:x"); NULL member: shown as is.
+     */
+    char *(*redact_id)(const char *acl_id);
 };
 
 #endif

@@ -53,11 +53,25 @@ static int digest_valid(const char *acl_id)
     return colon && colon != acl_id && !strchr(colon + 1, ':') && colon[1];
 }
 
+/* getACL without ADMIN shows "user:x": the digest stays secret. */
+static char *digest_redact(const char *acl_id)
+{
+    const char *colon = strchr(acl_id, ':');
+    size_t user = colon ? (size_t)(colon - acl_id) : strlen(acl_id);
+    char *out = malloc(user + 3);
+    if (!out)
+        return NULL;
+    memcpy(out, acl_id, user);
+    strcpy(out + user, ":x");
+    return out;
+}
+
 static const struct corral_auth_ops digest_ops = {
     .scheme = "digest",
     .authenticate = digest_authenticate,
     .matches = digest_matches,
     .valid_id = digest_valid,
+    .redact_id = digest_redact,
 };
 
 static int digest_init(const struct corral_core *core)
