@@ -108,8 +108,13 @@ static const struct corral_storage_ops storage = {st_recover, st_append};
 static char *w_identify(const char *a) { return strdup("anyone"); }
 static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
 static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
-static const struct corral_auth_ops world = {"world", CORRAL_AUTH_UNIVERSAL, w_identify, NULL,
-                                             w_matches, w_valid};
+static const struct corral_auth_ops world = {
+    .scheme = "world",
+    .flags = CORRAL_AUTH_UNIVERSAL,
+    .identify_connection = w_identify,
+    .matches = w_matches,
+    .valid_id = w_valid,
+};
 static const struct corral_auth_ops *auths[] = {&world};
 
 /* ---- request builders ---- */
