@@ -75,7 +75,7 @@ static int delete_node(const char *path, int64_t zxid)
     struct znode *parent = n->parent;
     int64_t owner = n->ephemeral_owner;
     tree_remove(&server.tree, n);
-    /* ZooKeeper 3.8 moves only pzxid on a delete; cversion counts creates. */
+    parent->cversion++;
     if (zxid > parent->pzxid)
         parent->pzxid = zxid;
     if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)

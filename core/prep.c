@@ -294,6 +294,7 @@ static int prep_delete(struct session *s, struct view *v, const struct corral_re
         goto out;
     t->type = CORRAL_OP_DELETE;
     t->path = strdup(r->path);
+    pv.cversion++;
     pv.num_children--;
     view_put(v, parent, &pv);
     struct vnode gone = {0};
@@ -537,6 +538,7 @@ static void prep_close_session(struct session *s, struct view *v)
             continue;
         char *parent = parent_of(e->path);
         view_get(v, parent, &pv);
+        pv.cversion++;
         pv.num_children--;
         view_put(v, parent, &pv);
         free(parent);
