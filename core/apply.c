@@ -75,7 +75,8 @@ static int delete_node(const char *path, int64_t zxid)
     struct znode *parent = n->parent;
     int64_t owner = n->ephemeral_owner;
     tree_remove(&server.tree, n);
-    parent->cversion++;
+    /* The stored cversion counts creates only; clients see creates + deletes
+     * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
     if (zxid > parent->pzxid)
         parent->pzxid = zxid;
     if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)

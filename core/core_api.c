@@ -222,7 +222,9 @@ static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
 {
     struct corral_stat st;
     tree_fill_stat(n, &st);
-    st.ephemeral_owner = n->ephemeral_owner;    /* snapshots keep the container/TTL marker */
+    /* snapshots keep what ZooKeeper persists: the container/TTL marker, creates-only cversion */
+    st.ephemeral_owner = n->ephemeral_owner;
+    st.cversion = n->cversion;
     int rc = fn(arg, len ? path : "/", n->data, n->data_len, n->acl->acl, n->acl->n, &st);
     if (rc)
         return rc;

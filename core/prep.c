@@ -294,8 +294,7 @@ static int prep_delete(struct session *s, struct view *v, const struct corral_re
         goto out;
     t->type = CORRAL_OP_DELETE;
     t->path = strdup(r->path);
-    pv.cversion++;
-    pv.num_children--;
+    pv.num_children--;          /* the stored cversion counts creates only */
     view_put(v, parent, &pv);
     struct vnode gone = {0};
     view_put(v, r->path, &gone);
@@ -538,7 +537,6 @@ static void prep_close_session(struct session *s, struct view *v)
             continue;
         char *parent = parent_of(e->path);
         view_get(v, parent, &pv);
-        pv.cversion++;
         pv.num_children--;
         view_put(v, parent, &pv);
         free(parent);

@@ -174,7 +174,7 @@ void tree_fill_stat(const struct znode *n, struct corral_stat *st)
     st->ctime = n->ctime;
     st->mtime = n->mtime;
     st->version = n->version;
-    st->cversion = n->cversion;
+    st->cversion = (int32_t)((uint32_t)n->cversion * 2 - (uint32_t)tree_num_children(n));
     st->aversion = n->aversion;
     /* Clients see an owner only for true ephemerals: containers and TTL nodes
      * keep their marker internally but show 0, as ZooKeeper does. */

@@ -26,7 +26,13 @@ struct znode {
     int64_t czxid, mzxid, pzxid;
     int64_t ctime, mtime;
     int64_t ephemeral_owner;
-    int32_t version, cversion, aversion;
+    int32_t version, aversion;
+    /*
+     * Children created so far (ZooKeeper's persisted cversion): sequential
+     * names number from it, snapshots store it.  Clients see
+     * 2 * cversion - numChildren, i.e. creates plus deletes.
+     */
+    int32_t cversion;
 };
 
 struct tree {

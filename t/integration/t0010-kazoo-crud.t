@@ -39,7 +39,7 @@ children, cst = zk.get_children("/crud", include_data=True)
 is_(cst.numChildren, 2, "getChildren2 answers the parent's Stat")
 zk.delete("/crud/a")
 _, pst2 = zk.get("/crud")
-is_((pst2.numChildren, pst2.cversion), (1, 3), "delete: numChildren 1, cversion 3")
+is_((pst2.numChildren, pst2.cversion), (1, 3), "delete: numChildren 1, cversion 3 (creates + deletes)")
 ok(pst2.pzxid > pst.pzxid, "delete moves the parent's pzxid")
 
 is_(zk.exists("/nope"), None, "exists on a missing node is None")

@@ -17,8 +17,8 @@ is_(zk.create("/q/job-", b"", sequence=True), "/q/job-0000000000", "first sequen
 is_(zk.create("/q/job-", b"", sequence=True), "/q/job-0000000001", "the next is 0000000001")
 zk.create("/q/plain")
 zk.delete("/q/plain")
-is_(zk.create("/q/job-", b"", sequence=True, ephemeral=True), "/q/job-0000000004",
-    "the counter is the parent's cversion: creates and deletes both advance it")
+is_(zk.create("/q/job-", b"", sequence=True, ephemeral=True), "/q/job-0000000003",
+    "sequence numbers count the children ever created: deletes do not advance them")
 zk.create("/q2")
 is_(zk.create("/q2/", b"", sequence=True), "/q2/0000000000", "a sequential create may end in '/'")
 

@@ -227,6 +227,9 @@ struct corral_core {
      * parents come before children, "/" sets the root's own data/ACL/stat,
      * and the initial /zookeeper nodes are overwritten when the snapshot has
      * them.  The node's numChildren is derived, st->num_children is ignored.
+     * st is ZooKeeper's *persisted* stat: cversion counts children created
+     * (clients see 2 * cversion - numChildren), ephemeralOwner keeps the
+     * container/TTL markers.  tree_walk below passes the same form.
      * load_session restores a session (detached; its clock restarts now).
      * set_last_zxid records the zxid the snapshot is complete up to.
      * Each returns 0, or -1 after logging why.
