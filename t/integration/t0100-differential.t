@@ -53,6 +53,8 @@ class Run:
 
     def watcher(self, who):
         def record(e):
+            if e.type == "NONE":
+                return   # kazoo's own, fired at close to pending watchers (timing-dependent)
             with self.lock:
                 self.events.setdefault(who, []).append((e.type, e.path))
         return record
@@ -71,6 +73,8 @@ class Run:
             eph, seq = r.random() < 0.25, r.random() < 0.25
             return op, who, p, outcome(lambda: zk.create(p, data, ephemeral=eph, sequence=seq))
         if op == "delete":
+            if r.random() < 0.4:
+                p = self.path(1)      # parents too: NotEmpty
             return op, who, p, outcome(lambda: zk.delete(p, version=version))
         if op == "set":
             return op, who, p, outcome(lambda: stat(zk.set(p, data, version=version)))
