@@ -7,7 +7,7 @@ numChildren, whether ephemeral; czxid/mzxid/pzxid compared exactly, since both
 servers spend zxids on the same txns, failed writes included), multi results,
 and the watch events each client sees, in order.
 
-CORRAL_DIFF_SEEDS (default 6) and CORRAL_DIFF_OPS (default 250) size the run;
+CORRAL_DIFF_SEEDS (default 8) and CORRAL_DIFF_OPS (default 250) size the run;
 CORRAL_DIFF_SEED=N replays one seed.  A mismatch prints the seed, the step and
 both answers."""
 import os, random, sys, threading, time
@@ -16,7 +16,7 @@ from corraltest import *
 from kazoo.exceptions import KazooException
 
 SEEDS = [int(os.environ["CORRAL_DIFF_SEED"])] if "CORRAL_DIFF_SEED" in os.environ else \
-    list(range(1, 1 + int(os.environ.get("CORRAL_DIFF_SEEDS", "6"))))
+    list(range(1, 1 + int(os.environ.get("CORRAL_DIFF_SEEDS", "8"))))
 OPS = int(os.environ.get("CORRAL_DIFF_OPS", "250"))
 
 NAMES = ["a", "b", "c"]
