@@ -140,11 +140,18 @@ static const char *api_version_string(void)
     return "3.8.0-corral-" PACKAGE_VERSION ", built on " __DATE__;
 }
 
+/* Recovery: a replayed closeSession ends the session there and then (live,
+ * the pipeline does it after replying). */
 static int api_apply_txn(const struct corral_txn *txn)
 {
     struct apply_result res, *subs = NULL;
     int rc = apply_txn(txn, &res, &subs);
     apply_result_clear(&res, subs, txn->n_subs);
+    if (txn->type == CORRAL_OP_CLOSE_SESSION) {
+        struct session *s = session_find(txn->session_id);
+        if (s)
+            session_free(s);
+    }
     return rc;
 }
 

@@ -162,6 +162,7 @@ int main(int argc, char **argv)
         return 1;
     }
     session_expiry_start();
+    session_reap_orphans();
     if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();
         return 1;

@@ -168,6 +168,7 @@ void session_expiry_start(void);
 int32_t session_negotiate_timeout(int32_t requested);
 void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);
 int64_t session_initial_id(int32_t server_id, int64_t now);
+void session_reap_orphans(void);
 
 /* watches (watch.c) */
 void watch_add(struct session *s, const char *path, int child, unsigned mode);

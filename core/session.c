@@ -147,3 +147,24 @@ void session_expiry_start(void)
     ev_init(&server.expiry_timer, on_expiry_tick);
     expiry_timer_arm();
 }
+
+/*
+ * After recovery: ephemerals whose owner is not a known session (a fuzzy
+ * snapshot can hold them) would never go away.  As ZooKeeper does at start,
+ * close those sessions: a logged closeSession removes their nodes.
+ */
+void session_reap_orphans(void)
+{
+    for (struct ephemeral_owner *o = server.ephemerals, *next; o; o = next) {
+        next = o->hh.next;
+        if (session_find(o->session_id))
+            continue;
+        struct session *s = session_new(o->session_id, server.min_session_timeout);
+        if (!s)
+            continue;
+        s->created = 1;
+        log_info("session 0x%llx owns ephemerals but is not in the session table: closing it",
+                 (unsigned long long)s->id);
+        pipeline_expire(s);
+    }
+}

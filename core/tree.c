@@ -129,14 +129,14 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
             return NULL;
         }
         memcpy(n->data, data, (size_t)len);
-        n->data_len = len;
     }
+    n->data_len = len < 0 ? -1 : len;
     n->acl = acl;
     acl_list_ref(acl);
     n->parent = parent;
     HASH_ADD_KEYPTR(hh, parent->children, n->name, name_len, n);
     t->node_count++;
-    t->data_size += (int64_t)name_len + n->data_len;
+    t->data_size += (int64_t)name_len + (n->data_len > 0 ? n->data_len : 0);
     return n;
 }
 
@@ -144,7 +144,7 @@ void tree_remove(struct tree *t, struct znode *n)
 {
     HASH_DEL(n->parent->children, n);
     t->node_count--;
-    t->data_size -= (int64_t)strlen(n->name) + n->data_len;
+    t->data_size -= (int64_t)strlen(n->name) + (n->data_len > 0 ? n->data_len : 0);
     node_free(n);
 }
 
@@ -152,14 +152,14 @@ void tree_set_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t
 {
     uint8_t *copy = NULL;
     if (len < 0)
-        len = 0;
+        len = -1;               /* a null buffer stays null, as in ZooKeeper */
     if (len > 0) {
         copy = malloc((size_t)len);
         if (!copy)
             abort(); /* out of memory while applying a committed txn: cannot continue consistently */
         memcpy(copy, data, (size_t)len);
     }
-    t->data_size += len - n->data_len;
+    t->data_size += (len > 0 ? len : 0) - (n->data_len > 0 ? n->data_len : 0);
     free(n->data);
     n->data = copy;
     n->data_len = len;
@@ -182,7 +182,7 @@ void tree_fill_stat(const struct znode *n, struct corral_stat *st)
     st->ephemeral_owner =
         (o == INT64_MIN || (o & (int64_t)0xFF00000000000000ULL) == (int64_t)0xFF00000000000000ULL)
             ? 0 : o;
-    st->data_length = n->data_len;
+    st->data_length = n->data_len > 0 ? n->data_len : 0;
     st->num_children = tree_num_children(n);
     st->pzxid = n->pzxid;
 }

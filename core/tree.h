@@ -21,7 +21,7 @@ struct znode {
     struct znode *children;     /* uthash head, keyed by name */
     UT_hash_handle hh;          /* membership in parent->children */
     uint8_t *data;
-    int32_t data_len;           /* -1 never stored: a null buffer is kept as 0 bytes */
+    int32_t data_len;           /* -1: null (distinct from empty, as clients see it) */
     struct acl_list *acl;
     int64_t czxid, mzxid, pzxid;
     int64_t ctime, mtime;

@@ -1,0 +1,475 @@
+/*
+ * file.c — the `file` storage module: durable txn log + snapshots in Apache
+ * ZooKeeper 3.8's on-disk format (see zkfile.h for the parts).
+ *
+ * recover(): load the newest valid snapshot.<zxid> from dataDir/version-2,
+ * then replay every later txn from dataLogDir/version-2/log.* through the
+ * core's apply function.  A data directory written by ZooKeeper works as is,
+ * and ours works with ZooKeeper (a fresh directory gets snapshot.0 at once,
+ * as ZooKeeper writes one: it refuses logs without a snapshot).
+ *
+ * append(): encode the txn as ZooKeeper does and hand it to the log writer
+ * thread (group commit, txnlog.c).  Every snapCount/2 + random(snapCount/2)
+ * txns (or snapSizeLimitInKb of log) the log rolls to a new file and a
+ * fork()ed child writes a snapshot of the tree as it is at that moment,
+ * while the parent goes on serving; an ev_child watcher reports the result.
+ * With autopurge.purgeInterval > 0, old snapshots and the logs only they
+ * need are removed every purgeInterval hours and after each snapshot,
+ * keeping autopurge.snapRetainCount snapshots (ZooKeeper's PurgeTxnLog).
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <ev.h>
+#include "zkfile.h"
+
+const struct corral_core *zk_core;
+int zk_log_quiet;
+
+static struct {
+    char *snap_dir;             /* dataDir/version-2 */
+    char *log_dir;              /* dataLogDir/version-2 */
+    long long snap_count;
+    long long snap_size_limit;  /* bytes of log between snapshots; 0: no limit */
+    long long prealloc;
+    int force_sync;
+    int digest;
+    long long retain;
+    long long purge_hours;
+
+    /* snapshot scheduling */
+    long long txns_since_snap, bytes_since_snap, snap_threshold;
+    int snap_wanted;
+    pid_t snap_pid;
+    int64_t snap_zxid;
+    int64_t snap_started_ms;
+    ev_prepare snap_starter;
+    ev_child snap_child;
+    ev_timer purge_timer;
+    int started;
+
+    struct jute_buf txn_buf, entry_buf;
+} fs;
+
+/* ---- configuration ---- */
+
+static char *join(const char *a, const char *b)
+{
+    size_t len = strlen(a) + strlen(b) + 2;
+    char *s = malloc(len);
+    if (s)
+        snprintf(s, len, "%s/%s", a, b);
+    return s;
+}
+
+static int read_config(void)
+{
+    const char *data_dir = zk_core->config_get("dataDir");
+    if (!data_dir || !*data_dir) {
+        zk_log(CORRAL_LOG_ERROR, "dataDir is not set: the file storage needs a directory");
+        return -1;
+    }
+    const char *log_dir = zk_core->config_get("dataLogDir");
+    if (!log_dir || !*log_dir)
+        log_dir = data_dir;
+    fs.snap_dir = join(data_dir, "version-2");
+    fs.log_dir = join(log_dir, "version-2");
+    if (!fs.snap_dir || !fs.log_dir)
+        return -1;
+    long long kib;
+    if (zk_core->config_int("snapCount", 100000, 2, INT32_MAX, &fs.snap_count) < 0 ||
+        zk_core->config_int("snapSizeLimitInKb", 4194304, -1, INT64_MAX / 1024, &kib) < 0)
+        return -1;
+    fs.snap_size_limit = kib > 0 ? kib * 1024 : 0;
+    if (zk_core->config_int("preAllocSize", 65536, 0, INT64_MAX / 1024, &kib) < 0)
+        return -1;
+    fs.prealloc = kib * 1024;
+    if (zk_core->config_bool("forceSync", 1, &fs.force_sync) < 0 ||
+        zk_core->config_bool("storage.file.digest", 1, &fs.digest) < 0 ||
+        zk_core->config_int("autopurge.snapRetainCount", 3, 1, INT32_MAX, &fs.retain) < 0 ||
+        zk_core->config_int("autopurge.purgeInterval", 0, 0, 1000000, &fs.purge_hours) < 0)
+        return -1;
+    if (fs.retain < 3) {
+        zk_log(CORRAL_LOG_WARN, "autopurge.snapRetainCount %lld is below the minimum 3; using 3",
+               fs.retain);
+        fs.retain = 3;
+    }
+    return 0;
+}
+
+/* snapCount/2 + random(snapCount/2), as ZooKeeper spreads its snapshots. */
+static void new_snap_threshold(void)
+{
+    long long half = fs.snap_count / 2;
+    fs.snap_threshold = half + (half > 0 ? random() % half : 0);
+    fs.txns_since_snap = 0;
+    fs.bytes_since_snap = 0;
+}
+
+/* ---- purge (ZooKeeper's PurgeTxnLog) ---- */
+
+/* ZooKeeper's quick validity test: long enough and ending with the string "/". */
+static int snapshot_looks_complete(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return 0;
+    unsigned char tail[5];
+    int ok = fseek(f, -5, SEEK_END) == 0 && fread(tail, 1, 5, f) == 5 &&
+             tail[0] == 0 && tail[1] == 0 && tail[2] == 0 && tail[3] == 1 && tail[4] == '/';
+    fclose(f);
+    return ok;
+}
+
+static void purge(void)
+{
+    struct zk_file *snaps = NULL, *logs = NULL;
+    size_t n_snaps = 0, n_logs = 0;
+    if (zk_list(fs.snap_dir, "snapshot", &snaps, &n_snaps) < 0 ||
+        zk_list(fs.log_dir, "log", &logs, &n_logs) < 0) {
+        zk_log(CORRAL_LOG_WARN, "purge: cannot list %s: %s", fs.snap_dir, strerror(errno));
+        goto out;
+    }
+    /* the oldest of the `retain` newest valid snapshots */
+    int64_t keep_from = -1;
+    long long valid = 0;
+    for (size_t i = n_snaps; i-- > 0 && valid < fs.retain;) {
+        if (snapshot_looks_complete(snaps[i].path)) {
+            valid++;
+            keep_from = snaps[i].zxid;
+        }
+    }
+    if (valid < fs.retain)
+        goto out;
+    /* logs: keep the newest one starting at or before keep_from, and all later */
+    int64_t keep_log_from = -1;
+    for (size_t i = 0; i < n_logs; i++)
+        if (logs[i].zxid <= keep_from)
+            keep_log_from = logs[i].zxid;
+    int removed = 0;
+    for (size_t i = 0; i < n_snaps; i++)
+        if (snaps[i].zxid < keep_from && unlink(snaps[i].path) == 0)
+            removed++;
+    for (size_t i = 0; i < n_logs; i++)
+        if (logs[i].zxid < keep_log_from && unlink(logs[i].path) == 0)
+            removed++;
+    if (removed)
+        zk_log(CORRAL_LOG_INFO, "purge: removed %d old snapshot/log files (keeping snapshot "
+               "0x%llx and later)", removed, (unsigned long long)keep_from);
+out:
+    zk_list_free(snaps, n_snaps);
+    zk_list_free(logs, n_logs);
+}
+
+static void on_purge_timer(struct ev_loop *loop, ev_timer *t, int revents)
+{
+    (void)loop;
+    (void)t;
+    (void)revents;
+    purge();
+}
+
+/* ---- snapshots ---- */
+
+static void on_snapshot_done(struct ev_loop *loop, ev_child *c, int revents)
+{
+    (void)revents;
+    ev_child_stop(loop, c);
+    fs.snap_pid = 0;
+    int st = c->rstatus;
+    if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
+        zk_log(CORRAL_LOG_INFO, "snapshot.%llx written in %lld ms",
+               (unsigned long long)fs.snap_zxid, (long long)(zk_core->now_ms() - fs.snap_started_ms));
+        if (fs.purge_hours > 0)
+            purge();
+    } else if (WIFEXITED(st)) {
+        zk_log(CORRAL_LOG_ERROR, "writing snapshot.%llx failed: %s (the txn log still has "
+               "everything)", (unsigned long long)fs.snap_zxid, strerror(WEXITSTATUS(st)));
+    } else {
+        zk_log(CORRAL_LOG_ERROR, "the process writing snapshot.%llx died (status %d)",
+               (unsigned long long)fs.snap_zxid, st);
+    }
+}
+
+static void close_inherited_fds(void)
+{
+#ifdef SYS_close_range
+    if (syscall(SYS_close_range, 3U, ~0U, 0U) == 0)
+        return;
+#endif
+    long max = sysconf(_SC_OPEN_MAX);
+    for (long fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
+        close((int)fd);
+}
+
+static void start_snapshot(struct ev_loop *loop, ev_prepare *p, int revents)
+{
+    (void)revents;
+    ev_prepare_stop(loop, p);
+    fs.snap_wanted = 0;
+    if (fs.snap_pid) {
+        zk_log(CORRAL_LOG_WARN, "too busy to snapshot (the last one is still being written); "
+               "skipping this one");
+        return;
+    }
+    int64_t zxid = zk_core->last_zxid();
+    pid_t pid = zk_log_fork();
+    if (pid < 0) {
+        zk_log(CORRAL_LOG_ERROR, "fork for a snapshot: %s", strerror(errno));
+        return;
+    }
+    if (pid == 0) {
+        /* the child: a frozen copy of the tree; write it and leave.  It
+         * lets go of the server's sockets and files first, so a restarted
+         * server can bind its port while a big snapshot is still written. */
+        zk_log_quiet = 1;
+        close_inherited_fds();
+        errno = 0;
+        int rc = zk_snapshot_write(fs.snap_dir, zxid, fs.digest);
+        _exit(rc == 0 ? 0 : (errno > 0 && errno < 256 ? errno : EIO));
+    }
+    fs.snap_pid = pid;
+    fs.snap_zxid = zxid;
+    fs.snap_started_ms = zk_core->now_ms();
+    ev_child_init(&fs.snap_child, on_snapshot_done, pid, 0);
+    ev_child_start(loop, &fs.snap_child);
+    zk_log(CORRAL_LOG_INFO, "writing snapshot.%llx in the background (pid %d)",
+           (unsigned long long)zxid, (int)pid);
+}
+
+static void want_snapshot(void)
+{
+    if (fs.snap_wanted)
+        return;
+    fs.snap_wanted = 1;
+    ev_prepare_start(zk_core->loop, &fs.snap_starter);
+}
+
+/* ---- recovery ---- */
+
+static int replay_one(void *arg, struct corral_txn *t)
+{
+    int64_t *count = arg;
+    zk_core->apply_txn(t);      /* a failed op (e.g. NodeExists) is part of history */
+    (*count)++;
+    return 0;
+}
+
+/* tmp.snapshot.* are snapshots a crash interrupted: never valid, never needed. */
+static void remove_temp_snapshots(void)
+{
+    DIR *d = opendir(fs.snap_dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    while ((e = readdir(d))) {
+        if (strncmp(e->d_name, "tmp.snapshot.", 13))
+            continue;
+        char *path = join(fs.snap_dir, e->d_name);
+        if (path && unlink(path) == 0)
+            zk_log(CORRAL_LOG_INFO, "removed %s, left by an interrupted snapshot", path);
+        free(path);
+    }
+    closedir(d);
+}
+
+static int file_recover(void)
+{
+    if (read_config() < 0)
+        return -1;
+    if (zk_mkdirs(fs.snap_dir) < 0 || zk_mkdirs(fs.log_dir) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot create %s / %s: %s", fs.snap_dir, fs.log_dir,
+               strerror(errno));
+        return -1;
+    }
+    remove_temp_snapshots();
+    int64_t t0 = zk_core->now_ms();
+    struct zk_file *snaps = NULL, *logs = NULL;
+    size_t n_snaps = 0, n_logs = 0;
+    int rc = -1;
+    if (zk_list(fs.snap_dir, "snapshot", &snaps, &n_snaps) < 0 ||
+        zk_list(fs.log_dir, "log", &logs, &n_logs) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot list %s / %s: %s", fs.snap_dir, fs.log_dir,
+               strerror(errno));
+        goto out;
+    }
+    int64_t snap_zxid = -1;
+    for (size_t i = n_snaps; i-- > 0;) {
+        int r = zk_snapshot_load(snaps[i].path, NULL);
+        if (r < 0)
+            goto out;
+        if (r == 0) {
+            snap_zxid = snaps[i].zxid;
+            zk_core->set_last_zxid(snap_zxid);
+            break;
+        }
+    }
+    if (snap_zxid < 0 && n_snaps > 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s has snapshot files but none of them is valid; refusing "
+               "to start with an empty tree", fs.snap_dir);
+        goto out;
+    }
+    if (snap_zxid < 0 && n_logs > 0)
+        zk_log(CORRAL_LOG_WARN, "%s: txn logs but no snapshot: replaying the logs from an "
+               "empty tree", fs.log_dir);
+    /* the newest log that starts at or before the snapshot, and every later one */
+    size_t first = 0;
+    for (size_t i = 0; i < n_logs; i++)
+        if (logs[i].zxid <= snap_zxid)
+            first = i;
+    int64_t replayed = 0;
+    if (zk_log_replay(logs + first, n_logs - first, snap_zxid < 0 ? 0 : snap_zxid,
+                      replay_one, &replayed) < 0)
+        goto out;
+    zk_log(CORRAL_LOG_INFO, "recovered to zxid 0x%llx (snapshot 0x%llx + %lld txns) in %lld ms",
+           (unsigned long long)zk_core->last_zxid(), (unsigned long long)(snap_zxid < 0 ? 0 : snap_zxid),
+           (long long)replayed, (long long)(zk_core->now_ms() - t0));
+
+    ev_prepare_init(&fs.snap_starter, start_snapshot);
+    if (snap_zxid < 0) {
+        /* ZooKeeper will not load logs without a snapshot: write one now. */
+        if (zk_snapshot_write(fs.snap_dir, zk_core->last_zxid(), fs.digest) < 0)
+            goto out;
+    } else if (replayed > 0) {
+        want_snapshot();
+    }
+    struct zk_log_config lc = {fs.log_dir, fs.prealloc, fs.force_sync};
+    if (zk_log_start(&lc) < 0)
+        goto out;
+    fs.started = 1;
+    srandom((unsigned)(time(NULL) ^ getpid()));
+    new_snap_threshold();
+    if (fs.purge_hours > 0) {
+        ev_timer_init(&fs.purge_timer, on_purge_timer, (double)fs.purge_hours * 3600.0,
+                      (double)fs.purge_hours * 3600.0);
+        ev_timer_start(zk_core->loop, &fs.purge_timer);
+        ev_unref(zk_core->loop);
+        purge();
+    }
+    rc = 0;
+out:
+    zk_list_free(snaps, n_snaps);
+    zk_list_free(logs, n_logs);
+    return rc;
+}
+
+/* ---- append ---- */
+
+struct close_paths {
+    int64_t session_id;
+    const char **paths;
+    int32_t n, cap;
+    int oom;
+};
+
+static void collect_ephemeral(void *arg, int64_t session_id, const char *path)
+{
+    struct close_paths *c = arg;
+    if (session_id != c->session_id || c->oom)
+        return;
+    if (c->n == c->cap) {
+        int32_t cap = c->cap ? c->cap * 2 : 8;
+        const char **p = realloc(c->paths, (size_t)cap * sizeof *p);
+        if (!p) {
+            c->oom = 1;
+            return;
+        }
+        c->paths = p;
+        c->cap = cap;
+    }
+    c->paths[c->n++] = path;
+}
+
+static void file_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
+{
+    jute_buf_reset(&fs.txn_buf);
+    jute_buf_reset(&fs.entry_buf);
+    struct close_paths cp = {txn->session_id, NULL, 0, 0, 0};
+    if (txn->type == CORRAL_OP_CLOSE_SESSION)
+        zk_core->ephemeral_each(collect_ephemeral, &cp);
+    int rc = cp.oom ? -1 : zk_txn_encode(&fs.txn_buf, txn, cp.paths, cp.n);
+    free(cp.paths);
+    if (rc == 0)
+        zk_entry_frame(&fs.entry_buf, fs.txn_buf.data, fs.txn_buf.len);
+    if (rc < 0 || fs.entry_buf.oom) {
+        done(arg, -1);
+        return;
+    }
+    zk_log_append(fs.entry_buf.data, fs.entry_buf.len, txn->zxid, done, arg);
+    fs.txns_since_snap++;
+    fs.bytes_since_snap += (long long)fs.entry_buf.len;
+    if (fs.txns_since_snap > fs.snap_threshold ||
+        (fs.snap_size_limit > 0 && fs.bytes_since_snap > fs.snap_size_limit)) {
+        new_snap_threshold();
+        zk_log_roll();
+        want_snapshot();
+    }
+}
+
+/* ---- module ---- */
+
+static int file_init(const struct corral_core *core)
+{
+    zk_core = core;
+    memset(&fs, 0, sizeof fs);
+    jute_buf_init(&fs.txn_buf);
+    jute_buf_init(&fs.entry_buf);
+    return 0;
+}
+
+static void file_fini(void)
+{
+    if (fs.started) {
+        zk_log_stop();
+        fs.started = 0;
+    }
+    if (zk_core && zk_core->loop) {
+        ev_prepare_stop(zk_core->loop, &fs.snap_starter);
+        if (fs.purge_hours > 0 && ev_is_active(&fs.purge_timer)) {
+            ev_ref(zk_core->loop);
+            ev_timer_stop(zk_core->loop, &fs.purge_timer);
+        }
+    }
+    if (fs.snap_pid > 0) {
+        /* let the snapshot being written finish: it is a consistent copy */
+        int st;
+        ev_child_stop(zk_core->loop, &fs.snap_child);
+        while (waitpid(fs.snap_pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        fs.snap_pid = 0;
+    }
+    jute_buf_free(&fs.txn_buf);
+    jute_buf_free(&fs.entry_buf);
+    free(fs.snap_dir);
+    free(fs.log_dir);
+    fs.snap_dir = fs.log_dir = NULL;
+}
+
+static const struct corral_storage_ops file_ops = {
+    .recover = file_recover,
+    .append = file_append,
+};
+
+static const struct corral_config_key file_keys[] = {
+    {"storage.file.digest", "write ZooKeeper's tree digest into snapshots (default true)"},
+    {NULL, NULL},
+};
+
+const struct corral_module corral_module_entry = {
+    .abi_version = CORRAL_ABI_VERSION,
+    .kind = CORRAL_MODULE_STORAGE,
+    .name = "file",
+    .version = "1.0",
+    .config_keys = file_keys,
+    .init = file_init,
+    .fini = file_fini,
+    .ops = &file_ops,
+};

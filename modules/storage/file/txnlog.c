@@ -1,0 +1,621 @@
+/*
+ * txnlog.c — ZooKeeper's txn log: group-committing writer and replaying reader.
+ *
+ * Writer.  The loop thread frames each txn (format.c) and appends the bytes to
+ * a shared queue; one writer thread takes everything queued at once, writes
+ * it with one pwrite (per log file) and makes it durable with one fdatasync
+ * (skipped with forceSync=no), then bumps a counter and wakes the loop with
+ * ev_async.  The loop calls the done callbacks of every entry now durable, in
+ * append order.  So the loop never waits for the disk, and under load one
+ * sync covers as many txns as arrived while the previous one ran.
+ *
+ * Files are named log.<zxid of their first txn, hex>, start with the header
+ * {int "ZKLG", int 2, long 0} and are preallocated in preAllocSize steps with
+ * zeros, like ZooKeeper's FilePadding: readers stop at a zero-length entry.
+ * A new file starts at the first append after start-up and after every
+ * zk_log_roll() (the module rolls when it snapshots, as ZooKeeper does).
+ *
+ * Reader.  zk_log_replay() walks the files in zxid order and hands every txn
+ * to a callback.  A damaged entry followed by nothing but zeros at the end of
+ * the newest file is a write torn by a crash (never acknowledged): it is cut
+ * off with a log line.  Damage anywhere else stops recovery with a message
+ * naming the file and offset, never a silent loss.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <ev.h>
+#include "zkfile.h"
+
+struct completion {
+    void (*done)(void *, int);
+    void *arg;
+};
+
+/* Where a new log file must start inside the queued bytes. */
+struct roll_point {
+    size_t offset;
+    int64_t zxid;
+};
+
+static struct {
+    struct zk_log_config cfg;
+    pthread_t thread;
+    int started;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    /*
+     * Held by the writer whenever it may allocate or log (everything but
+     * waiting, pwrite and fdatasync), and by the loop around fork(): a child
+     * forked while this thread is inside the allocator would find the
+     * allocator's lock taken forever (ASan's allocator has no fork handlers).
+     */
+    pthread_mutex_t fork_mu;
+
+    /* shared, under mu */
+    struct jute_buf queued;
+    size_t queued_entries;
+    struct roll_point *rolls;
+    size_t n_rolls, cap_rolls;
+    uint64_t durable;           /* entries made durable so far */
+    int failed;                 /* errno of the first write/sync failure */
+    int stop;
+    int running;                /* the writer thread is past its start-up */
+
+    /* loop thread only */
+    ev_async wake;
+    struct completion *ring;
+    size_t ring_cap, ring_head, ring_len;
+    uint64_t completed;         /* done callbacks called (or being called) */
+    int roll_next;              /* the next append starts a new file */
+    int have_file_loop;         /* something was appended since start */
+
+    /* writer thread only */
+    int fd;
+    char *file_path;
+    int64_t pos, allocated;
+} w = {.fd = -1};
+
+/* ---- writer thread ---- */
+
+static int write_all(int fd, const uint8_t *p, size_t len, int64_t off)
+{
+    while (len > 0) {
+        ssize_t n = pwrite(fd, p, len, off);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += n;
+        len -= (size_t)n;
+        off += n;
+    }
+    return 0;
+}
+
+static int open_log_file(int64_t zxid)
+{
+    if (w.fd >= 0) {
+        /* the old file's bytes were synced with their batch */
+        close(w.fd);
+        w.fd = -1;
+    }
+    char name[64];
+    snprintf(name, sizeof name, "log.%llx", (unsigned long long)zxid);
+    size_t len = strlen(w.cfg.dir) + strlen(name) + 2;
+    free(w.file_path);
+    w.file_path = malloc(len);
+    if (!w.file_path)
+        return -1;
+    snprintf(w.file_path, len, "%s/%s", w.cfg.dir, name);
+    /* A file of this name holds nothing recovery kept (else zxid would be past it). */
+    w.fd = open(w.file_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (w.fd < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: %s", w.file_path, strerror(errno));
+        return -1;
+    }
+    struct jute_buf h;
+    jute_buf_init(&h);
+    jute_put_int(&h, ZK_LOG_MAGIC);
+    jute_put_int(&h, ZK_FILE_VERSION);
+    jute_put_long(&h, 0);
+    int rc = h.oom ? -1 : write_all(w.fd, h.data, h.len, 0);
+    jute_buf_free(&h);
+    if (rc < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: writing header: %s", w.file_path, strerror(errno));
+        return -1;
+    }
+    w.pos = ZK_LOG_HEADER_LEN;
+    w.allocated = ZK_LOG_HEADER_LEN;
+    zk_log(CORRAL_LOG_INFO, "new txn log %s", w.file_path);
+    return 0;
+}
+
+/* ZooKeeper's FilePadding: grow by preAllocSize when within 4 KiB of the end. */
+static int preallocate(size_t need)
+{
+    int64_t prealloc = w.cfg.prealloc;
+    if (prealloc <= 0 || w.pos + (int64_t)need + 4096 < w.allocated)
+        return 0;
+    int64_t size = w.allocated;
+    while (w.pos + (int64_t)need + 4096 >= size)
+        size += prealloc;
+    if (fallocate(w.fd, 0, w.allocated, size - w.allocated) < 0 &&
+        ftruncate(w.fd, size) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: preallocating %lld bytes: %s", w.file_path,
+               (long long)size, strerror(errno));
+        return -1;
+    }
+    w.allocated = size;
+    return 0;
+}
+
+static int write_unlocked(const uint8_t *p, size_t len, int64_t off)
+{
+    pthread_mutex_unlock(&w.fork_mu);
+    int rc = write_all(w.fd, p, len, off);
+    int saved = errno;
+    pthread_mutex_lock(&w.fork_mu);
+    errno = saved;
+    return rc;
+}
+
+static int sync_unlocked(void)
+{
+    pthread_mutex_unlock(&w.fork_mu);
+    int rc = fdatasync(w.fd);
+    int saved = errno;
+    pthread_mutex_lock(&w.fork_mu);
+    errno = saved;
+    return rc;
+}
+
+static int write_segment(const uint8_t *p, size_t len)
+{
+    if (preallocate(len) < 0)
+        return -1;
+    if (write_unlocked(p, len, w.pos) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: write at %lld: %s", w.file_path, (long long)w.pos,
+               strerror(errno));
+        return -1;
+    }
+    w.pos += (int64_t)len;
+    return 0;
+}
+
+static void *writer_main(void *unused)
+{
+    (void)unused;
+    struct jute_buf batch;
+    jute_buf_init(&batch);
+    struct roll_point *rolls = NULL;
+    size_t n_rolls = 0;
+    /* tell zk_log_start the thread (and the runtime's per-thread set-up) is done */
+    pthread_mutex_lock(&w.mu);
+    w.running = 1;
+    pthread_cond_broadcast(&w.cond);
+    pthread_mutex_unlock(&w.mu);
+    for (;;) {
+        pthread_mutex_lock(&w.mu);
+        while (!w.stop && w.queued.len == 0)
+            pthread_cond_wait(&w.cond, &w.mu);
+        if (w.queued.len == 0) {
+            pthread_mutex_unlock(&w.mu);
+            break;
+        }
+        pthread_mutex_unlock(&w.mu);
+        pthread_mutex_lock(&w.fork_mu);
+        pthread_mutex_lock(&w.mu);
+        struct jute_buf tmp = batch;
+        batch = w.queued;
+        w.queued = tmp;
+        jute_buf_reset(&w.queued);
+        size_t entries = w.queued_entries;
+        w.queued_entries = 0;
+        free(rolls);
+        rolls = w.rolls;
+        n_rolls = w.n_rolls;
+        w.rolls = NULL;
+        w.n_rolls = w.cap_rolls = 0;
+        int failed = w.failed;
+        pthread_mutex_unlock(&w.mu);
+
+        int rc = failed ? -1 : 0;
+        int new_file = 0;
+        size_t done_bytes = 0;
+        for (size_t i = 0; rc == 0 && i <= n_rolls; i++) {
+            size_t end = i < n_rolls ? rolls[i].offset : batch.len;
+            if (end > done_bytes && rc == 0)
+                rc = write_segment(batch.data + done_bytes, end - done_bytes);
+            done_bytes = end;
+            if (i < n_rolls && rc == 0) {
+                if (w.fd >= 0 && w.cfg.force_sync && sync_unlocked() < 0) {
+                    zk_log(CORRAL_LOG_ERROR, "%s: fdatasync: %s", w.file_path, strerror(errno));
+                    rc = -1;
+                    break;
+                }
+                rc = open_log_file(rolls[i].zxid);
+                new_file = 1;
+            }
+        }
+        if (rc == 0 && w.cfg.force_sync && sync_unlocked() < 0) {
+            zk_log(CORRAL_LOG_ERROR, "%s: fdatasync: %s", w.file_path, strerror(errno));
+            rc = -1;
+        }
+        if (rc == 0 && new_file && w.cfg.force_sync && zk_fsync_dir(w.cfg.dir) < 0) {
+            zk_log(CORRAL_LOG_ERROR, "%s: fsync: %s", w.cfg.dir, strerror(errno));
+            rc = -1;
+        }
+        jute_buf_reset(&batch);
+
+        pthread_mutex_unlock(&w.fork_mu);
+        pthread_mutex_lock(&w.mu);
+        if (rc < 0 && !w.failed)
+            w.failed = errno ? errno : EIO;
+        else if (rc == 0)
+            w.durable += entries;
+        pthread_mutex_unlock(&w.mu);
+        ev_async_send(zk_core->loop, &w.wake);
+    }
+    free(rolls);
+    jute_buf_free(&batch);
+    if (w.fd >= 0) {
+        close(w.fd);
+        w.fd = -1;
+    }
+    return NULL;
+}
+
+/* ---- loop thread ---- */
+
+static void on_durable(struct ev_loop *loop, ev_async *a, int revents)
+{
+    (void)loop;
+    (void)a;
+    (void)revents;
+    pthread_mutex_lock(&w.mu);
+    uint64_t durable = w.durable;
+    int failed = w.failed;
+    pthread_mutex_unlock(&w.mu);
+    /* A done callback may append more (and grow the ring): take one at a time. */
+    while (w.ring_len > 0 && (w.completed < durable || failed)) {
+        struct completion c = w.ring[w.ring_head];
+        w.ring_head = (w.ring_head + 1) % w.ring_cap;
+        w.ring_len--;
+        int err = w.completed < durable ? 0 : -1;
+        w.completed++;
+        c.done(c.arg, err);
+    }
+}
+
+static int ring_push(void (*done)(void *, int), void *arg)
+{
+    if (w.ring_len == w.ring_cap) {
+        size_t cap = w.ring_cap ? w.ring_cap * 2 : 1024;
+        struct completion *r = malloc(cap * sizeof *r);
+        if (!r)
+            return -1;
+        for (size_t i = 0; i < w.ring_len; i++)
+            r[i] = w.ring[(w.ring_head + i) % w.ring_cap];
+        free(w.ring);
+        w.ring = r;
+        w.ring_cap = cap;
+        w.ring_head = 0;
+    }
+    w.ring[(w.ring_head + w.ring_len) % w.ring_cap] = (struct completion){done, arg};
+    w.ring_len++;
+    return 0;
+}
+
+int zk_log_start(const struct zk_log_config *cfg)
+{
+    w.cfg = *cfg;
+    w.fd = -1;
+    w.stop = 0;
+    w.failed = 0;
+    w.durable = w.completed = 0;
+    w.roll_next = 1;            /* the first append after start opens a new file */
+    jute_buf_init(&w.queued);
+    pthread_mutex_init(&w.mu, NULL);
+    pthread_mutex_init(&w.fork_mu, NULL);
+    pthread_cond_init(&w.cond, NULL);
+    ev_async_init(&w.wake, on_durable);
+    ev_async_start(zk_core->loop, &w.wake);
+    int rc = pthread_create(&w.thread, NULL, writer_main, NULL);
+    if (rc) {
+        zk_log(CORRAL_LOG_ERROR, "cannot start the log writer thread: %s", strerror(rc));
+        ev_async_stop(zk_core->loop, &w.wake);
+        return -1;
+    }
+    w.started = 1;
+    /* no fork() (snapshots) while the new thread may still be setting itself up */
+    pthread_mutex_lock(&w.mu);
+    while (!w.running)
+        pthread_cond_wait(&w.cond, &w.mu);
+    pthread_mutex_unlock(&w.mu);
+    return 0;
+}
+
+void zk_log_stop(void)
+{
+    if (!w.started)
+        return;
+    pthread_mutex_lock(&w.mu);
+    w.stop = 1;
+    pthread_cond_signal(&w.cond);
+    pthread_mutex_unlock(&w.mu);
+    pthread_join(w.thread, NULL);
+    w.started = 0;
+    w.running = 0;
+    if (zk_core->loop)
+        ev_async_stop(zk_core->loop, &w.wake);
+    jute_buf_free(&w.queued);
+    free(w.rolls);
+    w.rolls = NULL;
+    w.n_rolls = w.cap_rolls = 0;
+    free(w.ring);
+    w.ring = NULL;
+    w.ring_cap = w.ring_len = w.ring_head = 0;
+    free(w.file_path);
+    w.file_path = NULL;
+    pthread_mutex_destroy(&w.mu);
+    pthread_mutex_destroy(&w.fork_mu);
+    pthread_cond_destroy(&w.cond);
+}
+
+pid_t zk_log_fork(void)
+{
+    if (w.started)
+        pthread_mutex_lock(&w.fork_mu);
+    pid_t pid = fork();
+    if (pid != 0 && w.started)
+        pthread_mutex_unlock(&w.fork_mu);
+    return pid;
+}
+
+void zk_log_roll(void)
+{
+    w.roll_next = 1;
+}
+
+void zk_log_append(const uint8_t *entry, size_t len, int64_t zxid,
+                   void (*done)(void *, int), void *arg)
+{
+    if (ring_push(done, arg) < 0) {
+        done(arg, -1);
+        return;
+    }
+    pthread_mutex_lock(&w.mu);
+    int ok = !w.failed;
+    if (ok && w.roll_next) {
+        if (w.n_rolls == w.cap_rolls) {
+            size_t cap = w.cap_rolls ? w.cap_rolls * 2 : 4;
+            struct roll_point *r = realloc(w.rolls, cap * sizeof *r);
+            if (r) {
+                w.rolls = r;
+                w.cap_rolls = cap;
+            }
+        }
+        if (w.n_rolls < w.cap_rolls) {
+            w.rolls[w.n_rolls++] = (struct roll_point){w.queued.len, zxid};
+            w.roll_next = 0;
+        } else {
+            ok = 0;
+        }
+    }
+    uint8_t *dst = ok ? jute_buf_reserve(&w.queued, len) : NULL;
+    if (dst) {
+        memcpy(dst, entry, len);
+        w.queued_entries++;
+        pthread_cond_signal(&w.cond);
+    } else if (!w.failed) {
+        w.failed = ENOMEM;
+    }
+    pthread_mutex_unlock(&w.mu);
+    if (!dst)
+        ev_async_send(zk_core->loop, &w.wake);   /* report the failure from the loop */
+}
+
+/* ---- reader ---- */
+
+static int all_zero(const uint8_t *p, size_t len)
+{
+    static const uint8_t zeros[4096];
+    for (; len >= sizeof zeros; p += sizeof zeros, len -= sizeof zeros)
+        if (memcmp(p, zeros, sizeof zeros))
+            return 0;
+    return len == 0 || memcmp(p, zeros, len) == 0;
+}
+
+static uint64_t be64(const uint8_t *p)
+{
+    uint64_t v = 0;
+    for (int i = 0; i < 8; i++)
+        v = v << 8 | p[i];
+    return v;
+}
+
+static uint32_t be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Cut the newest log at `off` (a torn write). */
+static int cut_tail(const char *path, int64_t off, const char *why)
+{
+    zk_log(CORRAL_LOG_WARN, "%s: %s at offset %lld: a write torn by a crash, never "
+           "acknowledged; cutting the log there", path, why, (long long)off);
+    if (truncate(path, off) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: truncate: %s", path, strerror(errno));
+        return -1;
+    }
+    return 0;
+}
+
+static int replay_file(const char *path, int last, int64_t after, int64_t *last_zxid,
+                       int (*fn)(void *, struct corral_txn *), void *arg)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    struct stat sb;
+    if (fstat(fd, &sb) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    size_t size = (size_t)sb.st_size;
+    if (size < ZK_LOG_HEADER_LEN) {
+        close(fd);
+        if (last) {
+            zk_log(CORRAL_LOG_WARN, "%s: only %zu bytes, no header: a log file a crash "
+                   "left empty; removing it", path, size);
+            return unlink(path) < 0 ? -1 : 0;
+        }
+        zk_log(CORRAL_LOG_ERROR, "%s: only %zu bytes, too short for a txn log header", path, size);
+        return -1;
+    }
+    const uint8_t *map = mmap(NULL, size, PROT_READ, MAP_PRIVATE, fd, 0);
+    close(fd);
+    if (map == MAP_FAILED) {
+        zk_log(CORRAL_LOG_ERROR, "%s: mmap: %s", path, strerror(errno));
+        return -1;
+    }
+    int rc = 0;
+    if (be32(map) != ZK_LOG_MAGIC || be32(map + 4) != ZK_FILE_VERSION) {
+        if (last && all_zero(map, size)) {
+            munmap((void *)map, size);
+            zk_log(CORRAL_LOG_WARN, "%s: header never written (crash); removing it", path);
+            return unlink(path) < 0 ? -1 : 0;
+        }
+        zk_log(CORRAL_LOG_ERROR, "%s: not a ZooKeeper txn log (bad magic or version)", path);
+        munmap((void *)map, size);
+        return -1;
+    }
+    size_t off = ZK_LOG_HEADER_LEN;
+    int64_t count = 0;
+    for (;;) {
+        const char *damage = NULL;
+        size_t entry_end = size;
+        if (size - off < 12) {
+            if (all_zero(map + off, size - off))
+                break;
+            damage = "short entry";
+        } else {
+            uint64_t crc = be64(map + off);
+            int32_t len = (int32_t)be32(map + off + 8);
+            if (len == 0) {
+                /* end of the written part: the rest is preallocated zeros */
+                if (!all_zero(map + off, size - off)) {
+                    zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: zero-length entry followed by "
+                           "data: the log is damaged; refusing to start", path, off);
+                    rc = -1;
+                }
+                break;
+            }
+            if (len < 0 || len > ZK_MAX_TXN_BYTES) {
+                /* a torn entry header has zeros after it; anything else is damage */
+                damage = "entry with an impossible length";
+                entry_end = off + 12;
+            } else if ((size_t)len + 13 > size - off) {
+                damage = "entry cut short by the end of the file";
+            } else {
+                const uint8_t *txn = map + off + 12;
+                entry_end = off + 13 + (size_t)len;
+                uint32_t sum = zk_adler32(1, txn, (size_t)len);
+                if (crc != sum) {
+                    damage = "checksum mismatch";
+                } else if (txn[len] != ZK_EOR) {
+                    damage = "missing end-of-record byte";
+                } else {
+                    struct corral_txn t;
+                    if (zk_txn_decode(txn, (size_t)len, &t) < 0) {
+                        zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: entry with a good checksum "
+                               "that is not a txn ZooKeeper 3.8 writes; refusing to start",
+                               path, off);
+                        rc = -1;
+                        break;
+                    }
+                    if (t.zxid > after && t.zxid > *last_zxid) {
+                        /* zxids are consecutive within an epoch; a new epoch starts at 1 */
+                        if (t.zxid != *last_zxid + 1 && (t.zxid & 0xffffffffLL) != 1) {
+                            zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: txn 0x%llx follows 0x%llx: "
+                                   "the txns between are missing (a log file lost?); refusing "
+                                   "to start", path, off, (unsigned long long)t.zxid,
+                                   (unsigned long long)*last_zxid);
+                            zk_txn_free(&t);
+                            rc = -1;
+                            break;
+                        }
+                        if (fn(arg, &t) < 0) {
+                            zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: txn 0x%llx could not "
+                                   "be applied", path, off, (unsigned long long)t.zxid);
+                            zk_txn_free(&t);
+                            rc = -1;
+                            break;
+                        }
+                        *last_zxid = t.zxid;
+                        count++;
+                    }
+                    zk_txn_free(&t);
+                    off = entry_end;
+                    continue;
+                }
+            }
+        }
+        /* A damaged entry: torn tail (only zeros after it, newest file) or corruption. */
+        if (last && all_zero(map + entry_end, size - entry_end)) {
+            rc = cut_tail(path, (int64_t)off, damage);
+        } else {
+            zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: %s in the middle of the log (data "
+                   "follows it); refusing to start rather than lose txns. Inspect it with "
+                   "zkTxnLogToolkit.sh", path, off, damage);
+            rc = -1;
+        }
+        break;
+    }
+    munmap((void *)map, size);
+    if (rc == 0 && count)
+        zk_log(CORRAL_LOG_INFO, "%s: replayed %lld txns", path, (long long)count);
+    return rc;
+}
+
+/* A log file with no entry in it (a crash right after it was created). */
+static int log_is_empty(const char *path)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return 0;
+    uint8_t buf[ZK_LOG_HEADER_LEN + 12];
+    ssize_t n = pread(fd, buf, sizeof buf, 0);
+    close(fd);
+    if (n < 0)
+        return 0;
+    if (n <= ZK_LOG_HEADER_LEN)
+        return 1;
+    return all_zero(buf + ZK_LOG_HEADER_LEN, (size_t)n - ZK_LOG_HEADER_LEN);
+}
+
+int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after,
+                  int (*fn)(void *arg, struct corral_txn *t), void *arg)
+{
+    int64_t last_zxid = after;
+    /* the newest log with entries is where a crash can have torn a write */
+    size_t last = n;
+    while (last > 1 && log_is_empty(logs[last - 1].path))
+        last--;
+    for (size_t i = 0; i < n; i++)
+        if (replay_file(logs[i].path, i + 1 >= last, after, &last_zxid, fn, arg) < 0)
+            return -1;
+    return 0;
+}

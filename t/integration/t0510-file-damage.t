@@ -1,0 +1,216 @@
+#!/usr/bin/python3
+# t0510 — damaged txn logs: a torn tail is cut off, damage in the middle stops the server.
+#
+# A write torn by a crash (an entry cut short, or with a bad checksum, at the
+# very end of the newest log, followed only by preallocated zeros) was never
+# acknowledged: corrald cuts it off with a log line and starts with
+# everything before it.  A bad checksum in the middle of a log (valid entries
+# after it) means real damage: corrald refuses to start, naming the file and
+# the entry's offset, rather than silently dropping acknowledged txns.
+import glob, logging, struct, os, signal, socket, subprocess, sys, tempfile, time, shutil
+from kazoo.client import KazooClient, KazooState
+from kazoo.security import make_acl
+
+logging.basicConfig(level=logging.CRITICAL)
+BUILD = os.environ.get('CORRAL_BUILDDIR')
+if not BUILD:
+    print('1..0 # SKIP CORRAL_BUILDDIR not set'); sys.exit(0)
+MODS = os.environ.get('CORRAL_MODULE_PATH', BUILD + '/modules/.dev')
+CORRALD = BUILD + '/core/corrald'
+TMP = tempfile.mkdtemp(prefix='t0510-')
+n = 0; failures = 0
+
+def ok(cond, desc):
+    global n, failures
+    n += 1
+    print(('ok %d - %s' if cond else 'not ok %d - %s') % (n, desc))
+    if not cond:
+        failures += 1
+    sys.stdout.flush()
+    return cond
+
+def free_port():
+    s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close(); return p
+
+class Corral:
+    def __init__(self, extra=''):
+        self.port = free_port()
+        self.cfg = os.path.join(TMP, 'corral.cfg')
+        with open(self.cfg, 'w') as f:
+            f.write('tickTime=500\ndataDir=%s/data\nclientPort=%d\nclientPortAddress=127.0.0.1\n'
+                    'module.path=%s\nmodule.transport=zk\nmodule.storage=file\nmodule.auth=world\n'
+                    'minSessionTimeout=1000\nmaxSessionTimeout=20000\n%s'
+                    % (TMP, self.port, MODS, extra))
+        self.proc = None
+        self.logs = []
+    def start(self):
+        log = os.path.join(TMP, 'corrald-%d.log' % len(self.logs))
+        self.logs.append(log)
+        env = dict(os.environ)
+        self.proc = subprocess.Popen([CORRALD, '-c', self.cfg], stdout=open(log, 'w'),
+                                     stderr=subprocess.STDOUT, env=env)
+        for _ in range(200):
+            if self.proc.poll() is not None:
+                return False
+            try:
+                socket.create_connection(('127.0.0.1', self.port), 0.2).close()
+                return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+    def stop(self, sig=signal.SIGTERM):
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(sig)
+            try:
+                self.proc.wait(20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill(); self.proc.wait()
+        return self.proc.returncode
+    def log(self):
+        return open(self.logs[-1]).read()
+    def client(self, **kw):
+        zk = KazooClient(hosts='127.0.0.1:%d' % self.port, timeout=10, **kw)
+        zk.start(timeout=10)
+        return zk
+
+def dump(zk):
+    out = {}
+    def walk(p):
+        data, st = zk.get(p)
+        acl, _ = zk.get_acls(p)
+        out[p] = (data, sorted((a.perms, a.id.scheme, a.id.id) for a in acl), tuple(st))
+        for c in zk.get_children(p):
+            walk(p.rstrip('/') + '/' + c)
+    walk('/')
+    return out
+
+def diff(a, b):
+    keys = sorted(set(a) | set(b))
+    return ['%s: %r != %r' % (k, a.get(k), b.get(k)) for k in keys if a.get(k) != b.get(k)]
+
+
+def entries(path):
+    """(offset, length) of each entry of a ZooKeeper txn log."""
+    b = open(path, 'rb').read()
+    off, out = 16, []
+    while off + 12 <= len(b):
+        n = struct.unpack('>i', b[off + 8:off + 12])[0]
+        if n <= 0 or off + 13 + n > len(b):
+            break
+        out.append((off, n))
+        off += 13 + n
+    return out
+
+def newest_log():
+    logs = glob.glob(TMP + '/data/version-2/log.*')
+    return max(logs, key=lambda p: int(p.rsplit('.', 1)[1], 16))
+
+def patch(path, off, data):
+    with open(path, 'r+b') as f:
+        f.seek(off); f.write(data)
+
+try:
+    srv = Corral('preAllocSize=64\nsnapCount=100000\n')
+    ok(srv.start(), 'corrald starts')
+    zk = srv.client()
+    zk.create('/d', b'')
+    for i in range(20):
+        zk.create('/d/n%02d' % i, b'v%d' % i)
+    zk.stop(); zk.close()
+    srv.stop(signal.SIGKILL)
+
+    # 1. torn tail: half an entry after the last one
+    log = newest_log()
+    ents = entries(log)
+    ok(len(ents) >= 21, 'the log holds one entry per txn (%d)' % len(ents))
+    end = ents[-1][0] + 13 + ents[-1][1]
+    patch(log, end, struct.pack('>qi', 0x12345678, 200) + b'partial txn bytes')
+    ok(srv.start(), 'corrald starts over a log with a torn last entry')
+    text = srv.log()
+    ok('torn' in text and os.path.basename(log) in text and ('offset %d' % end) in text,
+       'the torn entry is reported with file and offset')
+    zk = srv.client()
+    ok(sorted(zk.get_children('/d')) == ['n%02d' % i for i in range(20)],
+       'every txn before the torn entry is there')
+    ok(os.path.getsize(log) == end, 'the log was cut at the torn entry')
+    zk.create('/d/after-torn', b'x')
+    zk.stop(); zk.close()
+    srv.stop(signal.SIGKILL)
+
+    # 2. bad checksum at the very end: last entry's bytes damaged, zeros after it
+    log = newest_log()
+    ents = entries(log)
+    last_off, last_len = ents[-1]
+    patch(log, last_off + 12 + last_len - 3, b'\xff')
+    ok(srv.start(), 'corrald starts over a log whose last entry has a bad checksum')
+    text = srv.log()
+    ok('checksum' in text and ('offset %d' % last_off) in text, 'the bad last entry is reported')
+    zk = srv.client()
+    ok(zk.exists('/d/n19') is not None, 'earlier txns are all there')
+    for i in range(30):
+        zk.create('/d/m%02d' % i, b'w%d' % i)
+    zk.stop(); zk.close()
+    ok(srv.stop() == 0, 'stops cleanly')
+
+    # 3. bad checksum in the middle of the newest log: refuse to start
+    log = newest_log()
+    ents = entries(log)
+    ok(len(ents) >= 30, 'the new log holds the 30 new txns')
+    bad_off, bad_len = ents[len(ents) // 2]
+    good = open(log, 'rb').read()
+    patch(log, bad_off + 12 + bad_len // 2, b'\x00\x7f')
+    started = srv.start()
+    if started:
+        time.sleep(0.5)
+    rc = srv.proc.poll()
+    ok(not started and rc not in (None, 0), 'corrald refuses to start (exit %r)' % rc)
+    text = srv.log()
+    ok(os.path.basename(log) in text and ('offset %d' % bad_off) in text,
+       'the message names the file and the offset of the damaged entry')
+    ok('refusing to start' in text, 'and says it refuses to start')
+    for line in text.splitlines():
+        if 'refusing' in line:
+            print('#', line)
+    ok(os.path.getsize(log) > bad_off + 13 + bad_len, 'the damaged log is left untouched')
+
+    # 4. the same log repaired: it starts again with everything
+    with open(log, 'wb') as f:
+        f.write(good)
+    ok(srv.start(), 'with the damage repaired corrald starts again')
+    zk = srv.client()
+    ok(len([c for c in zk.get_children('/d') if c.startswith('m')]) == 30, 'with all 30 later txns')
+    for i in range(10):
+        zk.create('/d/z%02d' % i, b'z')
+    zk.stop(); zk.close()
+    ok(srv.stop() == 0, 'stops cleanly')
+
+    # 5. a log file lost between the snapshot used and a later log: a gap in the zxids
+    def zx(p):
+        return int(p.rsplit('.', 1)[1], 16)
+    snaps = sorted(glob.glob(TMP + '/data/version-2/snapshot.*'), key=zx)
+    os.unlink(snaps[-1])                 # recovery must start from the older snapshot
+    snap = zx(snaps[-2])
+    logs = sorted(glob.glob(TMP + '/data/version-2/log.*'), key=zx)
+    holder = [p for p in logs if zx(p) <= snap + 1][-1]
+    later = [p for p in logs if zx(p) > zx(holder)]
+    ok(later, 'there is a log after the one to lose')
+    os.unlink(holder)
+    started = srv.start()
+    if started:
+        time.sleep(0.5)
+    ok(not started and srv.proc.poll() not in (None, 0),
+       'corrald refuses to start when txns between snapshot and a later log are missing')
+    ok('missing' in srv.log(), 'and says txns are missing')
+except Exception as e:
+    ok(False, 'unexpected exception: %r' % (e,))
+finally:
+    try:
+        srv.stop(signal.SIGKILL)
+    except Exception:
+        pass
+    print('1..%d' % n)
+    if failures:
+        print('# logs kept in', TMP)
+    else:
+        shutil.rmtree(TMP, ignore_errors=True)
+sys.exit(1 if failures else 0)
