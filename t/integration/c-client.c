@@ -76,6 +76,12 @@ int main(int argc, char **argv)
     is_str(event_path, "/c", "for /c");
     is_int(zoo_set(zh, "/c", "x", 1, 0), ZBADVERSION, "zoo_set with a stale version: ZBADVERSION");
 
+    rc = zoo_create(zh, "/c-null", NULL, -1, &ZOO_OPEN_ACL_UNSAFE, 0, path, sizeof path);
+    len = sizeof buf;
+    rc = zoo_get(zh, "/c-null", 0, buf, &len, &st);
+    ok(rc == ZOK && len == -1, "a node created with null data reads back null (length -1)");
+    is_int(zoo_delete(zh, "/c-null", -1), ZOK, "delete it");
+
     is_int(zoo_exists(zh, "/c", 0, &st), ZOK, "zoo_exists on a node");
     is_int(st.version, 1, "and its Stat shows version 1");
     is_int(zoo_exists(zh, "/none", 0, &st), ZNONODE, "zoo_exists on a missing node: ZNONODE");
