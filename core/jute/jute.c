@@ -267,6 +267,12 @@ struct corral_acl *jute_get_acl_vector(struct jute_reader *r, int32_t *n)
         acl[i].perms = jute_get_int(r);
         acl[i].scheme = jute_get_string_dup(r);
         acl[i].id = jute_get_string_dup(r);
+        /* Clients write "" as a null string (kazoo's "auth:" ACL); Java reads
+         * null and carries on, so a null scheme or id reads as empty here. */
+        if (!r->err && !acl[i].scheme)
+            acl[i].scheme = strdup("");
+        if (!r->err && !acl[i].id)
+            acl[i].id = strdup("");
         if (r->err || !acl[i].scheme || !acl[i].id) {
             r->err = 1;
             jute_free_acl_vector(acl, i + 1);

@@ -65,7 +65,8 @@ uint8_t *jute_get_buffer_dup(struct jute_reader *r, int32_t *len);
  * A string containing a NUL byte is an error. */
 char *jute_get_string_dup(struct jute_reader *r);
 void jute_get_stat(struct jute_reader *r, struct corral_stat *st);
-/* malloc'd vector of ACLs (each scheme/id malloc'd); *n -1 for a null vector. */
+/* malloc'd vector of ACLs (each scheme/id malloc'd, a null string read as "");
+ * *n -1 for a null vector. */
 struct corral_acl *jute_get_acl_vector(struct jute_reader *r, int32_t *n);
 void jute_free_acl_vector(struct corral_acl *acl, int32_t n);
 
