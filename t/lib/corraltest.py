@@ -151,6 +151,7 @@ class Corrald:
             "clientPortAddress": "127.0.0.1",
             "maxClientCnxns": "0",
             "4lw.commands.whitelist": "*",
+            "admin.enableServer": "false",      # tests that want it set their own port
             "module.path": MODULES,
             "module.transport": "zk",
             "module.storage": "mem",

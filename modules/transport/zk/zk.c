@@ -6,7 +6,8 @@
  * core's libev loop.  Accepted sockets are non-blocking with Nagle off;
  * each becomes a struct zk_conn (conn.c).  maxClientCnxns (default 60, 0 for
  * no limit) caps connections per client IP as ZooKeeper does, refusing the
- * extra ones with a log line.
+ * extra ones with a log line.  The AdminServer (admin.c) starts and stops
+ * with the client listener.
  */
 #define _GNU_SOURCE 1   /* accept4 */
 #include <errno.h>
@@ -210,11 +211,13 @@ static int zk_start(void)
     ev_prepare_start(zk.core->loop, &zk.flush_watcher);
     zk.core->log(CORRAL_LOG_INFO, ZK_WHO, "listening for ZooKeeper clients on %s:%d", zk.address,
                  zk.port);
+    zk_admin_start();
     return 0;
 }
 
 static void zk_stop(void)
 {
+    zk_admin_stop();
     while (zk.listeners) {
         struct zk_listener *l = zk.listeners;
         zk.listeners = l->next;
@@ -253,11 +256,17 @@ static int zk_init(const struct corral_core *core)
     if (!zk.address)
         return -1;
     zk.fourlw_enabled = zk_fourlw_parse_whitelist(core->config_get("4lw.commands.whitelist"));
+    if (zk_admin_init(core) < 0) {
+        free(zk.address);
+        zk.address = NULL;
+        return -1;
+    }
     return 0;
 }
 
 static void zk_fini(void)
 {
+    zk_admin_fini();
     free(zk.address);
     zk.address = NULL;
     struct zk_ip_count *e, *tmp;

@@ -4,7 +4,10 @@
  *             per-client-IP connection limits;
  *   conn.c    one client connection: input framing, the output buffer and
  *             its batched flushing, the callbacks the core calls;
- *   fourlw.c  the four-letter words (ruok, srvr, mntr, ...);
+ *   fourlw.c  the four-letter words (ruok, srvr, mntr, ...) as text;
+ *   figures.c the figures those words and the AdminServer show (figures.h);
+ *   admin.c   the AdminServer: HTTP on admin.serverPort;
+ *   admin_commands.c  its commands, as JSON (writer: json.c);
  *   proto.c   the jute records (see proto.h).
  * Everything runs on the core's event-loop thread.
  */
@@ -98,5 +101,18 @@ int zk_fourlw_lookup(const uint8_t cmd[4]);
 uint32_t zk_fourlw_parse_whitelist(const char *list);
 /* Answer the command into c->out (unframed text). */
 void zk_fourlw_run(struct zk_conn *c, int cmd);
+
+/* admin.c: the AdminServer (HTTP/JSON).  A failure to listen is only a WARN. */
+int zk_admin_init(const struct corral_core *core);
+void zk_admin_start(void);
+void zk_admin_stop(void);
+void zk_admin_fini(void);
+
+/* admin_commands.c */
+struct jute_buf;
+/* Append command `name`'s JSON answer to out; returns the HTTP status (200 or 404). */
+int zk_admin_run(const char *name, const char *query, struct jute_buf *out);
+/* Append the HTML list of commands, linked under url. */
+void zk_admin_list(const char *url, struct jute_buf *out);
 
 #endif
