@@ -151,12 +151,13 @@ class Corrald:
             "clientPortAddress": "127.0.0.1",
             "maxClientCnxns": "0",
             "4lw.commands.whitelist": "*",
-            "admin.enableServer": "false",      # tests that want it set their own port
             "module.path": MODULES,
             "module.transport": "zk",
             "module.storage": "mem",
             "module.auth": "world",
         }
+        if not any(k.startswith("admin.") for k in (extra or {})):
+            keys["admin.enableServer"] = "false"   # else every test server wants port 8080
         keys.update(extra or {})
         with open(self.cfg, "w") as f:
             for k, v in keys.items():
