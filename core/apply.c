@@ -60,8 +60,8 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
     tree_fill_stat(n, &res->stat);
 
     char pbuf[4096];
-    watch_fire_created(t->path);
-    watch_fire_children_changed(parent_path(t->path, pbuf, sizeof pbuf));
+    watch_fire_created(t->path, n->acl);
+    watch_fire_children_changed(parent_path(t->path, pbuf, sizeof pbuf), parent->acl);
     return CORRAL_OK;
 }
 
@@ -74,6 +74,8 @@ static int delete_node(const char *path, int64_t zxid)
         return CORRAL_ENOTEMPTY;
     struct znode *parent = n->parent;
     int64_t owner = n->ephemeral_owner;
+    struct acl_list *acl = n->acl;
+    acl_list_ref(acl);          /* who may see the NodeDeleted event */
     tree_remove(&server.tree, n);
     /* The stored cversion counts creates only; clients see creates + deletes
      * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
@@ -84,8 +86,9 @@ static int delete_node(const char *path, int64_t zxid)
     else
         containers_untrack(path, owner);
     char pbuf[4096];
-    watch_fire_deleted(path);
-    watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf));
+    watch_fire_deleted(path, acl);
+    watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf), parent->acl);
+    acl_list_unref(acl);
     return CORRAL_OK;
 }
 
@@ -99,7 +102,7 @@ static int apply_set_data(const struct corral_txn *t, int64_t zxid, struct apply
     n->mzxid = zxid;
     n->mtime = t->time;
     tree_fill_stat(n, &res->stat);
-    watch_fire_data_changed(t->path);
+    watch_fire_data_changed(t->path, n->acl);
     return CORRAL_OK;
 }
 

@@ -175,10 +175,12 @@ void watch_add(struct session *s, const char *path, int child, unsigned mode);
 unsigned watch_remove(struct session *s, const char *path, int child, unsigned modes);
 unsigned watch_modes(const struct session *s, const char *path, int child);
 void watch_remove_session(struct session *s);
-void watch_fire_created(const char *path);
-void watch_fire_deleted(const char *path);
-void watch_fire_data_changed(const char *path);
-void watch_fire_children_changed(const char *parent_path);
+/* Fire watches for a change; acl is the node's (the parent's for children) and
+ * decides who may see the event. */
+void watch_fire_created(const char *path, const struct acl_list *acl);
+void watch_fire_deleted(const char *path, const struct acl_list *acl);
+void watch_fire_data_changed(const char *path, const struct acl_list *acl);
+void watch_fire_children_changed(const char *parent_path, const struct acl_list *parent_acl);
 
 /* ephemerals (ephemeral.c) */
 void ephemeral_add(int64_t session_id, const char *path);

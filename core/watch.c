@@ -159,9 +159,16 @@ void watch_remove_session(struct session *s)
     }
 }
 
-static void deliver(struct session *s, const char *path, int32_t type)
+/*
+ * A watcher that may not READ the node (its ACL now) gets no event: events
+ * must not leak what getData would refuse.  ZooKeeper does the same since the
+ * fix for CVE-2024-23944 (persistent watchers), for every kind of watch.
+ */
+static void deliver(struct session *s, const char *path, int32_t type, const struct acl_list *acl)
 {
     if (!s->ops)
+        return;
+    if (acl && !acl_check(s, acl, CORRAL_PERM_READ))
         return;
     struct corral_watch_event ev = {type, CORRAL_STATE_SYNC_CONNECTED, path};
     if (hooks_any_watch && !hooks_watch(s->id, &ev))
@@ -194,7 +201,7 @@ static int already(struct notified *done, struct session *s)
  * `exact` says watched == path; otherwise only recursive watchers fire.
  */
 static void fire_at(const char *watched, const char *path, int32_t type, int child, int exact,
-                    struct notified *done)
+                    const struct acl_list *acl, struct notified *done)
 {
     struct watch_entry **table = table_of(child), *e;
     HASH_FIND_STR(*table, watched, e);
@@ -215,15 +222,16 @@ static void fire_at(const char *watched, const char *path, int32_t type, int chi
         if (exact && (m & WATCH_STANDARD))
             clear_modes(who[i], watched, child, WATCH_STANDARD);
         if (!already(done, who[i]))
-            deliver(who[i], path, type);
+            deliver(who[i], path, type, acl);
     }
     free(who);
     free(modes);
 }
 
-static void trigger(const char *path, int32_t type, int child, struct notified *done)
+static void trigger(const char *path, int32_t type, int child, const struct acl_list *acl,
+                    struct notified *done)
 {
-    fire_at(path, path, type, child, 1, done);
+    fire_at(path, path, type, child, 1, acl, done);
     if (child || !server.recursive_watches)
         return;
     /* recursive watchers on the ancestors */
@@ -238,36 +246,36 @@ static void trigger(const char *path, int32_t type, int child, struct notified *
             slash[1] = 0, len = 1;
         else
             *slash = 0, len = (size_t)(slash - anc);
-        fire_at(anc, path, type, 0, 0, done);
+        fire_at(anc, path, type, 0, 0, acl, done);
     }
     free(anc);
 }
 
-void watch_fire_created(const char *path)
+void watch_fire_created(const char *path, const struct acl_list *acl)
 {
     struct notified done = {0};
-    trigger(path, CORRAL_EVENT_NODE_CREATED, 0, &done);
+    trigger(path, CORRAL_EVENT_NODE_CREATED, 0, acl, &done);
     free(done.list);
 }
 
-void watch_fire_data_changed(const char *path)
+void watch_fire_data_changed(const char *path, const struct acl_list *acl)
 {
     struct notified done = {0};
-    trigger(path, CORRAL_EVENT_NODE_DATA_CHANGED, 0, &done);
+    trigger(path, CORRAL_EVENT_NODE_DATA_CHANGED, 0, acl, &done);
     free(done.list);
 }
 
-void watch_fire_children_changed(const char *parent_path)
+void watch_fire_children_changed(const char *parent_path, const struct acl_list *parent_acl)
 {
     struct notified done = {0};
-    trigger(parent_path, CORRAL_EVENT_NODE_CHILDREN_CHANGED, 1, &done);
+    trigger(parent_path, CORRAL_EVENT_NODE_CHILDREN_CHANGED, 1, parent_acl, &done);
     free(done.list);
 }
 
-void watch_fire_deleted(const char *path)
+void watch_fire_deleted(const char *path, const struct acl_list *acl)
 {
     struct notified done = {0};
-    trigger(path, CORRAL_EVENT_NODE_DELETED, 0, &done);
-    trigger(path, CORRAL_EVENT_NODE_DELETED, 1, &done);
+    trigger(path, CORRAL_EVENT_NODE_DELETED, 0, acl, &done);
+    trigger(path, CORRAL_EVENT_NODE_DELETED, 1, acl, &done);
     free(done.list);
 }

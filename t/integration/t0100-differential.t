@@ -5,7 +5,8 @@ against corrald, and every answer must match: return values, error classes,
 data, sorted children, Stat fields (versions, cversion, aversion, dataLength,
 numChildren, whether ephemeral; czxid/mzxid/pzxid compared exactly, since both
 servers spend zxids on the same txns, failed writes included), multi results,
-and the watch events each client sees, in order.
+ACLs set and read by two digest users (NoAuth included), and the watch events
+each client sees, in order.
 
 CORRAL_DIFF_SEEDS (default 8) and CORRAL_DIFF_OPS (default 250) size the run;
 CORRAL_DIFF_SEED=N replays one seed.  A mismatch prints the seed, the step and
@@ -20,6 +21,15 @@ SEEDS = [int(os.environ["CORRAL_DIFF_SEED"])] if "CORRAL_DIFF_SEED" in os.enviro
 OPS = int(os.environ.get("CORRAL_DIFF_OPS", "250"))
 
 NAMES = ["a", "b", "c"]
+
+# ACLs the sequences set: open, read-only for all, client 0's digest only, and
+# client 0 all + client 1 read (client 0 authenticates as alice, client 1 as bob)
+from kazoo.security import make_digest_acl, make_acl, OPEN_ACL_UNSAFE, READ_ACL_UNSAFE
+ACLS = [OPEN_ACL_UNSAFE, READ_ACL_UNSAFE,
+        [make_digest_acl("alice", "pw", all=True)],
+        [make_digest_acl("alice", "pw", all=True), make_digest_acl("bob", "pw", read=True)],
+        [make_acl("ip", "127.0.0.1", read=True, write=True, create=True)]]
+AUTH = [[("digest", "alice:pw")], [("digest", "bob:pw")]]
 
 
 def stat(st):
@@ -65,7 +75,7 @@ class Run:
         zk = clients[who]
         op = r.choice(["create", "create", "create", "delete", "set", "get", "exists",
                        "children", "multi", "multi", "watch_get", "watch_exists",
-                       "watch_children"])
+                       "watch_children", "setacl", "getacl"])
         p = self.path()
         data = r.choice([b"", b"x", b"value-%d" % r.randrange(100)])
         version = r.choice([-1, -1, 0, 1, 2])
@@ -84,6 +94,11 @@ class Run:
             return op, who, p, outcome(lambda: stat(zk.exists(p)))
         if op == "children":
             return op, who, p, outcome(lambda: sorted(zk.get_children(p)))
+        if op == "setacl":
+            acl = r.choice(ACLS)
+            return op, who, p, outcome(lambda: stat(zk.set_acls(p, acl, version=r.choice([-1, -1, 0]))))
+        if op == "getacl":
+            return op, who, p, outcome(lambda: [(a.perms, a.id.scheme, a.id.id) for a in zk.get_acls(p)[0]])
         if op == "watch_get":
             return op, who, p, outcome(lambda: zk.get(p, watch=self.watcher(who))[0])
         if op == "watch_exists":
@@ -112,7 +127,7 @@ class Run:
         return op, who, members, outcome(commit)
 
     def run(self):
-        clients = [kazoo(self.hosts), kazoo(self.hosts)]
+        clients = [kazoo(self.hosts, auth_data=AUTH[0]), kazoo(self.hosts, auth_data=AUTH[1])]
         clients[0].ensure_path(self.base)
         for i in range(OPS):
             self.log.append(self.step(clients))
@@ -120,7 +135,7 @@ class Run:
                 # a session ends: its ephemerals go, watchers see it
                 clients[1].stop()
                 clients[1].close()
-                clients[1] = kazoo(self.hosts)
+                clients[1] = kazoo(self.hosts, auth_data=AUTH[1])
                 self.log.append(("session-restart", 1, None, None))
         for zk in clients:
             zk.sync(self.base)
@@ -136,7 +151,7 @@ def transcript(hosts, seed):
 
 
 zk_server = ZooKeeper()
-corral = Corrald()
+corral = Corrald({"module.auth": "world,ip,digest"})
 total = 0
 for seed in SEEDS:
     want_log, want_events = transcript(zk_server.hosts, seed)
@@ -171,7 +186,7 @@ for seed in SEEDS[:1]:
     for entry in log:
         if entry[3] and entry[3][0] == "error":
             kinds.add(entry[3][1])
-for k in ("NoNodeError", "NodeExistsError", "BadVersionError", "NotEmptyError"):
+for k in ("NoNodeError", "NodeExistsError", "BadVersionError", "NotEmptyError", "NoAuthError"):
     ok(k in kinds, "the random sequences exercise %s" % k)
 diag("%d operations compared" % total)
 corral.check_clean_exit()

@@ -4,7 +4,7 @@ loaded, ip: and world: ACLs are refused with InvalidACL and world:anyone grants
 nothing (super, when loaded, sets things up); a failed addauth (unknown scheme,
 malformed credential) answers AUTH_FAILED and ends the connection, as ZooKeeper
 does; oversized and huge auth packets never hurt the server; IPv6 ids are valid
-ip ACLs; ZooKeeper's own superDigest key works."""
+ip ACLs; ZooKeeper's own superDigest key works; skipACL=yes skips every check."""
 import base64, hashlib, os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
@@ -35,6 +35,17 @@ raises(NoAuthError, lambda: other.get("/mine"), "another digest user is refused"
 for c in (admin, user, other):
     c.stop(); c.close()
 with_super.check_clean_exit("the digest+super server stops cleanly")
+
+skip = Corrald({"module.auth": "world,digest", "skipACL": "yes"})
+a = kazoo(skip.hosts, auth_data=[("digest", "a:p")])
+a.create("/locked", b"x", acl=[make_digest_acl("a", "p", read=True)])
+b = kazoo(skip.hosts)
+is_(b.get("/locked")[0], b"x", "skipACL=yes: a stranger reads a locked node")
+b.set("/locked", b"y")
+is_(a.get("/locked")[0], b"y", "skipACL=yes: and writes it")
+for c in (a, b):
+    c.stop(); c.close()
+skip.check_clean_exit("the skipACL server stops cleanly")
 
 srv = Corrald({"module.auth": "world,ip,digest"})
 zk = kazoo(srv.hosts)
