@@ -295,6 +295,13 @@ static int api_node_children(const char *path, void (*fn)(void *, const char *),
     return CORRAL_OK;
 }
 
+static int api_snapshot_now(void)
+{
+    if (!server.storage->snapshot)
+        return CORRAL_EUNIMPLEMENTED;
+    return server.storage->snapshot() == 0 ? CORRAL_OK : CORRAL_ESYSTEMERROR;
+}
+
 static void api_submit_internal(struct corral_request *req)
 {
     pipeline_submit_internal(&server.system_session, req);
@@ -347,4 +354,6 @@ struct corral_core core_api = {
     .node_get = api_node_get,
     .node_children = api_node_children,
     .submit_internal = api_submit_internal,
+    .snapshot_now = api_snapshot_now,
+    .reload_plugins = modules_reload,
 };

@@ -276,6 +276,15 @@ struct corral_core {
      * client write, after what is already queued.  The core takes req.
      */
     void (*submit_internal)(struct corral_request *req);
+
+    /*
+     * Ask the storage module for a snapshot now: CORRAL_OK when one started,
+     * CORRAL_EUNIMPLEMENTED when the storage keeps none, CORRAL_ESYSTEMERROR
+     * when it cannot now (e.g. one is still being written).
+     */
+    int (*snapshot_now)(void);
+    /* Reload every plugin, as SIGHUP does (`corral reload`). */
+    void (*reload_plugins)(void);
 };
 
 /* Plugins: started after the transports, stopped before them. */
@@ -322,6 +331,11 @@ struct corral_storage_ops {
      */
     void (*append)(const struct corral_txn *txn,
                    void (*done)(void *arg, int err), void *arg);
+    /*
+     * Start a snapshot now, in the background (an operator asked).  0 when
+     * started, -1 when not possible now (logged).  NULL: no snapshots.
+     */
+    int (*snapshot)(void);
 };
 
 /*

@@ -414,6 +414,19 @@ static void file_append(const struct corral_txn *txn, void (*done)(void *, int),
     }
 }
 
+/* An operator's snapshot (corral snapshot / the "snap" word): as if snapCount was reached. */
+static int file_snapshot(void)
+{
+    if (fs.snap_pid) {
+        zk_log(CORRAL_LOG_WARN, "snapshot requested while one is still being written");
+        return -1;
+    }
+    new_snap_threshold();
+    zk_log_roll();
+    want_snapshot();
+    return 0;
+}
+
 /* ---- module ---- */
 
 static int file_init(const struct corral_core *core)
@@ -456,6 +469,7 @@ static void file_fini(void)
 static const struct corral_storage_ops file_ops = {
     .recover = file_recover,
     .append = file_append,
+    .snapshot = file_snapshot,
 };
 
 static const struct corral_config_key file_keys[] = {

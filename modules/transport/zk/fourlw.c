@@ -21,12 +21,15 @@
 
 enum {
     CMD_RUOK, CMD_SRVR, CMD_STAT, CMD_MNTR, CMD_CONF, CMD_CONS, CMD_ENVI, CMD_WCHS,
-    CMD_ISRO, CMD_DUMP, CMD_WCHC, CMD_WCHP, CMD_CRST, CMD_SRST, CMD_DIRS, CMD_COUNT
+    CMD_ISRO, CMD_DUMP, CMD_WCHC, CMD_WCHP, CMD_CRST, CMD_SRST, CMD_DIRS,
+    CMD_SNAP,   /* Corral's own: take a snapshot now (`corral snapshot`) */
+    CMD_RLOD,   /* Corral's own: reload plugins, as SIGHUP (`corral reload`) */
+    CMD_COUNT
 };
 
 static const char *const command_names[CMD_COUNT] = {
     "ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs",
-    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs",
+    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs", "snap", "rlod",
 };
 
 int zk_fourlw_lookup(const uint8_t cmd[4])
@@ -311,6 +314,17 @@ static void run_command(struct zk_conn *c, int cmd)
     case CMD_CONF: cmd_conf(c); break;
     case CMD_ENVI: cmd_envi(c); break;
     case CMD_DIRS: cmd_dirs(c); break;
+    case CMD_RLOD:
+        zk.core->reload_plugins();
+        out(c, "Plugins reloaded\n");
+        break;
+    case CMD_SNAP: {
+        int rc = zk.core->snapshot_now();
+        out(c, rc == CORRAL_OK ? "Snapshot started\n"
+               : rc == CORRAL_EUNIMPLEMENTED ? "This server's storage keeps no snapshots\n"
+               : "No snapshot now: one is still being written\n");
+        break;
+    }
     case CMD_WCHS: case CMD_WCHC: case CMD_WCHP: cmd_watches(c, cmd); break;
     case CMD_DUMP: cmd_dump(c); break;
     case CMD_CRST:
