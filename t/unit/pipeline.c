@@ -102,7 +102,7 @@ static void release_all(void)
         held[i].done(held[i].arg, 0);
     n_held = 0;
 }
-static const struct corral_storage_ops storage = {st_recover, st_append};
+static const struct corral_storage_ops storage = {.recover = st_recover, .append = st_append};
 
 /* ---- the world scheme, as the module has it ---- */
 static char *w_identify(const char *a) { return strdup("anyone"); }
