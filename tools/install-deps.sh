@@ -5,7 +5,7 @@
 set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libev-dev libprotobuf-c-dev protobuf-c-compiler liblua5.4-dev libssl-dev zlib1g-dev uthash-dev
-      python3 python3-kazoo python3-protobuf
+      python3 python3-kazoo python3-protobuf protobuf-compiler
       zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless
       perl netcat-openbsd"
 if [ "$(id -u)" != 0 ]; then
