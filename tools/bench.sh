@@ -38,7 +38,11 @@
 #   BENCH_PIN         1: pin server/generator to separate CPUs [1]
 #   BENCH_REPEAT      runs per server and workload; the best is shown [2]
 #   BENCH_NICE        niceness of servers and generator when permitted [-10]
-#   BENCH_SERVERS     which servers ["corral zookeeper"]
+#   BENCH_SERVERS     which servers ["corral corral-pb zookeeper"]; corral-pb is
+#                     the same corrald measured through its protobuf transport
+#                     (corral-bench --protocol protobuf on protobufClientPort)
+#   BENCH_CORRAL_STORAGE  mem (no log) or file (txn log + fsync, its dataDir
+#                     on tmpfs like ZooKeeper's: like-for-like writes) [mem]
 #   ZK_HEAP           ZooKeeper's -Xmx/-Xms [1g]
 #   ZK_JAR_DIR        where zookeeper.jar lives [/usr/share/java]
 #   BENCH_KEEP        1: keep the temporary directory with the server logs [0]
@@ -58,7 +62,8 @@ JVM_WARMUP=${BENCH_JVM_WARMUP:-16}
 PIN=${BENCH_PIN:-1}
 NICE=${BENCH_NICE:--10}
 REPEAT=${BENCH_REPEAT:-2}
-SERVERS=${BENCH_SERVERS:-corral zookeeper}
+SERVERS=${BENCH_SERVERS:-corral corral-pb zookeeper}
+CORRAL_STORAGE=${BENCH_CORRAL_STORAGE:-mem}
 ZK_HEAP=${ZK_HEAP:-1g}
 ZK_JAR_DIR=${ZK_JAR_DIR:-/usr/share/java}
 
@@ -105,6 +110,11 @@ else
     mkdir -p "$ZK_DATA"
     ZK_DATA_NOTE="ZooKeeper dataDir on $ZK_DATA (no /dev/shm): its writes include real fsyncs"
 fi
+case $CORRAL_STORAGE in
+mem) CORRAL_DATA=$TMP/corral-data ;;
+file) CORRAL_DATA=$(mktemp -d "${ZK_DATA%/*}/corral-bench-corral.XXXXXX") || die "mktemp failed" ;;
+*) die "BENCH_CORRAL_STORAGE: mem or file, not '$CORRAL_STORAGE'" ;;
+esac
 CORRAL_PID=""
 ZK_PID=""
 
@@ -124,7 +134,7 @@ stop_servers() {
     else
         rm -rf "$TMP"
     fi
-    rm -rf "$ZK_DATA"
+    rm -rf "$ZK_DATA" "$CORRAL_DATA"
 }
 trap stop_servers EXIT
 trap 'exit 130' INT TERM HUP
@@ -170,18 +180,24 @@ cpu_of() {
     awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
+# One corrald serves both of its transports: ZooKeeper's wire protocol on
+# CORRAL_PORT and the protobuf transport on CORRAL_PB_PORT.
 start_corral() {
     CORRAL_PORT=$(free_port)
-    mkdir -p "$TMP/corral-data"
+    CORRAL_PB_PORT=$(free_port)
+    mkdir -p "$CORRAL_DATA"
     cat > "$TMP/corral.cfg" <<EOF
 tickTime=2000
-dataDir=$TMP/corral-data
+dataDir=$CORRAL_DATA
 clientPort=$CORRAL_PORT
 clientPortAddress=127.0.0.1
+protobufClientPort=$CORRAL_PB_PORT
+protobufClientPortAddress=127.0.0.1
 maxClientCnxns=0
 4lw.commands.whitelist=*
-module.transport=zk
-module.storage=mem
+admin.enableServer=false
+module.transport=zk,protobuf
+module.storage=$CORRAL_STORAGE
 module.auth=world
 module.path=$MODULES
 EOF
@@ -222,12 +238,12 @@ EOF
     fi
 }
 
-# run_bench SERVER PORT PID WORKLOAD: one corral-bench run; sets RESULT_LINE and SERVER_CPU_PCT.
+# run_bench SERVER PORT PID WORKLOAD PROTOCOL: one corral-bench run; sets RESULT_LINE and SERVER_CPU_PCT.
 run_bench() {
     local out c0 c1 t0 t1
     c0=$(cpu_of "$3")
     t0=$(date +%s.%N)
-    out=$($BENCH_CPU "$BENCH" --host 127.0.0.1 --port "$2" --workload "$4" --sessions "$SESSIONS" \
+    out=$($BENCH_CPU "$BENCH" --host 127.0.0.1 --port "$2" --protocol "$5" --workload "$4" --sessions "$SESSIONS" \
         --depth "$DEPTH" --threads "$THREADS" --value-size "$VALUE_SIZE" --keys "$KEYS" \
         --read-percent "$READ_PERCENT" --duration "$DURATION" --warmup "$WARMUP" 2> "$TMP/bench.err")
     local rc=$?
@@ -238,7 +254,7 @@ run_bench() {
         echo "bench.sh: corral-bench against $1 ($4) failed (exit $rc):" >&2
         cat "$TMP/bench.err" >&2
         echo "bench.sh: last lines of the $1 log:" >&2
-        grep -E 'WARN|ERROR|Exception' "$TMP/$1.log" | tail -3 >&2
+        grep -E 'WARN|ERROR|Exception' "$TMP/${1%-pb}.log" | tail -3 >&2
         RESULT_LINE=""
         SERVER_CPU_PCT=0
         return 1
@@ -252,14 +268,24 @@ field() { # RESULT_LINE key
 }
 
 echo "bench.sh: $PIN_NOTE; load average before: $(cut -d' ' -f1-3 /proc/loadavg)"
-echo "bench.sh: $ZK_DATA_NOTE; Corral uses module.storage=mem (no log at all)"
+if [ "$CORRAL_STORAGE" = mem ]; then
+    echo "bench.sh: $ZK_DATA_NOTE; Corral uses module.storage=mem (no log at all)"
+else
+    echo "bench.sh: $ZK_DATA_NOTE; Corral uses module.storage=file, dataDir $CORRAL_DATA (fsync before every reply)"
+fi
 echo "bench.sh: each run: ${SESSIONS} sessions x depth ${DEPTH}, ${THREADS} generator thread(s), ${VALUE_SIZE}-byte values, ${KEYS} keys, ${WARMUP}s warmup + ${DURATION}s measured; best of $REPEAT"
 
-declare -A RES CPU PORT_OF PID_OF
+declare -A RES CPU PORT_OF PID_OF PROTO_OF
 for server in $SERVERS; do
     case $server in
+    corral-pb)
+        [ -n "$CORRAL_PID" ] || start_corral
+        PORT_OF[corral-pb]=$CORRAL_PB_PORT PID_OF[corral-pb]=$CORRAL_PID PROTO_OF[corral-pb]=protobuf
+        echo "bench.sh: the same corrald's protobuf transport on 127.0.0.1:$CORRAL_PB_PORT"
+        ;;
     corral)
-        start_corral
+        [ -n "$CORRAL_PID" ] || start_corral
+        PROTO_OF[corral]=zk
         echo "bench.sh: corrald $("$CORRALD" --version 2>/dev/null | head -1) on 127.0.0.1:$CORRAL_PORT (pid $CORRAL_PID)"
         PORT_OF[corral]=$CORRAL_PORT PID_OF[corral]=$CORRAL_PID
         # No JIT to warm, but the same short warm load keeps both sides alike.
@@ -270,7 +296,7 @@ for server in $SERVERS; do
     zookeeper)
         start_zookeeper
         echo "bench.sh: Apache ZooKeeper (QuorumPeerMain standalone, -Xmx$ZK_HEAP) on 127.0.0.1:$ZK_PORT (pid $ZK_PID); JVM warmup ${JVM_WARMUP}s"
-        PORT_OF[zookeeper]=$ZK_PORT PID_OF[zookeeper]=$ZK_PID
+        PORT_OF[zookeeper]=$ZK_PORT PID_OF[zookeeper]=$ZK_PID PROTO_OF[zookeeper]=zk
         # The JIT needs ~15 s of load before ZooKeeper reaches its steady
         # speed (measured: 11k -> 22k -> 38k ops/s over the first 15 s).
         # Every workload's code path gets its share of the warmup.
@@ -291,7 +317,7 @@ done
 for rep in $(seq 1 "$REPEAT"); do
     for w in $WORKLOADS; do
         for server in $SERVERS; do
-            run_bench "$server" "${PORT_OF[$server]}" "${PID_OF[$server]}" "$w" || continue
+            run_bench "$server" "${PORT_OF[$server]}" "${PID_OF[$server]}" "$w" "${PROTO_OF[$server]}" || continue
             old=${RES[$server,$w]:-}
             if [ -z "$old" ] || awk -v a="$(field "$RESULT_LINE" ops_per_sec)" -v b="$(field "$old" ops_per_sec)" \
                 'BEGIN { exit !(a > b) }'; then
@@ -327,9 +353,21 @@ for w in $WORKLOADS; do
             printf "%-8s %-10s %9.2fx %9s %8.2fx   (Corral/ZooKeeper: throughput, p99 latency)\n",
                 label, "ratio", (oz > 0 ? oc / oz : 0), "", (pz > 0 ? pc / pz : 0) }'
     fi
+    rp=${RES[corral-pb,$w]:-}
+    if [ -n "$rc" ] && [ -n "$rp" ]; then
+        awk -v label="$label" -v op="$(field "$rp" ops_per_sec)" -v oc="$(field "$rc" ops_per_sec)" \
+            -v pp="$(field "$rp" p99_us)" -v pc="$(field "$rc" p99_us)" 'BEGIN {
+            printf "%-8s %-10s %9.2fx %9s %8.2fx   (Corral protobuf/Corral zk transport)\n",
+                label, "pb/zk", (oc > 0 ? op / oc : 0), "", (pc > 0 ? pp / pc : 0) }'
+    fi
 done
 echo
 echo "srv_cpu: server CPU (all threads) as % of one core over the run; gen_cpu: corral-bench's own CPU."
 echo "gen_cpu near 100% means the generator, not the server, was the limit (raise BENCH_THREADS, without pinning)."
-echo "Writes are not a like-for-like comparison: Corral (mem storage) keeps no log; ZooKeeper logs to tmpfs."
+if [ "$CORRAL_STORAGE" = mem ]; then
+    echo "Writes are not a like-for-like comparison: Corral (mem storage) keeps no log; ZooKeeper logs to tmpfs."
+    echo "BENCH_CORRAL_STORAGE=file measures Corral's file storage, logging to tmpfs as ZooKeeper does."
+else
+    echo "Both servers log every write and fsync before replying, both to tmpfs."
+fi
 exit $FAILED

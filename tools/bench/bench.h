@@ -1,11 +1,14 @@
 /*
  * bench.h — shared definitions of corral-bench, the pipelined load generator
- * that speaks ZooKeeper's client wire protocol directly.
+ * that speaks ZooKeeper's client wire protocol (or Corral's protobuf
+ * transport) directly.
  *
  * The program is split by idea:
  *   main.c       options, the sequence of phases, the report
- *   wire.c       ZooKeeper framing: connect handshake, request encoders,
- *                blocking one-off requests (used outside the timed phases)
+ *   wire.c       framing shared by both protocols, TCP connect, blocking
+ *                one-off requests (used outside the timed phases)
+ *   proto_zk.c   ZooKeeper's jute protocol (--protocol zk, the default)
+ *   proto_pb.c   Corral's protobuf transport (--protocol protobuf)
  *   engine.c     the load itself: N threads, each a libev loop driving its
  *                share of the sessions with up to `depth` requests in flight
  *   histogram.c  latency percentiles
@@ -38,7 +41,10 @@ enum phase_kind {
     PHASE_CLEANUP,   /* delete the keys and everything the run created */
 };
 
+struct bench_protocol;
+
 struct bench_config {
+    const struct bench_protocol *protocol;
     const char *host;
     int port;
     int sessions;
@@ -65,6 +71,7 @@ struct inflight {
 struct bench_thread;
 
 struct bench_session {
+    const struct bench_protocol *protocol;
     int index;
     int fd;
     int64_t session_id;
@@ -131,17 +138,47 @@ struct bench_run {
 
 uint64_t now_ns(void);
 
+/* What a reply says, whatever the protocol. */
+struct bench_reply {
+    int pushed;              /* a watch event or ping: no request of ours */
+    int32_t id;              /* the request's xid / id */
+    int32_t code;            /* ZooKeeper error code, 0: success */
+    int32_t data_len;        /* getData replies (when asked for): bytes of data, -1 null */
+};
+
+/*
+ * A protocol: how to open a session on a connected socket, how to write each
+ * request as one whole frame (length prefix included) into a buffer the
+ * engine pipelines, and how to read a reply frame's payload.  Both protocols
+ * share the framing, so the engine and the blocking helpers are common.
+ */
+struct bench_protocol {
+    const char *name;
+    int (*handshake)(struct bench_session *s, const struct bench_config *cfg, char *err, size_t errlen);
+    void (*put_get_data)(struct jute_buf *b, int32_t xid, const char *path);
+    void (*put_set_data)(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len);
+    void (*put_create)(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len);
+    void (*put_delete)(struct jute_buf *b, int32_t xid, const char *path);
+    void (*put_close)(struct jute_buf *b, int32_t xid);
+    /* 0, or -1 when the payload is malformed; want_data: the request was a
+     * getData whose data length the caller checks. */
+    int (*parse_reply)(const uint8_t *payload, size_t len, int want_data, struct bench_reply *out);
+};
+
+extern const struct bench_protocol bench_protocol_zk;
+extern const struct bench_protocol bench_protocol_pb;
+
 /* wire.c */
 int wire_connect(struct bench_session *s, const struct bench_config *cfg, char *err, size_t errlen);
-void wire_begin_frame(struct jute_buf *b, int32_t xid, int32_t op, size_t *frame_start);
+void wire_begin_frame(struct jute_buf *b, size_t *frame_start);
 void wire_end_frame(struct jute_buf *b, size_t frame_start);
-void wire_put_get_data(struct jute_buf *b, int32_t xid, const char *path);
-void wire_put_set_data(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len);
-void wire_put_create(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len);
-void wire_put_delete(struct jute_buf *b, int32_t xid, const char *path);
 /* Send one request from `b` and wait (timeout_ms) for its reply; returns the
  * reply's err code, or 1 with a message in err on a transport problem. */
 int wire_call(struct bench_session *s, struct jute_buf *b, int32_t xid, int timeout_ms, char *err, size_t errlen);
+int wire_write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns, char *err, size_t errlen);
+/* Read until a whole frame is buffered (blocking, with a deadline). */
+int wire_read_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed,
+                    uint64_t deadline_ns, char *err, size_t errlen);
 /* Frame at the start of s->in, if complete: payload and its length. */
 int wire_take_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed, char *err,
                     size_t errlen);

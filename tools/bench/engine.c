@@ -73,16 +73,16 @@ static int issue_one(struct bench_session *s)
         if (s->key_next >= s->key_end)
             return 0;
         op = CORRAL_OP_CREATE;
-        wire_put_create(&s->out, xid, run->key_paths[s->key_next++], run->value, cfg->value_size);
+        s->protocol->put_create(&s->out, xid, run->key_paths[s->key_next++], run->value, cfg->value_size);
         break;
     case PHASE_CLEANUP:
         op = CORRAL_OP_DELETE;
         if (s->key_next < s->key_end) {
-            wire_put_delete(&s->out, xid, run->key_paths[s->key_next++]);
+            s->protocol->put_delete(&s->out, xid, run->key_paths[s->key_next++]);
         } else if (s->cleanup_created_next < s->created_issued) {
             snprintf(path, sizeof path, "%s/c/%d-%lld", cfg->prefix, s->index,
                      (long long)s->cleanup_created_next++);
-            wire_put_delete(&s->out, xid, path);
+            s->protocol->put_delete(&s->out, xid, path);
         } else {
             return 0;
         }
@@ -95,15 +95,15 @@ static int issue_one(struct bench_session *s)
         if (w == WORKLOAD_CREATE) {
             op = CORRAL_OP_CREATE;
             snprintf(path, sizeof path, "%s/c/%d-%lld", cfg->prefix, s->index, (long long)s->created_issued++);
-            wire_put_create(&s->out, xid, path, run->value, cfg->value_size);
+            s->protocol->put_create(&s->out, xid, path, run->value, cfg->value_size);
         } else {
             const char *key = run->key_paths[next_random(t) % (uint64_t)cfg->keys];
             if (w == WORKLOAD_GET) {
                 op = CORRAL_OP_GET_DATA;
-                wire_put_get_data(&s->out, xid, key);
+                s->protocol->put_get_data(&s->out, xid, key);
             } else {
                 op = CORRAL_OP_SET_DATA;
-                wire_put_set_data(&s->out, xid, key, run->value, cfg->value_size);
+                s->protocol->put_set_data(&s->out, xid, key, run->value, cfg->value_size);
             }
         }
         break;
@@ -158,26 +158,22 @@ static void flush_output(struct bench_session *s)
 }
 
 /* Account one reply that matched the head of the in-flight ring. */
-static void complete_one(struct bench_session *s, const struct inflight *req, int32_t code, struct jute_reader *r,
+static void complete_one(struct bench_session *s, const struct inflight *req, const struct bench_reply *reply,
                          uint64_t now)
 {
     struct bench_thread *t = s->thread;
     struct bench_run *run = t->run;
     t->completed++;
-    if (code != 0) {
-        if (run->phase == PHASE_CLEANUP && code == CORRAL_ENONODE) {
+    if (reply->code != 0) {
+        if (run->phase == PHASE_CLEANUP && reply->code == CORRAL_ENONODE) {
             t->ignored_errors++;
         } else {
             if (t->errors == 0)
-                t->first_error = code;
+                t->first_error = reply->code;
             t->errors++;
         }
-    } else if (req->op == CORRAL_OP_GET_DATA) {
-        const uint8_t *data;
-        int32_t len;
-        jute_get_buffer(r, &data, &len);
-        if (r->err || len != run->cfg->value_size)
-            t->bad_replies++;
+    } else if (req->op == CORRAL_OP_GET_DATA && reply->data_len != run->cfg->value_size) {
+        t->bad_replies++;
     }
     if (run->phase != PHASE_RUN || now < run->measure_start_ns)
         return;
@@ -238,18 +234,16 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
             ev_break(loop, EVBREAK_ALL);
             return;
         }
-        struct jute_reader r;
-        jute_reader_init(&r, payload, (size_t)len);
-        int32_t xid = jute_get_int(&r);
-        (void)jute_get_long(&r);
-        int32_t code = jute_get_int(&r);
-        if (r.err) {
-            engine_fail(run, "session %d: malformed reply header", s->index);
+        struct bench_reply reply;
+        int want_data = s->ring_count > 0 && s->ring[s->ring_head].op == CORRAL_OP_GET_DATA;
+        if (s->protocol->parse_reply(payload, (size_t)len, want_data, &reply) < 0) {
+            engine_fail(run, "session %d: malformed reply", s->index);
             ev_break(loop, EVBREAK_ALL);
             return;
         }
-        if (xid == -1 || xid == -2)          /* watch event, ping */
+        if (reply.pushed)                    /* watch event, ping */
             continue;
+        int32_t xid = reply.id;
         if (s->ring_count == 0 || s->ring[s->ring_head].xid != xid) {
             engine_fail(run, "session %d: reply xid %d out of order (expected %d)", s->index, xid,
                         s->ring_count ? s->ring[s->ring_head].xid : -3);
@@ -259,7 +253,7 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
         struct inflight req = s->ring[s->ring_head];
         s->ring_head = (s->ring_head + 1) % (unsigned)run->cfg->depth;
         s->ring_count--;
-        complete_one(s, &req, code, &r, now);
+        complete_one(s, &req, &reply, now);
     }
     wire_consume(s, consumed);
     fill_pipeline(s);

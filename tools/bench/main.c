@@ -35,6 +35,8 @@ static void usage(FILE *out)
             "usage: corral-bench [options]\n"
             "  --host HOST           server address (default 127.0.0.1)\n"
             "  --port PORT           client port (default 2181)\n"
+            "  --protocol P          zk (ZooKeeper's wire protocol, default) or protobuf\n"
+            "                        (Corral's protobuf transport, on its protobufClientPort)\n"
             "  --sessions N          client sessions (default 8)\n"
             "  --depth D             requests in flight per session (default 16)\n"
             "  --threads T           generator threads, sessions dealt round-robin (default 1)\n"
@@ -110,9 +112,9 @@ static int call_on_first(struct bench_run *run, int32_t op, const char *path, ch
     jute_buf_init(&b);
     int32_t xid = s->next_xid++;
     if (op == CORRAL_OP_CREATE)
-        wire_put_create(&b, xid, path, NULL, 0);
+        s->protocol->put_create(&b, xid, path, NULL, 0);
     else
-        wire_put_delete(&b, xid, path);
+        s->protocol->put_delete(&b, xid, path);
     int rc = wire_call(s, &b, xid, CALL_TIMEOUT_MS, err, errlen);
     jute_buf_free(&b);
     return rc;
@@ -127,11 +129,9 @@ static void close_sessions(struct bench_run *run, int n)
             continue;
         if (!atomic_load(&run->fatal)) {
             struct jute_buf b;
-            size_t start;
             jute_buf_init(&b);
             int32_t xid = s->next_xid++;
-            wire_begin_frame(&b, xid, CORRAL_OP_CLOSE_SESSION, &start);
-            wire_end_frame(&b, start);
+            s->protocol->put_close(&b, xid);
             (void)wire_call(s, &b, xid, 2000, err, sizeof err);
             jute_buf_free(&b);
         }
@@ -234,7 +234,7 @@ static int run_cleanup(struct bench_run *run)
 int main(int argc, char **argv)
 {
     struct bench_config cfg = {
-        .host = "127.0.0.1", .port = 2181, .sessions = 8, .depth = 16, .threads = 1,
+        .protocol = &bench_protocol_zk, .host = "127.0.0.1", .port = 2181, .sessions = 8, .depth = 16, .threads = 1,
         .workload = WORKLOAD_GET, .read_percent = 90, .value_size = 100, .duration_s = 10,
         .warmup_s = 1, .ops_target = 0, .keys = 1000, .session_timeout_ms = 30000,
     };
@@ -249,7 +249,8 @@ int main(int argc, char **argv)
         {"keys", required_argument, 0, 'k'},          {"duration", required_argument, 0, 'D'},
         {"ops", required_argument, 0, 'n'},           {"warmup", required_argument, 0, 'W'},
         {"session-timeout", required_argument, 0, 'T'}, {"prefix", required_argument, 0, 'P'},
-        {"help", no_argument, 0, 'H'},                {0, 0, 0, 0},
+        {"protocol", required_argument, 0, 'X'},      {"help", no_argument, 0, 'H'},
+        {0, 0, 0, 0},
     };
     int c;
     double v;
@@ -281,6 +282,16 @@ int main(int argc, char **argv)
                 return 1;
             }
             snprintf(cfg.prefix, sizeof cfg.prefix, "%s", optarg);
+            break;
+        case 'X':
+            if (strcmp(optarg, "zk") == 0) {
+                cfg.protocol = &bench_protocol_zk;
+            } else if (strcmp(optarg, "protobuf") == 0) {
+                cfg.protocol = &bench_protocol_pb;
+            } else {
+                fprintf(stderr, "corral-bench: --protocol: zk or protobuf, not '%s'\n", optarg);
+                return 1;
+            }
             break;
         case 'H': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -341,6 +352,7 @@ int main(int argc, char **argv)
     char err[160];
     for (int i = 0; i < cfg.sessions; i++) {
         struct bench_session *s = &run.sessions[i];
+        s->protocol = cfg.protocol;
         s->index = i;
         s->next_xid = 1;
         s->ring = calloc((size_t)cfg.depth, sizeof *s->ring);
@@ -428,8 +440,8 @@ int main(int argc, char **argv)
         snprintf(workload_desc, sizeof workload_desc, "mix(%d%% get)", cfg.read_percent);
     else
         snprintf(workload_desc, sizeof workload_desc, "%s", workload_name(cfg.workload));
-    printf("corral-bench %s:%d  workload=%s  sessions=%d depth=%d threads=%d  value=%d B  keys=%d\n", cfg.host,
-           cfg.port, workload_desc, cfg.sessions, cfg.depth, cfg.threads, cfg.value_size, n_keys);
+    printf("corral-bench %s:%d (%s)  workload=%s  sessions=%d depth=%d threads=%d  value=%d B  keys=%d\n", cfg.host,
+           cfg.port, cfg.protocol->name, workload_desc, cfg.sessions, cfg.depth, cfg.threads, cfg.value_size, n_keys);
     printf("  measured     %.2f s after %.1f s warmup%s\n", measured_s, cfg.warmup_s,
            cfg.ops_target > 0 && (int64_t)hist.count < cfg.ops_target ? " (--ops not reached: duration cap)" : "");
     printf("  throughput   %.0f ops/s (%llu ops)\n", ops_per_sec, (unsigned long long)hist.count);
@@ -441,10 +453,10 @@ int main(int argc, char **argv)
     if (bad)
         printf("  bad replies  %llu (getData data of the wrong size)\n", (unsigned long long)bad);
     printf("  bench cpu    %.0f%% of one core (user+sys, all generator threads)\n", cpu_pct);
-    printf("RESULT workload=%s read_percent=%d sessions=%d depth=%d threads=%d value_size=%d ops=%llu "
+    printf("RESULT protocol=%s workload=%s read_percent=%d sessions=%d depth=%d threads=%d value_size=%d ops=%llu "
            "seconds=%.3f ops_per_sec=%.0f p50_us=%.1f p90_us=%.1f p99_us=%.1f p999_us=%.1f max_us=%.1f "
            "errors=%llu bad_replies=%llu bench_cpu_pct=%.0f\n",
-           workload_name(cfg.workload), cfg.workload == WORKLOAD_MIX ? cfg.read_percent :
+           cfg.protocol->name, workload_name(cfg.workload), cfg.workload == WORKLOAD_MIX ? cfg.read_percent :
            cfg.workload == WORKLOAD_GET ? 100 : 0, cfg.sessions, cfg.depth, cfg.threads, cfg.value_size,
            (unsigned long long)hist.count, measured_s, ops_per_sec, p50, p90, p99, p999, max,
            (unsigned long long)errors, (unsigned long long)bad, cpu_pct);

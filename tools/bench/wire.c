@@ -1,16 +1,14 @@
 /*
- * wire.c — the little of ZooKeeper's client protocol corral-bench needs.
+ * wire.c — what both protocols corral-bench speaks have in common: a TCP
+ * connection, frames of a 4-byte big-endian length and a payload, and
+ * blocking helpers used outside the timed phases (connect, one call).
  *
- * Every message is a 4-byte big-endian length and a jute payload.  A session
- * starts with ConnectRequest {protocolVersion, lastZxidSeen, timeOut,
- * sessionId, passwd, readOnly} answered by ConnectResponse {protocolVersion,
- * timeOut, sessionId, passwd[, readOnly]}; after that each request is a
- * RequestHeader {xid, type} and a record, each reply a ReplyHeader {xid, zxid,
- * err} and a record.  Encoders here write whole frames into a jute_buf so
- * the engine can pipeline many of them in one write().
+ * Everything that depends on the protocol (the session handshake, request
+ * encoders, reading a reply) is behind struct bench_protocol: proto_zk.c for
+ * ZooKeeper's jute protocol, proto_pb.c for Corral's protobuf transport.
  *
- * wire_connect and wire_call are blocking (poll with a timeout): they are
- * used only outside the timed phases.
+ * wire_connect and wire_call poll with a timeout; the engine never calls
+ * them while it measures.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -37,57 +35,17 @@ uint64_t now_ns(void)
     return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-void wire_begin_frame(struct jute_buf *b, int32_t xid, int32_t op, size_t *frame_start)
+/* A frame's length is known only once its payload is written: reserve it,
+ * then patch it. */
+void wire_begin_frame(struct jute_buf *b, size_t *frame_start)
 {
     *frame_start = b->len;
-    jute_put_int(b, 0);          /* length, patched by wire_end_frame */
-    jute_put_int(b, xid);
-    jute_put_int(b, op);
+    jute_put_int(b, 0);
 }
 
 void wire_end_frame(struct jute_buf *b, size_t frame_start)
 {
     jute_patch_int(b, frame_start, (int32_t)(b->len - frame_start - 4));
-}
-
-void wire_put_get_data(struct jute_buf *b, int32_t xid, const char *path)
-{
-    size_t start;
-    wire_begin_frame(b, xid, CORRAL_OP_GET_DATA, &start);
-    jute_put_string(b, path);
-    jute_put_bool(b, 0);         /* no watch */
-    wire_end_frame(b, start);
-}
-
-void wire_put_set_data(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len)
-{
-    size_t start;
-    wire_begin_frame(b, xid, CORRAL_OP_SET_DATA, &start);
-    jute_put_string(b, path);
-    jute_put_buffer(b, value, len);
-    jute_put_int(b, -1);         /* any version */
-    wire_end_frame(b, start);
-}
-
-void wire_put_create(struct jute_buf *b, int32_t xid, const char *path, const uint8_t *value, int32_t len)
-{
-    static const struct corral_acl open_acl = {CORRAL_PERM_ALL, "world", "anyone"};
-    size_t start;
-    wire_begin_frame(b, xid, CORRAL_OP_CREATE, &start);
-    jute_put_string(b, path);
-    jute_put_buffer(b, value, len);
-    jute_put_acl_vector(b, &open_acl, 1);
-    jute_put_int(b, CORRAL_CREATE_PERSISTENT);
-    wire_end_frame(b, start);
-}
-
-void wire_put_delete(struct jute_buf *b, int32_t xid, const char *path)
-{
-    size_t start;
-    wire_begin_frame(b, xid, CORRAL_OP_DELETE, &start);
-    jute_put_string(b, path);
-    jute_put_int(b, -1);
-    wire_end_frame(b, start);
 }
 
 static int ensure_in_space(struct bench_session *s, size_t want)
@@ -133,7 +91,7 @@ void wire_consume(struct bench_session *s, size_t n)
 }
 
 /* Write all of b (from offset) with poll; -1 on error/timeout. */
-static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns, char *err, size_t errlen)
+int wire_write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns, char *err, size_t errlen)
 {
     size_t off = 0;
     while (off < len) {
@@ -158,7 +116,7 @@ static int write_all(int fd, const uint8_t *p, size_t len, uint64_t deadline_ns,
 }
 
 /* Read until a whole frame is buffered; returns 1 with the frame, -1 on error. */
-static int read_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed,
+int wire_read_frame(struct bench_session *s, const uint8_t **payload, int32_t *len, size_t *consumed,
                       uint64_t deadline_ns, char *err, size_t errlen)
 {
     for (;;) {
@@ -219,47 +177,7 @@ int wire_connect(struct bench_session *s, const struct bench_config *cfg, char *
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
     s->fd = fd;
-
-    struct jute_buf b;
-    jute_buf_init(&b);
-    static const uint8_t zero_passwd[16];
-    jute_put_int(&b, 0);
-    jute_put_int(&b, 0);                          /* protocolVersion */
-    jute_put_long(&b, 0);                         /* lastZxidSeen */
-    jute_put_int(&b, cfg->session_timeout_ms);    /* timeOut */
-    jute_put_long(&b, 0);                         /* sessionId */
-    jute_put_buffer(&b, zero_passwd, 16);         /* passwd */
-    jute_put_bool(&b, 0);                         /* readOnly */
-    wire_end_frame(&b, 0);
-    uint64_t deadline = now_ns() + 5000000000ull;
-    rc = b.oom ? -1 : write_all(fd, b.data, b.len, deadline, err, errlen);
-    jute_buf_free(&b);
-    if (rc < 0)
-        return -1;
-
-    const uint8_t *payload;
-    int32_t len;
-    size_t consumed;
-    if (read_frame(s, &payload, &len, &consumed, deadline, err, errlen) < 0)
-        return -1;
-    struct jute_reader r;
-    jute_reader_init(&r, payload, (size_t)len);
-    (void)jute_get_int(&r);                       /* protocolVersion */
-    int32_t timeout = jute_get_int(&r);
-    s->session_id = jute_get_long(&r);
-    const uint8_t *pw;
-    int32_t pwlen;
-    jute_get_buffer(&r, &pw, &pwlen);
-    wire_consume(s, consumed);
-    if (r.err) {
-        snprintf(err, errlen, "malformed ConnectResponse");
-        return -1;
-    }
-    if (timeout <= 0) {
-        snprintf(err, errlen, "server refused the session (timeOut %d)", timeout);
-        return -1;
-    }
-    return 0;
+    return cfg->protocol->handshake(s, cfg, err, errlen);
 }
 
 int wire_call(struct bench_session *s, struct jute_buf *b, int32_t xid, int timeout_ms, char *err, size_t errlen)
@@ -269,29 +187,26 @@ int wire_call(struct bench_session *s, struct jute_buf *b, int32_t xid, int time
         snprintf(err, errlen, "out of memory");
         return 1;
     }
-    if (write_all(s->fd, b->data, b->len, deadline, err, errlen) < 0)
+    if (wire_write_all(s->fd, b->data, b->len, deadline, err, errlen) < 0)
         return 1;
     for (;;) {
         const uint8_t *payload;
         int32_t len;
         size_t consumed;
-        if (read_frame(s, &payload, &len, &consumed, deadline, err, errlen) < 0)
+        if (wire_read_frame(s, &payload, &len, &consumed, deadline, err, errlen) < 0)
             return 1;
-        struct jute_reader r;
-        jute_reader_init(&r, payload, (size_t)len);
-        int32_t rxid = jute_get_int(&r);
-        (void)jute_get_long(&r);
-        int32_t code = jute_get_int(&r);
+        struct bench_reply reply;
+        int rc = s->protocol->parse_reply(payload, (size_t)len, 0, &reply);
         wire_consume(s, consumed);
-        if (r.err) {
-            snprintf(err, errlen, "malformed reply header");
+        if (rc < 0) {
+            snprintf(err, errlen, "malformed reply from the server");
             return 1;
         }
-        if (rxid == xid)
-            return code;
-        if (rxid != -1 && rxid != -2) {      /* not a watch event or ping */
-            snprintf(err, errlen, "reply xid %d, expected %d", rxid, xid);
-            return 1;
-        }
+        if (reply.pushed)
+            continue;                        /* a watch event or ping */
+        if (reply.id == xid)
+            return reply.code;
+        snprintf(err, errlen, "reply id %d, expected %d", reply.id, xid);
+        return 1;
     }
 }
