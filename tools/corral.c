@@ -5,10 +5,13 @@
  *   corral [-s HOST:PORT] snapshot    ask the storage module for a snapshot now
  *   corral [-s HOST:PORT] reload      reload plugins (Lua scripts), as SIGHUP does
  *   corral [-s HOST:PORT] WORD        any four-letter word: ruok, srvr, mntr, cons, ...
+ *   corral [-s HOST:PORT] ls|get|set|create|delete|stat|watch ...   client commands (shell.c)
+ *   corral [-s HOST:PORT] shell       those commands from stdin, on one session
  *
- * It speaks the four-letter words of the client port (so the words it uses
- * must be in 4lw.commands.whitelist), prints the answer, and exits 0, or 1
- * when the server cannot be reached, 2 on bad usage.
+ * The operator commands speak the four-letter words of the client port (so
+ * the words they use must be in 4lw.commands.whitelist) and print the
+ * answer; the client commands open a session.  Exit status: 0, or 1 when the
+ * server cannot be reached or refuses, 2 on bad usage.
  */
 #include <errno.h>
 #include <netdb.h>
@@ -18,12 +21,16 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
+#include "shell.h"
 
 static void usage(FILE *f)
 {
     fprintf(f, "usage: corral [-s HOST:PORT] status|snapshot|reload|WORD\n"
+               "       corral [-s HOST:PORT] COMMAND ARGS...\n"
                "  -s HOST:PORT   the server (default 127.0.0.1:2181)\n"
-               "  WORD           a four-letter word (ruok, srvr, stat, mntr, conf, cons, envi, ...)\n");
+               "  WORD           a four-letter word (ruok, srvr, stat, mntr, conf, cons, envi, ...)\n"
+               "client commands:\n");
+    shell_usage(f);
 }
 
 /* Send a four-letter word; the whole answer in a malloc'd string, or NULL (errno). */
@@ -111,6 +118,8 @@ int main(int argc, char **argv)
         server = argv[i + 1];
         i += 2;
     }
+    if (i < argc && shell_is_command(argv[i]))
+        return shell_run(server, argc - i, argv + i);
     if (i != argc - 1) {
         usage(stderr);
         return 2;
