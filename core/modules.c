@@ -124,6 +124,23 @@ static int load_list(int kind, const char *list)
     return rc;
 }
 
+/*
+ * Without module.* keys, a zoo.cfg written for Apache ZooKeeper gets what
+ * ZooKeeper would give it: the client protocol, persistent storage in
+ * dataDir, the world, ip and digest schemes, and the super identity when a
+ * super digest is configured.
+ */
+static const char *default_auth(void)
+{
+    static const char *const super_keys[] = {"auth.super.digest",
+                                             "zookeeper.DigestAuthenticationProvider.superDigest",
+                                             "DigestAuthenticationProvider.superDigest"};
+    for (size_t i = 0; i < sizeof super_keys / sizeof *super_keys; i++)
+        if (config_value(&server.cfg, super_keys[i]))
+            return "world,ip,digest,super";
+    return "world,ip,digest";
+}
+
 int modules_load(void)
 {
     const char *transports = config_value(&server.cfg, "module.transport");
@@ -131,8 +148,8 @@ int modules_load(void)
     const char *auth = config_value(&server.cfg, "module.auth");
     int rc = 0;
     rc |= load_list(CORRAL_MODULE_TRANSPORT, transports ? transports : "zk");
-    rc |= load_list(CORRAL_MODULE_STORAGE, storage ? storage : "mem");
-    rc |= load_list(CORRAL_MODULE_AUTH, auth ? auth : "world");
+    rc |= load_list(CORRAL_MODULE_STORAGE, storage ? storage : "file");
+    rc |= load_list(CORRAL_MODULE_AUTH, auth ? auth : default_auth());
     const char *plugins = config_value(&server.cfg, "module.plugins");
     if (plugins && *plugins)
         rc |= load_list(CORRAL_MODULE_PLUGIN, plugins);
