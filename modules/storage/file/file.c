@@ -16,6 +16,8 @@
  * With autopurge.purgeInterval > 0, old snapshots and the logs only they
  * need are removed every purgeInterval hours and after each snapshot,
  * keeping autopurge.snapRetainCount snapshots (ZooKeeper's PurgeTxnLog).
+ * dataDir/myid and the epoch files are checked (the epochs written when
+ * missing) by epoch.c.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -332,6 +334,10 @@ static int file_recover(void)
     zk_log(CORRAL_LOG_INFO, "recovered to zxid 0x%llx (snapshot 0x%llx + %lld txns) in %lld ms",
            (unsigned long long)zk_core->last_zxid(), (unsigned long long)(snap_zxid < 0 ? 0 : snap_zxid),
            (long long)replayed, (long long)(zk_core->now_ms() - t0));
+
+    if (zk_check_myid(zk_core->config_get("dataDir")) < 0 ||
+        zk_check_epochs(fs.snap_dir, zk_core->last_zxid()) < 0)
+        goto out;
 
     ev_prepare_init(&fs.snap_starter, start_snapshot);
     if (snap_zxid < 0) {

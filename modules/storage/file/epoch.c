@@ -1,0 +1,109 @@
+/*
+ * epoch.c — the small files an Apache ZooKeeper server keeps beside its
+ * data: dataDir/myid (the server's id in an ensemble) and, in the snapshot
+ * folder, currentEpoch and acceptedEpoch (the Zab epochs it has committed to
+ * and accepted).  Each holds one decimal number, no newline, as ZooKeeper's
+ * QuorumPeer writes them.
+ *
+ * A standalone server never changes the epoch (zxids carry on from the
+ * recovered one, as in standalone ZooKeeper), but the files are kept valid
+ * so the directory can join an ensemble — ZooKeeper's or, later, Corral's:
+ * missing ones are written with the epoch of the last zxid; present ones
+ * must be numbers, currentEpoch not older than the last zxid's epoch and
+ * acceptedEpoch not older than currentEpoch (ZooKeeper refuses to start
+ * otherwise, and so do we, naming the file).  Writes are atomic: a .tmp
+ * file, fsync, rename, fsync of the folder.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include "zkfile.h"
+
+/* Read the number in dir/name: 1 and *value, 0 if there is no such file,
+ * -1 (logged) if it cannot be read or is not a number. */
+static int read_number(const char *dir, const char *name, long long *value)
+{
+    char path[4096], text[64];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT)
+            return 0;
+        zk_log(CORRAL_LOG_ERROR, "%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = fgets(text, sizeof text, f);
+    fclose(f);
+    if (line)
+        line[strcspn(line, "\r\n")] = 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = line ? strtoll(line, &end, 10) : 0;
+    if (!line || !*line || *end || errno) {
+        zk_log(CORRAL_LOG_ERROR, "%s: '%s' is not a number", path, line ? line : "");
+        return -1;
+    }
+    *value = v;
+    return 1;
+}
+
+static int write_number(const char *dir, const char *name, long long value)
+{
+    char path[4096], tmp[4100], text[32];
+    snprintf(path, sizeof path, "%s/%s", dir, name);
+    snprintf(tmp, sizeof tmp, "%s.tmp", path);
+    int len = snprintf(text, sizeof text, "%lld", value);
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (fd < 0 || write(fd, text, (size_t)len) != len || fsync(fd) < 0 || close(fd) < 0 ||
+        rename(tmp, path) < 0 || zk_fsync_dir(dir) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot write %s: %s", path, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        unlink(tmp);
+        return -1;
+    }
+    return 0;
+}
+
+int zk_check_myid(const char *data_dir)
+{
+    long long id;
+    int r = read_number(data_dir, "myid", &id);
+    if (r < 0)
+        return -1;
+    if (r > 0)
+        zk_log(CORRAL_LOG_INFO, "%s/myid: server id %lld", data_dir, id);
+    return 0;
+}
+
+int zk_check_epochs(const char *snap_dir, int64_t last_zxid)
+{
+    long long zxid_epoch = (long long)((uint64_t)last_zxid >> 32), current, accepted;
+    int r = read_number(snap_dir, "currentEpoch", &current);
+    if (r < 0)
+        return -1;
+    if (r == 0) {
+        current = zxid_epoch;
+        if (write_number(snap_dir, "currentEpoch", current) < 0)
+            return -1;
+    } else if (current < zxid_epoch) {
+        zk_log(CORRAL_LOG_ERROR, "%s/currentEpoch: epoch %lld is older than the last zxid 0x%" PRIx64
+               " (epoch %lld); refusing to start", snap_dir, current, (uint64_t)last_zxid, zxid_epoch);
+        return -1;
+    }
+    r = read_number(snap_dir, "acceptedEpoch", &accepted);
+    if (r < 0)
+        return -1;
+    if (r == 0)
+        return write_number(snap_dir, "acceptedEpoch", current);
+    if (accepted < current) {
+        zk_log(CORRAL_LOG_ERROR, "%s/acceptedEpoch: epoch %lld is less than currentEpoch %lld; "
+               "refusing to start", snap_dir, accepted, current);
+        return -1;
+    }
+    return 0;
+}
