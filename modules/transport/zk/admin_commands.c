@@ -162,52 +162,12 @@ static void cmd_dirs(struct json *j, const char *q, int *e)
     json_kv_int(j, "logdir_size", log_size);
 }
 
-struct expiry { int64_t at, session_id; };
-
-struct expiries {
-    struct expiry *v;
-    size_t n, cap;
-    int64_t now, tick;
-};
-
-static int by_expiry(const void *a, const void *b)
-{
-    const struct expiry *x = a, *y = b;
-    if (x->at != y->at)
-        return x->at < y->at ? -1 : 1;
-    return x->session_id < y->session_id ? -1 : x->session_id > y->session_id;
-}
-
-/* Every live session, attached or not (ZooKeeper's SessionTracker lists them all). */
-static void collect_session(void *arg, int64_t session_id, int32_t timeout_ms)
-{
-    struct expiries *e = arg;
-    if (e->n == e->cap) {
-        size_t cap = e->cap ? e->cap * 2 : 64;
-        struct expiry *v = realloc(e->v, cap * sizeof *v);
-        if (!v)
-            return;
-        e->v = v;
-        e->cap = cap;
-    }
-    /* rounded up to the next tick, as ZooKeeper's ExpiryQueue does */
-    e->v[e->n].at = ((e->now + timeout_ms) / e->tick + 1) * e->tick;
-    e->v[e->n].session_id = session_id;
-    e->n++;
-}
-
 static void cmd_dump(struct json *j, const char *q, int *e)
 {
-    struct corral_server_stats st;
-    zk.core->server_stats(&st);
-    struct expiries ex = {0};
-    ex.tick = st.tick_time > 0 ? st.tick_time : 1;
-    ex.now = zk.core->now_ms();
-    zk.core->session_each(collect_session, &ex);
-    struct expiry *v = ex.v;
+    struct zk_expiries ex;
+    zk_collect_expiries(&ex);
+    struct zk_expiry *v = ex.v;
     size_t n = ex.n;
-    if (n)
-        qsort(v, n, sizeof *v, by_expiry);
     json_key(j, "expiry_time_to_session_ids");
     json_object_begin(j);
     for (size_t i = 0; i < n; i++) {
@@ -224,7 +184,7 @@ static void cmd_dump(struct json *j, const char *q, int *e)
     if (n)
         json_array_end(j);
     json_object_end(j);
-    free(v);
+    zk_expiries_free(&ex);
 
     struct zk_pairs l;
     zk_collect_ephemerals(&l);

@@ -127,6 +127,50 @@ static const char *op_name(int32_t op)
     }
 }
 
+/* Where a connection's session figures stood at the last crst (see
+ * zk_reset_connection_stats).  A connection is known by its address, session
+ * and establishment time together, so a new connection reusing a freed
+ * struct is never mistaken for an old one. */
+struct stats_base {
+    const struct zk_conn *conn;
+    int64_t session_id, established_ms;
+    int64_t replies, total_latency, min_latency, max_latency;
+};
+static struct stats_base *bases;
+static size_t n_bases;
+
+static const struct stats_base *find_base(const struct zk_conn *c, int64_t session_id)
+{
+    for (size_t i = 0; i < n_bases; i++)
+        if (bases[i].conn == c && bases[i].session_id == session_id &&
+            bases[i].established_ms == c->established_ms)
+            return &bases[i];
+    return NULL;
+}
+
+/* Session figures since a crst.  Nothing since: ZooKeeper's reset values
+ * (lop NA, no lcxid, lzxid -1, zero latencies).  Otherwise the "last" figures
+ * are the core's own and the average is exact; min and max are exact when
+ * the core's extremes moved since the reset, else bounded by the samples we
+ * know of (the last latency and the average). */
+static void rebase(struct zk_conn_figures *f, const struct corral_session_info *si,
+                   const struct stats_base *b)
+{
+    int64_t n = si->replies - b->replies;
+    if (n <= 0) {
+        f->last_operation = "NA";
+        f->last_cxid = -1;
+        f->last_zxid = -1;
+        f->last_latency = f->min_latency = f->avg_latency = f->max_latency = 0;
+        return;
+    }
+    f->avg_latency = (si->total_latency_ms - b->total_latency) / n;
+    f->max_latency = si->max_latency_ms > b->max_latency ? si->max_latency_ms
+                     : f->last_latency > f->avg_latency ? f->last_latency : f->avg_latency;
+    f->min_latency = si->min_latency_ms < b->min_latency ? si->min_latency_ms
+                     : f->last_latency < f->avg_latency ? f->last_latency : f->avg_latency;
+}
+
 void zk_conn_figures(const struct zk_conn *c, struct zk_conn_figures *f)
 {
     struct corral_session_info si;
@@ -155,6 +199,9 @@ void zk_conn_figures(const struct zk_conn *c, struct zk_conn_figures *f)
     f->min_latency = si.min_latency_ms;
     f->avg_latency = si.replies ? si.total_latency_ms / si.replies : 0;
     f->max_latency = si.max_latency_ms;
+    const struct stats_base *b = find_base(c, si.session_id);
+    if (b)
+        rebase(f, &si, b);
 }
 
 /* Bytes in the regular files directly under dir (ZooKeeper's dataDirSize). */
@@ -354,8 +401,69 @@ size_t zk_pairs_count_paths(struct zk_pairs *l)
 
 void zk_reset_connection_stats(void)
 {
+    size_t n = 0;
     for (struct zk_conn *o = zk.conns; o; o = o->next)
+        n++;
+    free(bases);
+    bases = n ? calloc(n, sizeof *bases) : NULL;
+    n_bases = 0;
+    for (struct zk_conn *o = zk.conns; o; o = o->next) {
         o->packets_received = o->packets_sent = 0;
+        o->last_response_ms = 0;
+        if (!bases || !o->session || o->core_done)
+            continue;
+        struct corral_session_info si;
+        zk.core->session_info(o->session, &si);
+        bases[n_bases++] = (struct stats_base){
+            .conn = o, .session_id = si.session_id, .established_ms = o->established_ms,
+            .replies = si.replies, .total_latency = si.total_latency_ms,
+            .min_latency = si.min_latency_ms, .max_latency = si.max_latency_ms,
+        };
+    }
+}
+
+/* ---- session expiry buckets ---- */
+
+static void collect_expiry(void *arg, int64_t session_id, int32_t timeout_ms)
+{
+    struct zk_expiries *e = arg;
+    if (e->n == e->cap) {
+        size_t cap = e->cap ? e->cap * 2 : 64;
+        struct zk_expiry *v = realloc(e->v, cap * sizeof *v);
+        if (!v)
+            return;
+        e->v = v;
+        e->cap = cap;
+    }
+    e->v[e->n].at = ((e->now + timeout_ms) / e->tick + 1) * e->tick;
+    e->v[e->n].session_id = session_id;
+    e->n++;
+}
+
+static int by_expiry(const void *a, const void *b)
+{
+    const struct zk_expiry *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at ? -1 : 1;
+    return x->session_id < y->session_id ? -1 : x->session_id > y->session_id;
+}
+
+void zk_collect_expiries(struct zk_expiries *e)
+{
+    struct corral_server_stats st;
+    memset(e, 0, sizeof *e);
+    zk.core->server_stats(&st);
+    e->tick = st.tick_time > 0 ? st.tick_time : 1;
+    e->now = zk.core->now_ms();
+    zk.core->session_each(collect_expiry, e);
+    if (e->n)
+        qsort(e->v, e->n, sizeof *e->v, by_expiry);
+}
+
+void zk_expiries_free(struct zk_expiries *e)
+{
+    free(e->v);
+    memset(e, 0, sizeof *e);
 }
 
 void zk_reset_server_stats(void)

@@ -102,7 +102,23 @@ size_t zk_pairs_count_sessions(struct zk_pairs *l);
 size_t zk_pairs_count_paths(struct zk_pairs *l);
 void zk_pairs_free(struct zk_pairs *l);
 
-/* crst / srst */
+/* dump / expiry_time_to_session_ids: every live session (attached or not)
+ * with the time it expires if it stays silent, rounded up to the next tick
+ * as ZooKeeper's ExpiryQueue does; sorted by that time, then session id. */
+struct zk_expiry {
+    int64_t at, session_id;
+};
+struct zk_expiries {
+    struct zk_expiry *v;
+    size_t n, cap;
+    int64_t now, tick;
+};
+void zk_collect_expiries(struct zk_expiries *e);
+void zk_expiries_free(struct zk_expiries *e);
+
+/* crst / srst.  crst zeroes each connection's figures as ZooKeeper's
+ * ServerCnxn.resetStats does; the core's session figures are cumulative, so
+ * zk_conn_figures shows them relative to where they stood at the reset. */
 void zk_reset_connection_stats(void);
 void zk_reset_server_stats(void);
 

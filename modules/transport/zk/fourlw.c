@@ -100,13 +100,13 @@ static void conn_line(struct zk_conn *self, const struct zk_conn *c, int full)
     out(self, " /%s:%d[%d](queued=%d,recved=%lld,sent=%lld", f.addr, f.port, f.interest_ops,
         f.outstanding, (long long)f.packets_received, (long long)f.packets_sent);
     if (full && f.with_session) {
-        out(self,
-            ",sid=0x%llx,lop=%s,est=%lld,to=%d,lcxid=0x%llx,lzxid=0x%llx,lresp=%lld,llat=%lld,"
-            "minlat=%lld,avglat=%lld,maxlat=%lld",
-            hex(f.session_id), f.last_operation, (long long)f.established_ms, f.timeout_ms,
-            hex(f.last_cxid), hex(f.last_zxid), (long long)f.last_response_ms,
-            (long long)f.last_latency, (long long)f.min_latency, (long long)f.avg_latency,
-            (long long)f.max_latency);
+        out(self, ",sid=0x%llx,lop=%s,est=%lld,to=%d", hex(f.session_id), f.last_operation,
+            (long long)f.established_ms, f.timeout_ms);
+        if (f.last_cxid >= 0)   /* ZooKeeper leaves it out when there is none (after crst) */
+            out(self, ",lcxid=0x%llx", hex(f.last_cxid));
+        out(self, ",lzxid=0x%llx,lresp=%lld,llat=%lld,minlat=%lld,avglat=%lld,maxlat=%lld",
+            hex(f.last_zxid), (long long)f.last_response_ms, (long long)f.last_latency,
+            (long long)f.min_latency, (long long)f.avg_latency, (long long)f.max_latency);
     }
     out(self, ")\n");
 }
@@ -154,20 +154,6 @@ static void cmd_mntr(struct zk_conn *c)
     }
 }
 
-static const char *const conf_shown[] = {
-    "clientPort", "secureClientPort", "dataDir", "dataLogDir", "tickTime", "maxClientCnxns",
-    "minSessionTimeout", "maxSessionTimeout", "clientPortListenBacklog", "4lw.commands.whitelist",
-    NULL,
-};
-
-static void conf_extra(void *arg, const char *key, const char *value)
-{
-    for (int i = 0; conf_shown[i]; i++)
-        if (!strcmp(conf_shown[i], key))
-            return;
-    out(arg, "%s=%s\n", key, value);
-}
-
 static void cmd_conf(struct zk_conn *c)
 {
     struct zk_conf_figures f;
@@ -184,7 +170,8 @@ static void cmd_conf(struct zk_conn *c)
     out(c, "maxSessionTimeout=%d\n", f.max_session_timeout);
     out(c, "clientPortListenBacklog=%d\n", f.client_port_listen_backlog);
     out(c, "serverId=%d\n", f.server_id);
-    zk.core->config_each(conf_extra, c);
+    /* ZooKeeper's standalone set, nothing more: the whole configuration is
+     * the AdminServer's initial_configuration */
 }
 
 static void cmd_dirs(struct zk_conn *c)
@@ -249,21 +236,27 @@ static void cmd_dump(struct zk_conn *c)
 {
     char date[64];
     int64_t now = zk.core->now_ms();
-    int sessions = 0;
     struct zk_conn_figures f;
-    for (struct zk_conn *o = zk.conns; o; o = o->next) {
-        zk_conn_figures(o, &f);
-        sessions += f.with_session;
-    }
+
+    /* ZooKeeper's ExpiryQueue.dump: "Sets (buckets)/(sessions)", then each
+     * bucket (sessions expiring at the same tick) in time order */
+    struct zk_expiries ex;
+    zk_collect_expiries(&ex);
+    size_t buckets = 0;
+    for (size_t i = 0; i < ex.n; i++)
+        buckets += i == 0 || ex.v[i].at != ex.v[i - 1].at;
     out(c, "SessionTracker dump:\n");
-    out(c, "Session Sets (%d)/(%d):\n", sessions, sessions);
-    for (struct zk_conn *o = zk.conns; o; o = o->next) {
-        zk_conn_figures(o, &f);
-        if (!f.with_session)
-            continue;
-        java_date(date, sizeof date, now + f.timeout_ms);
-        out(c, "1 expire at %s:\n\t0x%llx\n", date, hex(f.session_id));
+    out(c, "Session Sets (%zu)/(%zu):\n", buckets, ex.n);
+    for (size_t i = 0; i < ex.n;) {
+        size_t k = i;
+        while (k < ex.n && ex.v[k].at == ex.v[i].at)
+            k++;
+        java_date(date, sizeof date, ex.v[i].at);
+        out(c, "%zu expire at %s:\n", k - i, date);
+        for (; i < k; i++)
+            out(c, "\t0x%llx\n", hex(ex.v[i].session_id));
     }
+    zk_expiries_free(&ex);
 
     struct zk_pairs l;
     zk_collect_ephemerals(&l);
