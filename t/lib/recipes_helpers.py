@@ -145,3 +145,94 @@ def zkcli_normalize(lines):
             l = rx.sub(rep, l)
         out.append(l)
     return out
+
+
+class Proxy:
+    """A TCP relay to 127.0.0.1:target on a port of its own.  freeze() is a
+    network partition: bytes already in flight and new ones are dropped, new
+    connections are closed at once; thaw() ends it.  A client behind a frozen
+    proxy hears nothing from the server, and the server nothing from it."""
+
+    def __init__(self, target):
+        import socket
+        self.target = target
+        self.lsock = socket.socket()
+        self.lsock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.lsock.bind(("127.0.0.1", 0))
+        self.lsock.listen(16)
+        self.port = self.lsock.getsockname()[1]
+        self.frozen = threading.Event()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    @property
+    def hosts(self):
+        return "127.0.0.1:%d" % self.port
+
+    def _accept(self):
+        import socket
+        while True:
+            try:
+                s, _ = self.lsock.accept()
+            except OSError:
+                return
+            if self.frozen.is_set():
+                s.close()
+                continue
+            try:
+                u = socket.create_connection(("127.0.0.1", self.target))
+            except OSError:
+                s.close()
+                continue
+            for a, b in ((s, u), (u, s)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, a, b):
+        try:
+            while True:
+                d = a.recv(65536)
+                if not d:
+                    break
+                if not self.frozen.is_set():
+                    b.sendall(d)
+        except OSError:
+            pass
+        for x in (a, b):
+            try:
+                x.close()
+            except OSError:
+                pass
+
+    def freeze(self):
+        self.frozen.set()
+
+    def thaw(self):
+        self.frozen.clear()
+
+    def close(self):
+        self.lsock.close()
+
+
+def restart(srv, sig=None):
+    """Kill a test server (SIGKILL unless sig) and start it again on the same
+    port, configuration and data folder: a Corrald, or a harness ZooKeeper
+    (relaunched the way corraltest launches it)."""
+    import os
+    import signal
+    import corraltest
+    srv.stop(sig or signal.SIGKILL)
+    if isinstance(srv, corraltest.Corrald):
+        srv.start()
+        return
+    cp = [srv.dir, os.path.join(corraltest.ZK_JARS, "zookeeper.jar")]
+    if os.path.exists(os.path.join(corraltest.ZK_JARS, "slf4j-simple.jar")):
+        cp.append(os.path.join(corraltest.ZK_JARS, "slf4j-simple.jar"))
+    srv._logf = open(srv.log, "a")
+    srv.proc = subprocess.Popen(
+        ["java", "-Xmx512m", "-Dzookeeper.admin.enableServer=false",
+         "-Dorg.slf4j.simpleLogger.defaultLogLevel=warn", "-cp", ":".join(cp),
+         "org.apache.zookeeper.server.quorum.QuorumPeerMain", os.path.join(srv.dir, "zoo.cfg")],
+        stdout=srv._logf, stderr=subprocess.STDOUT)
+    corraltest._servers.append(srv)
+    if not corraltest.wait_for(lambda: srv.proc.poll() is not None
+                               or corraltest._session_opens(srv.port), 90, 0.2):
+        raise RuntimeError("Apache ZooKeeper did not restart:\n" + srv.output()[-3000:])
