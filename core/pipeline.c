@@ -46,10 +46,21 @@ int is_write_op(int32_t op)
     case CORRAL_OP_CREATE_SESSION:
     case CORRAL_OP_CLOSE_SESSION:
     case CORRAL_OP_DELETE_CONTAINER:
+    case CORRAL_OP_RECONFIG:    /* refused in prep, but as a txn: it takes a zxid */
         return 1;
     default:
         return 0;
     }
+}
+
+/*
+ * Whether req goes through prep (and takes a zxid).  A malformed record of a
+ * write still does, as ZooKeeper logs an error txn once it has read the
+ * header; reconfig is the exception: ZooKeeper reads its record first.
+ */
+static int is_write(const struct corral_request *req)
+{
+    return is_write_op(req->op) && !(req->malformed && req->op == CORRAL_OP_RECONFIG);
 }
 
 void request_free(struct corral_request *req)
@@ -499,8 +510,32 @@ static void do_auth(struct session *s, const struct pending *p)
     }
 }
 
+/*
+ * An op ZooKeeper does not know: its UnimplementedRequestProcessor answers
+ * ZUNIMPLEMENTED with the request's unset zxid (-1), then closes the
+ * connection (the session lives on, as after any lost connection).
+ */
+static void unimplemented(struct session *s, const struct pending *p)
+{
+    struct corral_response rsp;
+    memset(&rsp, 0, sizeof rsp);
+    rsp.zxid = -1;
+    rsp.err = CORRAL_EUNIMPLEMENTED;
+    send_reply(s, p, &rsp);
+    if (s->ops && p->conn_gen == s->conn_gen) {
+        const struct corral_conn_ops *ops = s->ops;
+        void *conn = s->conn;
+        pipeline_detach(s);
+        ops->close(conn, CORRAL_EUNIMPLEMENTED);
+    }
+}
+
 static void do_read(struct session *s, const struct pending *p)
 {
+    if (p->req->malformed) {
+        reply_error(s, p, CORRAL_EMARSHALLINGERROR);
+        return;
+    }
     switch (p->req->op) {
     case CORRAL_OP_EXISTS:
     case CORRAL_OP_GET_DATA:
@@ -542,12 +577,8 @@ static void do_read(struct session *s, const struct pending *p)
     case CORRAL_OP_WHO_AM_I:
         who_am_i(s, p);
         break;
-    case CORRAL_OP_RECONFIG:
-        /* standalone: dynamic reconfiguration is disabled, as in ZooKeeper */
-        reply_error(s, p, CORRAL_ERECONFIGDISABLED);
-        break;
     default:
-        reply_error(s, p, CORRAL_EUNIMPLEMENTED);
+        unimplemented(s, p);
         break;
     }
 }
@@ -558,7 +589,7 @@ static struct pending *next_preppable(const struct session *s)
     for (struct pending *p = s->head; p; p = p->next) {
         if (p->in_flight)
             continue;
-        return is_write_op(p->req->op) ? p : NULL;
+        return is_write(p->req) ? p : NULL;
     }
     return NULL;
 }
@@ -597,7 +628,7 @@ void write_queue_remove(struct session *s)
 /* Answer the reads at the head of s's FIFO; queue s on the write stage when a write can be prepped. */
 static void session_pump(struct session *s)
 {
-    while (s->head && !s->head->in_flight && !is_write_op(s->head->req->op)) {
+    while (s->head && !s->head->in_flight && !is_write(s->head->req)) {
         do_read(s, s->head);
         dequeue_head(s);
     }
@@ -794,6 +825,17 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
 
     if (p->session_id != 0) {
         struct session *s = session_find(p->session_id);
+        /*
+         * ZooKeeper drops the session's current connection before it looks
+         * at the password (ZooKeeperServer.processConnectRequest), so even a
+         * refused attempt moves the client off it; done the same here.
+         */
+        if (s && s->ops && !s->closing) {
+            const struct corral_conn_ops *old_ops = s->ops;
+            void *old_conn = s->conn;
+            pipeline_detach(s);
+            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
+        }
         if (!s || s->closing || !s->created || p->passwd_len != CORRAL_PASSWD_LEN ||
             memcmp(p->passwd, s->passwd, CORRAL_PASSWD_LEN) != 0) {
             log_info("refusing to resume session 0x%llx: %s", (unsigned long long)p->session_id,

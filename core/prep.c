@@ -433,6 +433,9 @@ static int prep_one(struct session *s, struct view *v, const struct corral_reque
         return prep_check(s, v, r, t);
     case CORRAL_OP_DELETE_CONTAINER:
         return prep_delete_container(v, r, t);
+    case CORRAL_OP_RECONFIG:
+        /* standalone: dynamic reconfiguration is disabled, as in ZooKeeper */
+        return CORRAL_ERECONFIGDISABLED;
     default:
         return CORRAL_EBADARGUMENTS;
     }
@@ -554,6 +557,10 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
     t->cxid = r->xid;
     t->zxid = ++server.next_zxid;
     t->time = now_ms();
+    if (r->malformed) {         /* ZooKeeper: an error txn, MarshallingError */
+        make_error(t, CORRAL_EMARSHALLINGERROR);
+        return CORRAL_EMARSHALLINGERROR;
+    }
     switch (r->op) {
     case CORRAL_OP_CREATE_SESSION:
         t->type = CORRAL_OP_CREATE_SESSION;

@@ -9,7 +9,7 @@ from corraltest import *
 from kazoo.exceptions import (NoNodeError, NodeExistsError, NotEmptyError, BadVersionError,
                               NoChildrenForEphemeralsError, BadArgumentsError)
 
-srv = Corrald()
+srv = server_under_test()
 zk = kazoo(srv.hosts)
 
 is_(sorted(zk.get_children("/")), ["zookeeper"], "a new server's root holds only /zookeeper")

@@ -2,14 +2,15 @@
 """t0020 — sessions: timeout negotiation within 2-20 ticks, ephemerals vanish
 when their session closes and when it expires (a client that goes silent),
 a session resumes on a new connection with its id and password (keeping its
-ephemerals), a wrong password or an expired session is refused, and pings
-keep an idle session alive."""
+ephemerals) and a new connection takes a session over from an open one
+(which is closed), a wrong password or an expired session is refused, and
+pings keep an idle session alive."""
 import os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
 TICK = 200   # sessions 400..4000 ms
-srv = Corrald(tick=TICK)
+srv = server_under_test(tick=TICK)
 
 # negotiation
 r = Raw(srv.port)
@@ -61,10 +62,27 @@ is_(res["session_id"], sess["session_id"], "the session resumes on a new connect
 ok(watcher.exists("/e-resume") is not None, "its ephemeral survived the reconnect")
 rep = r3.request(2, 3, jstr("/e-resume") + b"\0")
 is_(rep[2], 0, "the resumed session is served")
+
+# a new connection takes a live session over from an open one
+r4 = Raw(srv.port)
+res = r4.connect(timeout_ms=1000, session_id=sess["session_id"], passwd=sess["passwd"])
+is_(res["session_id"], sess["session_id"], "a second connection takes the session over")
+ok(r3.closed(5), "the connection it was taken from is closed by the server")
+is_(r4.request(3, 3, jstr("/e-resume") + b"\0")[2], 0, "the new connection is served")
+
 bad = Raw(srv.port)
 res = bad.connect(timeout_ms=1000, session_id=sess["session_id"], passwd=b"x" * 16)
-ok(res is not None and res["session_id"] == 0, "a wrong password is refused")
-bad.close()
+ok(res is not None and res["session_id"] == 0 and res["timeout"] == 0,
+   "a wrong password is refused (session 0, timeout 0)")
+ok(bad.closed(5), "and that connection is closed")
+# ZooKeeper drops the session's current connection before it checks the
+# password; a client then just reconnects.  Corral does the same.
+ok(r4.closed(2), "a refused reconnect also closes the session's current connection")
+r4.close()
+ok(watcher.exists("/e-resume") is not None, "the session outlives a refused reconnect")
+r3 = Raw(srv.port)
+res = r3.connect(timeout_ms=1000, session_id=sess["session_id"], passwd=sess["passwd"])
+is_(res["session_id"], sess["session_id"], "and resumes with the right password")
 
 # pings keep an idle session alive past its timeout
 for _ in range(10):

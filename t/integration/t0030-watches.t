@@ -8,7 +8,7 @@ import os, sys, time, threading, struct
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
-srv = Corrald()
+srv = server_under_test()
 zk = kazoo(srv.hosts)
 other = kazoo(srv.hosts)
 events = []

@@ -9,7 +9,7 @@ from corraltest import *
 from kazoo.exceptions import (NoNodeError, RolledBackError, BadVersionError, NodeExistsError,
                               RuntimeInconsistency)
 
-srv = Corrald()
+srv = server_under_test()
 zk = kazoo(srv.hosts)
 
 zk.create("/q")

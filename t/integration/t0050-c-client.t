@@ -6,7 +6,7 @@ import os, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
-srv = Corrald()
+srv = server_under_test()
 prog = os.path.join(BUILD, "t", "integration", "c-client")
 out = subprocess.run([prog, srv.hosts], capture_output=True, text=True, timeout=60)
 lines = [l for l in out.stdout.splitlines() if l.startswith(("ok ", "not ok "))]

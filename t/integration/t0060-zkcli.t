@@ -7,7 +7,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
-srv = Corrald()
+srv = server_under_test()
 
 
 def cli(*args):

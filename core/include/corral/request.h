@@ -87,6 +87,14 @@ struct corral_request {
     int64_t relative_zxid;
     char **watch_paths[5];
     int32_t n_watch_paths[5];
+    /*
+     * The transport read op and xid but not the op's record (too short, a
+     * bad length, an invalid multi member); every other member is empty.
+     * The core answers CORRAL_EMARSHALLINGERROR in the session's order, as
+     * ZooKeeper does, and keeps the connection; a write still takes a zxid
+     * (ZooKeeper logs it as an error txn).
+     */
+    int malformed;
 };
 
 /* addWatch modes (AddWatchMode). */

@@ -250,14 +250,32 @@ static int handle_connect(struct zk_conn *c, const uint8_t *frame, size_t len)
     return 0;
 }
 
+static int32_t be32_at(const uint8_t *p);
+
+/*
+ * A frame whose RequestHeader reads but whose record does not is ZooKeeper's
+ * MarshallingError: answered (in order, by the core) and the connection
+ * kept.  Only a frame too short for the header itself ends the connection.
+ */
 static int handle_request(struct zk_conn *c, const uint8_t *frame, size_t len)
 {
     struct corral_request *req;
     if (zk_decode_request(frame, len, &req) < 0) {
-        zk.core->log(CORRAL_LOG_WARN, ZK_WHO,
-                     "/%s:%d: malformed request (%zu bytes); closing the connection", c->addr,
-                     c->port, len);
-        return -1;
+        if (len < 8) {
+            zk.core->log(CORRAL_LOG_WARN, ZK_WHO,
+                         "/%s:%d: request of %zu bytes has no RequestHeader; closing", c->addr,
+                         c->port, len);
+            return -1;
+        }
+        req = calloc(1, sizeof *req);
+        if (!req)
+            return -1;
+        req->xid = be32_at(frame);
+        req->op = be32_at(frame + 4);
+        req->data_len = -1;
+        req->malformed = 1;
+        zk.core->log(CORRAL_LOG_INFO, ZK_WHO, "/%s:%d: malformed record for op %d (%zu bytes)",
+                     c->addr, c->port, req->op, len);
     }
     c->packets_received++;
     zk.packets_received++;

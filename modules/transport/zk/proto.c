@@ -271,6 +271,12 @@ static void get_body(struct jute_reader *r, struct corral_request *req)
         req->path = jute_get_string_dup(r);
         req->mode = jute_get_int(r);
         break;
+    case CORRAL_OP_RECONFIG:
+        /* ReconfigRequest: read (ZooKeeper does, first) and dropped: standalone refuses it */
+        for (int k = 0; k < 3; k++)
+            free(jute_get_string_dup(r));
+        (void)jute_get_long(r);
+        break;
     default:
         /* ping, closeSession, whoAmI: no body; anything else: op + xid only */
         break;
@@ -431,6 +437,9 @@ static void put_body(struct jute_buf *b, const struct corral_response *rsp)
         break;
     case CORRAL_OP_GET_ALL_CHILDREN_NUMBER:
         jute_put_int(b, rsp->number);
+        break;
+    case CORRAL_OP_ADD_WATCH:       /* ZooKeeper answers an ErrorResponse{err 0} */
+        jute_put_int(b, 0);
         break;
     case CORRAL_OP_WHO_AM_I:        /* vector<ClientInfo{authScheme, user}> */
         jute_put_int(b, rsp->n_acl);
