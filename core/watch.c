@@ -171,9 +171,21 @@ static void deliver(struct session *s, const char *path, int32_t type, const str
     if (acl && !acl_check(s, acl, CORRAL_PERM_READ))
         return;
     struct corral_watch_event ev = {type, CORRAL_STATE_SYNC_CONNECTED, path};
-    if (hooks_any_watch && !hooks_watch(s->id, &ev))
-        return;
     s->ops->event(s->conn, &ev);
+}
+
+/*
+ * A plugin's watch hook may hold an event back from a session.  A held-back
+ * event did not happen for that watcher, so its one-shot watch stays armed
+ * for the next event (a watch that fires only on some changes).
+ */
+static int held_back(const struct session *s, const char *path, int32_t type,
+                     const struct acl_list *acl)
+{
+    if (!hooks_any_watch || !s->ops || (acl && !acl_check(s, acl, CORRAL_PERM_READ)))
+        return 0;
+    struct corral_watch_event ev = {type, CORRAL_STATE_SYNC_CONNECTED, path};
+    return !hooks_watch(s->id, &ev);
 }
 
 struct notified {
@@ -219,9 +231,12 @@ static void fire_at(const char *watched, const char *path, int32_t type, int chi
         unsigned m = modes[i];
         if (!exact && !(m & WATCH_RECURSIVE))
             continue;
+        int first = !already(done, who[i]);
+        if (first && held_back(who[i], path, type, acl))
+            continue;
         if (exact && (m & WATCH_STANDARD))
             clear_modes(who[i], watched, child, WATCH_STANDARD);
-        if (!already(done, who[i]))
+        if (first)
             deliver(who[i], path, type, acl);
     }
     free(who);
