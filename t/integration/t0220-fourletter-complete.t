@@ -10,15 +10,17 @@ session's ephemerals and groups sessions by expiry tick, crst really zeroes
 each connection's figures (lop=NA, no lcxid, lzxid=-1) and srst the server's,
 dirs and conf report the real sizes of the snapshot and log folders (which
 ZooKeeper 3.8.0 swaps: ZOOKEEPER-4730, fixed in 3.8.4/3.9.2; Corral does not).
-Known, intended differences: envi has no java.* lines (Corral is no JVM);
+The AdminServer's JSON commands (Corral's AdminServer on) agree with the
+words.  Known, intended differences: envi has no java.* lines (Corral is no JVM);
 mntr ends after ZooKeeper's 27 basic keys (ZooKeeper's metrics provider adds
 ~500); the version and host name lines."""
-import os, re, sys, tempfile
+import json, os, re, sys, tempfile, urllib.request
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 from recipes_helpers import normalize, todo_is
 
 CREATE, EXISTS, GETDATA, GETCHILDREN = 1, 3, 4, 8
+ADMIN_PORT = free_port()
 EPHEMERAL = 1
 
 
@@ -26,7 +28,8 @@ def server(kind):
     d = tempfile.mkdtemp(prefix="t0220-log-")
     keys = {"dataLogDir": d}
     if kind == "corrald":
-        return Corrald(dict(keys, **{"module.storage": "file"}))
+        return Corrald(dict(keys, **{"module.storage": "file", "admin.serverPort": str(ADMIN_PORT),
+                                     "admin.serverAddress": "127.0.0.1"}))
     return ZooKeeper(keys)
 
 
@@ -275,6 +278,47 @@ for name, s in servers.items():
     is_((after["Received"], after["Sent"], after["Latency min/avg/max"]), ("1", "1", "0/0.0/0"),
         "%s srst: packets and latencies counted from zero again" % name)
     is_(after["Node count"], before["Node count"], "%s srst: the tree is untouched" % name)
+
+# ---- the AdminServer answers the same commands as JSON, from the same figures ----
+
+
+def admin(cmd):
+    with urllib.request.urlopen("http://127.0.0.1:%d/commands/%s" % (ADMIN_PORT, cmd), timeout=10) as r:
+        return json.loads(r.read())
+
+
+port = servers["corrald"].port
+a, b = sessions["corrald"]
+is_({int(k): set(v) for k, v in admin("watches")["session_id_to_watched_paths"].items()},
+    {a.sid: {"/w", "/missing"}, b.sid: {"/w", "/ea1"}}, "admin watches (wchc): the same sessions and paths")
+is_({k: set(v) for k, v in admin("watches_by_path")["path_to_session_ids"].items()},
+    {"/w": {a.sid, b.sid}, "/missing": {a.sid}, "/ea1": {b.sid}}, "admin watches_by_path (wchp): the same")
+is_(admin("watch_summary"), {"num_connections": 2, "num_paths": 3, "num_total_watches": 4,
+                             "command": "watch_summary", "error": None}, "admin watch_summary (wchs): the same")
+dj = admin("dump")
+is_({int(k): sorted(v) for k, v in dj["session_id_to_ephemeral_paths"].items()},
+    {a.sid: ["/ea1", "/ea2"], b.sid: ["/eb1"]}, "admin dump: the same ephemerals by session")
+text = four_letter(port, "dump").split("ephemeral nodes dump:", 1)[0].splitlines()
+buckets = [int(l.split()[0]) for l in text if " expire at " in l]
+is_(sorted(len(v) for v in dj["expiry_time_to_session_ids"].values()), sorted(buckets),
+    "admin dump: the same expiry buckets as the dump word")
+dirs = dict(l.split(": ", 1) for l in four_letter(port, "dirs").splitlines())
+dj = admin("dirs")
+is_((str(dj["datadir_size"]), str(dj["logdir_size"])), (dirs["datadir_size"], dirs["logdir_size"]),
+    "admin dirs: the same sizes")
+a.call(GETDATA, jstr("/w") + b"\0")
+admin("connection_stat_reset")
+conn = [c for c in admin("connections")["connections"] if c["session_id"] == a.sid]
+is_(conn and {k: conn[0][k] for k in ("packets_received", "packets_sent", "last_operation", "last_cxid",
+                                      "last_zxid", "last_response_time", "max_latency")},
+    {"packets_received": 0, "packets_sent": 0, "last_operation": "NA", "last_cxid": -1, "last_zxid": -1,
+     "last_response_time": 0, "max_latency": 0},
+    "admin connection_stat_reset (crst): the connection's figures zeroed, as cons shows them")
+ok("lop=NA" in cons_line(port, a.sid) and "lcxid" not in cons_line(port, a.sid),
+   "cons agrees after the admin reset")
+for cmd, word in (("is_read_only", "isro"), ("ruok", "ruok")):
+    ok(admin(cmd)["error"] is None and four_letter(port, word) in ("rw", "imok"),
+       "admin %s answers as %s does" % (cmd, word))
 
 for name in servers:
     for sess in sessions[name]:
