@@ -24,16 +24,21 @@ exclusion, ordering and release are really exercised:
               matching its version, the last value, then the delete.
   ChildrenWatch membership follows joins and session ends.
   naming      concurrent sequential creates get distinct, gapless numbers.
+  TreeCache   a local mirror follows nested creates, sets and deletes.
+  SetPartitioner  two members split a set; one leaves, the other takes all.
+  NonBlockingLease  one holder at a time, renewed by its holder.
 
 Every check runs against corrald and then against Apache ZooKeeper 3.8, to
 prove it describes ZooKeeper (CORRAL_TEST_TARGET=corrald|zookeeper: only that
 one)."""
-import os, sys, threading, time
+import datetime, os, sys, threading, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 from recipes_helpers import Workers, Gauge
 
 from kazoo.exceptions import LockTimeout
+from kazoo.recipe.cache import TreeCache, TreeEvent
+from kazoo.recipe.lease import NonBlockingLease
 import corraltest
 
 LABEL = ""
@@ -462,6 +467,76 @@ def run(server):
     is_(len(set(flat)), N * 10, "naming: every name distinct")
     is_(sorted(int(n[-10:]) for n in flat), list(range(N * 10)), "naming: sequence numbers 0.. without gap")
     ok(all(ns == sorted(ns) for ns in names), "naming: each thread's names increase")
+
+    # ---- TreeCache: a local mirror of a subtree ------------------------------------------
+
+    zk.ensure_path("/recipes/tree")
+    tc = TreeCache(cl[1], "/recipes/tree")
+    tev = []
+    tc.listen(lambda e: tev.append((e.event_type, e.event_data.path if e.event_data else None)))
+    tc.start()
+    ok(wait_for(lambda: (TreeEvent.INITIALIZED, None) in tev, 5), "treecache: initialized")
+    zk.create("/recipes/tree/a", b"1")
+    zk.create("/recipes/tree/a/b", b"2")
+    wait_for(lambda: tc.get_data("/recipes/tree/a/b") is not None, 5)
+    zk.set("/recipes/tree/a", b"3")         # after the cache has it: an update, not part of the add
+
+    def mirrored():
+        a, b = tc.get_data("/recipes/tree/a"), tc.get_data("/recipes/tree/a/b")
+        return a is not None and a.data == b"3" and b is not None and b.data == b"2"
+
+    ok(wait_for(mirrored, 5), "treecache: mirrors nested creates and a set")
+    zk.delete("/recipes/tree/a/b")
+    ok(wait_for(lambda: tc.get_data("/recipes/tree/a/b") is None, 5), "treecache: mirrors a delete")
+    is_(tc.get_children("/recipes/tree/a"), frozenset(), "treecache: no children left")
+    is_([t for t, p in tev if p == "/recipes/tree/a/b"], [TreeEvent.NODE_ADDED, TreeEvent.NODE_REMOVED],
+        "treecache: added then removed events for the child")
+    is_([t for t, p in tev if p == "/recipes/tree/a"][:2], [TreeEvent.NODE_ADDED, TreeEvent.NODE_UPDATED],
+        "treecache: added then updated events for the parent")
+    tc.close()
+
+    # ---- SetPartitioner: work split between members ------------------------------------
+
+    items = ["i%d" % k for k in range(6)]
+    stop = threading.Event()
+    parts = [cl[1 + k].SetPartitioner("/recipes/part", set=items, identifier="p%d" % k,
+                                      time_boundary=0.3) for k in range(2)]
+
+    def drive(k):
+        """The partitioner's state machine, as its docs drive it."""
+        p = parts[k]
+        while not stop.is_set() and not p.failed:
+            if p.release:
+                p.release_set()
+            elif p.allocating:
+                p.wait_for_acquire(timeout=5)
+            else:
+                time.sleep(0.02)
+
+    pw = Workers(2, drive)
+
+    def split():
+        if not all(p.acquired for p in parts):
+            return None
+        mine = [sorted(p) for p in parts]
+        return mine if sorted(mine[0] + mine[1]) == items else None
+
+    mine = wait_for(split, 20)
+    ok(mine and mine[0] and mine[1] and not set(mine[0]) & set(mine[1]),
+       "partitioner: two members split the set, disjoint, nothing left out (%s)" % mine)
+    parts[0].finish()
+    ok(wait_for(lambda: parts[1].acquired and sorted(parts[1]) == items, 20),
+       "partitioner: the remaining member takes everything once the other finishes")
+    stop.set()
+    no_errors(pw, "partitioner: members ran without error")
+    parts[1].finish()
+
+    # ---- NonBlockingLease ----------------------------------------------------------------
+
+    hour = datetime.timedelta(hours=1)
+    ok(NonBlockingLease(cl[1], "/recipes/lease", hour, identifier="a"), "lease: the first holder obtains it")
+    ok(not NonBlockingLease(cl[2], "/recipes/lease", hour, identifier="b"), "lease: no one else while it runs")
+    ok(NonBlockingLease(cl[1], "/recipes/lease", hour, identifier="a"), "lease: its holder renews it")
 
     for c in cl:
         c.stop(); c.close()
