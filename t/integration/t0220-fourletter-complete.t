@@ -1,6 +1,6 @@
 #!/usr/bin/python3
 """t0220 — every four-letter word (ruok, stat, srvr, mntr, conf, cons, crst,
-dump, envi, srst, wchs, wchc, wchp, isro, dirs) against corrald and Apache
+dump, envi, srst, wchs, wchc, wchp, isro, dirs, gtmk) against corrald and Apache
 ZooKeeper 3.8 after the same workload of two hand-driven sessions (no pings,
 so every figure is deterministic): the answers must have the same lines in the
 same format once numbers, ids, dates and ports are normalised, and say the
@@ -72,7 +72,7 @@ def workload(port):
 
 sessions = {name: workload(s.port) for name, s in servers.items()}
 WORDS = ["ruok", "stat", "srvr", "mntr", "conf", "cons", "dump", "envi", "wchs", "wchc",
-         "wchp", "isro", "dirs"]
+         "wchp", "isro", "dirs", "gtmk"]
 answers = {name: {w: four_letter(s.port, w) for w in WORDS} for name, s in servers.items()}
 
 
@@ -85,10 +85,11 @@ def sid_hex(sid):
 
 
 # ---- the simple ones, line for line ----
-for w in ("ruok", "isro", "wchs"):
+for w in ("ruok", "isro", "wchs", "gtmk"):
     is_(answers["corrald"][w], answers["zookeeper"][w], "%s: the same answer as ZooKeeper" % w)
 is_(answers["corrald"]["ruok"], "imok", "ruok: imok")
 is_(answers["corrald"]["isro"], "rw", "isro: rw")
+is_(answers["corrald"]["gtmk"], "306", "gtmk: ZooKeeper's default trace mask, no newline")
 is_(answers["corrald"]["wchs"], "2 connections watching 3 paths\nTotal watches:4\n",
     "wchs: two sessions watching /w, /missing and /ea1: four data watches")
 
@@ -316,6 +317,8 @@ is_(conn and {k: conn[0][k] for k in ("packets_received", "packets_sent", "last_
     "admin connection_stat_reset (crst): the connection's figures zeroed, as cons shows them")
 ok("lop=NA" in cons_line(port, a.sid) and "lcxid" not in cons_line(port, a.sid),
    "cons agrees after the admin reset")
+is_((admin("set_trace_mask?traceMask=511")["tracemask"], four_letter(port, "gtmk")), (511, "511"),
+    "admin set_trace_mask: gtmk shows the new mask")
 for cmd, word in (("is_read_only", "isro"), ("ruok", "ruok")):
     ok(admin(cmd)["error"] is None and four_letter(port, word) in ("rw", "imok"),
        "admin %s answers as %s does" % (cmd, word))

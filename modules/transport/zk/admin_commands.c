@@ -19,9 +19,6 @@
 #include "figures.h"
 #include "json.h"
 
-/* ZooKeeper's default trace mask; kept only so gtmk/stmk answer as ZooKeeper's do. */
-static long long trace_mask = 306;
-
 struct admin_command {
     const char *names[4];           /* primary name first, then aliases */
     /* Writes the members; sets *error_done after writing "error" itself. */
@@ -218,7 +215,7 @@ static void cmd_environment(struct json *j, const char *q, int *e)
 
 static void cmd_get_trace_mask(struct json *j, const char *q, int *e)
 {
-    json_kv_int(j, "tracemask", trace_mask);
+    json_kv_int(j, "tracemask", zk_trace_mask);
 }
 
 static void cmd_hash(struct json *j, const char *q, int *e)
@@ -391,8 +388,8 @@ static void cmd_set_trace_mask(struct json *j, const char *q, int *e)
         member_error(j, "setTraceMask requires long traceMask argument", e);
         return;
     }
-    trace_mask = mask;
-    json_kv_int(j, "tracemask", trace_mask);
+    zk_trace_mask = mask;
+    json_kv_int(j, "tracemask", zk_trace_mask);
 }
 
 static void cmd_stat_reset(struct json *j, const char *q, int *e)

@@ -472,6 +472,8 @@ void zk_reset_server_stats(void)
     zk.packets_received = zk.packets_sent = 0;
 }
 
+long long zk_trace_mask = 306;
+
 int zk_read_only(void)
 {
     return 0;

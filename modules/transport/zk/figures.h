@@ -122,6 +122,10 @@ void zk_expiries_free(struct zk_expiries *e);
 void zk_reset_connection_stats(void);
 void zk_reset_server_stats(void);
 
+/* ZooKeeper's trace mask (default 306), which Corral keeps only so that the
+ * gtmk word and get/set_trace_mask answer as ZooKeeper's do. */
+extern long long zk_trace_mask;
+
 /* The server answers writes (isro says "rw"). */
 int zk_read_only(void);
 

@@ -21,7 +21,7 @@
 
 enum {
     CMD_RUOK, CMD_SRVR, CMD_STAT, CMD_MNTR, CMD_CONF, CMD_CONS, CMD_ENVI, CMD_WCHS,
-    CMD_ISRO, CMD_DUMP, CMD_WCHC, CMD_WCHP, CMD_CRST, CMD_SRST, CMD_DIRS,
+    CMD_ISRO, CMD_DUMP, CMD_WCHC, CMD_WCHP, CMD_CRST, CMD_SRST, CMD_DIRS, CMD_GTMK,
     CMD_SNAP,   /* Corral's own: take a snapshot now (`corral snapshot`) */
     CMD_RLOD,   /* Corral's own: reload plugins, as SIGHUP (`corral reload`) */
     CMD_COUNT
@@ -29,7 +29,7 @@ enum {
 
 static const char *const command_names[CMD_COUNT] = {
     "ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs",
-    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs", "snap", "rlod",
+    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs", "gtmk", "snap", "rlod",
 };
 
 int zk_fourlw_lookup(const uint8_t cmd[4])
@@ -307,6 +307,7 @@ static void run_command(struct zk_conn *c, int cmd)
     case CMD_CONF: cmd_conf(c); break;
     case CMD_ENVI: cmd_envi(c); break;
     case CMD_DIRS: cmd_dirs(c); break;
+    case CMD_GTMK: out(c, "%lld", zk_trace_mask); break;     /* no newline, as ZooKeeper */
     case CMD_RLOD:
         zk.core->reload_plugins();
         out(c, "Plugins reloaded\n");
