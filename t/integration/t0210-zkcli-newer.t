@@ -149,9 +149,6 @@ no_ttl["zookeeper"].stop()
 
 # ---- persistent watches and removewatches ----
 
-ADDWATCH_BUG = ("addWatch is answered with an empty body; ZooKeeper sends ErrorResponse(0) "
-                "(4 bytes) and the Java client drops the connection without it")
-
 
 def setup_paths(c):
     for path in ("/tree", "/flat", "/std"):
@@ -186,7 +183,7 @@ got = scene("addWatch -m PERSISTENT_RECURSIVE / PERSISTENT, removewatches", [
     "removewatches /std -d",
     "ls /tree",
     "ls /flat",
-], setup=setup_paths, todo=ADDWATCH_BUG)
+], setup=setup_paths)
 z_events = got["zookeeper"][2]
 is_(z_events, [CONNECTED,
                event("NodeCreated", "/tree/a"), event("NodeCreated", "/tree/a/b"),
@@ -203,8 +200,7 @@ for name in servers:
     is_([l for l in errors if "No such watcher" in l],
         ["KeeperErrorCode = No such watcher for %s" % p for p in ("/tree", "/flat", "/std")],
         "%s: removewatches of a watch type that is not there: No such watcher" % name)
-    todo_is(lines[-2:], ["[a, c]", "[d, f]"], "%s: every create of the scene happened" % name,
-            ADDWATCH_BUG, todo=name == "corrald")
+    is_(lines[-2:], ["[a, c]", "[d, f]"], "%s: every create of the scene happened" % name)
 
 # ---- quotas: the server keeps /zookeeper/quota/<path>/zookeeper_stats up to date ----
 
