@@ -10,6 +10,8 @@
  *     raises an error once plugin.lua.instructionLimit VM instructions ran,
  *     and from then on at every instruction, so a script's own pcall cannot
  *     swallow the error and carry on;
+ *   - finalizers: Lua runs __gc with hooks off, so setmetatable refuses
+ *     metatables with __gc (a looping finalizer could not be stopped);
  *   - reach: only base (without dofile/loadfile/load/collectgarbage), string
  *     (without dump), table, math and utf8 are opened; no io, os, package,
  *     debug or coroutine (a coroutine would get a fresh instruction count);
@@ -172,6 +174,27 @@ static int sandbox_require(lua_State *L)
     return luaL_error(L, "require: module '%s' not found in the plugin.lua.path folders", name);
 }
 
+/*
+ * setmetatable without __gc: Lua runs finalizers with debug hooks off, so a
+ * looping __gc could not be stopped by the instruction limit and would
+ * stall the server in the middle of any allocation (or at reload's
+ * lua_close).  Lua marks an object for finalization only when its metatable
+ * has __gc at setmetatable time, so refusing it here closes the door.
+ */
+static int safe_setmetatable(lua_State *L)
+{
+    if (lua_istable(L, 2)) {
+        lua_pushliteral(L, "__gc");
+        if (lua_rawget(L, 2) != LUA_TNIL)
+            return luaL_error(L, "__gc metamethods are not allowed in hook scripts");
+        lua_pop(L, 1);
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
+    lua_insert(L, 1);
+    lua_call(L, lua_gettop(L) - 1, 1);
+    return 1;
+}
+
 static void open_safe_libs(lua_State *L)
 {
     static const luaL_Reg libs[] = {
@@ -197,6 +220,9 @@ static void open_safe_libs(lua_State *L)
     lua_pop(L, 1);
     lua_pushcfunction(L, sandbox_print);
     lua_setglobal(L, "print");
+    lua_getglobal(L, "setmetatable");
+    lua_pushcclosure(L, safe_setmetatable, 1);
+    lua_setglobal(L, "setmetatable");
     lua_newtable(L);
     lua_setfield(L, LUA_REGISTRYINDEX, "corral.loaded");
     lua_pushcfunction(L, sandbox_require);
@@ -250,10 +276,7 @@ void lp_scripts_free(struct lua_scripts *sc)
         free(r);
         r = next;
     }
-    /* __gc finalizers run in lua_close: keep them under the limit too */
-    sc->exhausted = 0;
-    int count = sc->instruction_limit > 0x7fffffff ? 0x7fffffff : (int)sc->instruction_limit;
-    lua_sethook(sc->L, instruction_limit_hit, LUA_MASKCOUNT, count);
+    /* no __gc finalizers can exist (safe_setmetatable): closing cannot stall */
     lua_close(sc->L);
     free(sc);
 }

@@ -6,7 +6,7 @@ memory limit, a runtime error or a bad call into the corral API is logged
 with file:line; in every case the hook is skipped — the client's write goes
 through — and the server keeps serving other clients at once.  os, io,
 package, debug, load, loadfile, dofile, coroutine, collectgarbage and
-string.dump are absent; require() finds only text files of plugin.lua.path
+string.dump are absent; setmetatable refuses __gc; require() finds only text files of plugin.lua.path
 and refuses precompiled bytecode; names cannot climb out of the path."""
 import os
 import sys
@@ -25,7 +25,9 @@ end
 if string.dump ~= nil then forbidden[#forbidden + 1] = "string.dump" end
 local function try(f, ...) local ok, err = pcall(f, ...); return ok and "loaded" or tostring(err) end
 local report = table.concat(forbidden, ",") .. "|" .. try(require, "bytecode") ..
-               "|" .. try(require, "..secret") .. "|" .. try(require, "helper")
+               "|" .. try(require, "..secret") .. "|" .. try(require, "helper") ..
+               "|" .. try(setmetatable, {}, {__gc = function() while true do end end}) ..
+               "|" .. try(setmetatable, {}, {__index = {}})
 
 corral.on_write("/probe", function(req)
   return {op = "create", path = "/probe/report", data = report}
@@ -99,11 +101,14 @@ if corrald_only("Lua sandbox"):
     zk.create("/probe", b"")
     report = zk.get("/probe/report")[0].decode()
     diag("probe: " + report)
-    forbidden, bytecode, climb, helper = report.split("|")
+    forbidden, bytecode, climb, helper, gc, plain_mt = report.split("|")
     is_(forbidden, "", "no os, io, package, debug, load*, dofile, coroutine, collectgarbage, string.dump")
     ok("attempt to load a binary chunk" in bytecode, "require() refuses precompiled bytecode")
     ok("bad module name" in climb, "require() names cannot climb out of plugin.lua.path")
     is_(helper, "loaded", "require() loads a text module from plugin.lua.path")
+    ok("__gc metamethods are not allowed" in gc,
+       "setmetatable refuses __gc (finalizers run with hooks off: a loop there could not be stopped)")
+    is_(plain_mt, "loaded", "setmetatable without __gc works")
 
     for path, mark in (("/loop", "instruction limit (200000) exceeded"),
                        ("/pcall-loop", "instruction limit (200000) exceeded"),
@@ -117,16 +122,16 @@ if corrald_only("Lua sandbox"):
            "%s: logged as '%s'" % (path, mark))
         is_(other.get("/probe")[0], b"", "%s: another client is served right after" % path)
 
-    ok(log_has(srv, "sandbox.lua:16): /"), "a failed hook's log line names where it was registered")
-    ok(log_has(srv, "sandbox.lua:17: instruction limit"), "the loop's error names file:line")
-    ok(log_has(srv, "sandbox.lua:24): not enough memory"), "a memory error names the hook's file:line")
-    ok(log_has(srv, "sandbox.lua:21: instruction limit"), "the pcall-wrapped loop is stopped at its line too")
+    ok(log_has(srv, "sandbox.lua:18): /"), "a failed hook's log line names where it was registered")
+    ok(log_has(srv, "sandbox.lua:19: instruction limit"), "the loop's error names file:line")
+    ok(log_has(srv, "sandbox.lua:26): not enough memory"), "a memory error names the hook's file:line")
+    ok(log_has(srv, "sandbox.lua:23: instruction limit"), "the pcall-wrapped loop is stopped at its line too")
 
     zk.create("/error", b"")
     ok(zk.exists("/error") is not None, "a hook raising an error is skipped")
-    ok(log_has(srv, "sandbox.lua:34: deliberate failure (hook skipped)"), "its error is logged with file:line")
+    ok(log_has(srv, "sandbox.lua:36: deliberate failure (hook skipped)"), "its error is logged with file:line")
     zk.create("/badcall", b"")
-    ok(log_has(srv, "sandbox.lua:38: bad argument #1 to 'create' (string expected, got table)"),
+    ok(log_has(srv, "sandbox.lua:40: bad argument #1 to 'create' (string expected, got table)"),
        "a bad call into the corral API is logged at the script's line")
     zk.create("/badanswer", b"")
     ok(zk.exists("/badanswer") is not None and log_has(srv, "unknown ZooKeeper error 'NoSuchError'"),
