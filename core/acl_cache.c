@@ -9,6 +9,24 @@
 #include "acl_cache.h"
 
 static struct acl_list *cache;
+/*
+ * The list returned last: loading a snapshot or a burst of creates asks for
+ * the same list node after node, and comparing it field by field is much
+ * cheaper than building the text key and hashing it.
+ */
+static struct acl_list *last;
+
+static int same_list(const struct acl_list *l, const struct corral_acl *acl, int32_t n)
+{
+    if (l->n != n)
+        return 0;
+    for (int32_t i = 0; i < n; i++)
+        if (l->acl[i].perms != acl[i].perms || !acl[i].scheme || !acl[i].id ||
+            strcmp(l->acl[i].scheme, acl[i].scheme) ||
+            strcmp(l->acl[i].id, acl[i].id))
+            return 0;
+    return 1;
+}
 
 static char *acl_key(const struct corral_acl *acl, int32_t n)
 {
@@ -26,6 +44,10 @@ static char *acl_key(const struct corral_acl *acl, int32_t n)
 
 struct acl_list *acl_cache_get(const struct corral_acl *acl, int32_t n)
 {
+    if (last && same_list(last, acl, n)) {
+        last->refs++;
+        return last;
+    }
     char *key = acl_key(acl, n);
     if (!key)
         return NULL;
@@ -34,7 +56,7 @@ struct acl_list *acl_cache_get(const struct corral_acl *acl, int32_t n)
     if (l) {
         free(key);
         l->refs++;
-        return l;
+        return last = l;
     }
     l = calloc(1, sizeof *l);
     if (!l) {
@@ -51,7 +73,7 @@ struct acl_list *acl_cache_get(const struct corral_acl *acl, int32_t n)
         l->acl[i].id = strdup(acl[i].id);
     }
     HASH_ADD_KEYPTR(hh, cache, l->key, strlen(l->key), l);
-    return l;
+    return last = l;
 }
 
 void acl_list_ref(struct acl_list *l) { l->refs++; }
@@ -72,6 +94,8 @@ void acl_list_unref(struct acl_list *l)
     if (!l || --l->refs > 0)
         return;
     HASH_DEL(cache, l);
+    if (l == last)
+        last = NULL;
     acl_list_destroy(l);
 }
 
@@ -80,6 +104,7 @@ unsigned acl_cache_size(void) { return HASH_COUNT(cache); }
 void acl_cache_clear(void)
 {
     struct acl_list *l, *tmp;
+    last = NULL;
     HASH_ITER(hh, cache, l, tmp) {
         HASH_DEL(cache, l);
         acl_list_destroy(l);

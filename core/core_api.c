@@ -235,7 +235,7 @@ static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
     int rc = fn(arg, len ? path : "/", n->data, n->data_len, n->acl->acl, n->acl->n, &st);
     if (rc)
         return rc;
-    for (const struct znode *c = n->children; c; c = c->hh.next) {
+    TREE_FOREACH_CHILD(n, c) {
         size_t l = strlen(c->name);
         if (len + 1 + l + 1 > cap)
             return -1;
@@ -290,7 +290,7 @@ static int api_node_children(const char *path, void (*fn)(void *, const char *),
     struct znode *n = path ? tree_lookup(&server.tree, path) : NULL;
     if (!n)
         return CORRAL_ENONODE;
-    for (struct znode *c = n->children; c; c = c->hh.next)
+    TREE_FOREACH_CHILD(n, c)
         fn(arg, c->name);
     return CORRAL_OK;
 }

@@ -1,31 +1,48 @@
 /*
  * tree.h — the data tree: znodes with data, a compact stat and a shared ACL.
  *
- * A znode stores only its own name (the last path component), a pointer to
- * its parent and a hash of its children, so a path costs one piece per node
- * instead of a full string per node.  Lookup walks the components (one hash
- * probe each).  Only the loop thread touches the tree.
+ * Memory is the point of this layout (issue 5: a million znodes must cost a
+ * fifth of what they cost in ZooKeeper).  A znode is ONE allocation: the
+ * fixed fields below, then its own name (the last path component, not the
+ * full path), then its data when the data fits in the room the node was
+ * allocated with (the size at create time plus malloc's rounding slack).
+ * Bigger data set later lives in a separate buffer.  Children are found
+ * through a per-parent open-addressing table of node pointers (8 bytes a
+ * child at most 3/4 full), absent for leaves; there is no per-node hash
+ * handle or sibling link.  Lookup walks the components, one probe each.
+ * Only the loop thread touches the tree.
+ *
+ * Callers read and write the stat fields and `acl` directly; they iterate
+ * children with TREE_FOREACH_CHILD (order unspecified, as in ZooKeeper) and
+ * must not add or remove children of the node while iterating.  `data`
+ * stays valid until the next tree_set_data/tree_remove of the node.
  */
 #ifndef CORRAL_TREE_H
 #define CORRAL_TREE_H
 
 #include <stdint.h>
-#include <uthash.h>
 #include "corral/request.h"
 #include "corral/codes.h"
 #include "acl_cache.h"
 
+struct znode;
+
+/* A parent's children: open addressing, linear probing, capacity a power of two. */
+struct child_table {
+    uint32_t count;
+    uint32_t mask;              /* capacity - 1 */
+    struct znode *slot[];       /* NULL: free */
+};
+
 struct znode {
-    char *name;                 /* "" for the root */
-    struct znode *parent;
-    struct znode *children;     /* uthash head, keyed by name */
-    UT_hash_handle hh;          /* membership in parent->children */
-    uint8_t *data;
-    int32_t data_len;           /* -1: null (distinct from empty, as clients see it) */
+    struct znode *parent;       /* NULL for the root */
+    struct child_table *kids;   /* NULL: no children */
+    uint8_t *data;              /* NULL when null or empty; else inside the node or malloc'd */
     struct acl_list *acl;
     int64_t czxid, mzxid, pzxid;
     int64_t ctime, mtime;
     int64_t ephemeral_owner;
+    int32_t data_len;           /* -1: null (distinct from empty, as clients see it) */
     int32_t version, aversion;
     /*
      * Children created so far (ZooKeeper's persisted cversion): sequential
@@ -33,6 +50,8 @@ struct znode {
      * 2 * cversion - numChildren, i.e. creates plus deletes.
      */
     int32_t cversion;
+    uint32_t inline_cap;        /* bytes of data room after name's NUL */
+    char name[];                /* "" for the root; NUL-terminated, then the inline data room */
 };
 
 struct tree {
@@ -40,6 +59,16 @@ struct tree {
     int64_t node_count;
     int64_t data_size;          /* sum of path piece + data lengths, like ZooKeeper's approximate size */
 };
+
+/*
+ * for each child c of n (declares `struct znode *c`).  A `break` in the body
+ * only skips to the next slot: do not rely on it.
+ */
+#define TREE_FOREACH_CHILD(n, c)                                                    \
+    for (struct znode *const *c##_it_ = tree_child_slots(n),                        \
+                     *const *c##_end_ = c##_it_ + tree_child_capacity(n);           \
+         c##_it_ < c##_end_; c##_it_++)                                             \
+        for (struct znode *c = *c##_it_; c; c = NULL)
 
 /* Create the tree with "/", "/zookeeper", "/zookeeper/quota" and "/zookeeper/config". */
 int tree_init(struct tree *t);
@@ -55,10 +84,20 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
 /* Remove a childless node. */
 void tree_remove(struct tree *t, struct znode *n);
 void tree_set_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t len);
-int32_t tree_num_children(const struct znode *n);
+static inline int32_t tree_num_children(const struct znode *n)
+{
+    return n->kids ? (int32_t)n->kids->count : 0;
+}
 /* The Stat a client sees (containers and TTL nodes show ephemeralOwner 0). */
 void tree_fill_stat(const struct znode *n, struct corral_stat *st);
 /* Write n's full path into buf (size cap); returns its length, or -1 if too long. */
 int tree_path(const struct znode *n, char *buf, size_t cap);
+
+/* For TREE_FOREACH_CHILD: the slot array (never NULL) and its length. */
+struct znode *const *tree_child_slots(const struct znode *n);
+static inline uint32_t tree_child_capacity(const struct znode *n)
+{
+    return n->kids ? n->kids->mask + 1 : 0;
+}
 
 #endif
