@@ -121,18 +121,27 @@ static int apply_set_acl(const struct corral_txn *t, struct apply_result *res)
     return CORRAL_OK;
 }
 
-/* closeSession: every ephemeral of the session goes, each as a delete. */
+/*
+ * closeSession: every ephemeral of the session goes, each as a delete, in
+ * ZooKeeper's order (ephemeral.c), so watchers see the same event sequence.
+ */
 static void kill_session(int64_t session_id, int64_t zxid)
 {
-    struct ephemeral_owner *o;
-    while ((o = ephemeral_find(session_id)) && o->paths) {
-        char *path = strdup(o->paths->path);
-        if (!path)
+    int32_t n;
+    const char **order = ephemeral_ordered(ephemeral_find(session_id), &n);
+    char **paths = malloc((n ? (size_t)n : 1) * sizeof *paths);
+    if (!paths)
+        abort();
+    for (int32_t i = 0; i < n; i++)     /* deleting frees the set's strings */
+        if (!(paths[i] = strdup(order[i])))
             abort();
-        if (delete_node(path, zxid) != CORRAL_OK)
-            ephemeral_remove(session_id, path);   /* stale entry: drop it */
-        free(path);
+    free(order);
+    for (int32_t i = 0; i < n; i++) {
+        delete_node(paths[i], zxid);
+        free(paths[i]);
     }
+    free(paths);
+    ephemeral_drop_owner(session_id);   /* stale entries, and the set itself */
 }
 
 static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_result *res)

@@ -230,7 +230,7 @@ static void read_node(struct session *s, const struct corral_request *r,
             *names = malloc((count ? (size_t)count : 1) * sizeof **names);
             if (!*names)
                 abort();
-            TREE_FOREACH_CHILD(n, c)
+            for (struct znode *c = n->children; c; c = c->hh.next)
                 (*names)[i++] = c->name;
             rsp->children = *names;
             rsp->n_children = count;
@@ -314,23 +314,30 @@ static int add_watch(struct session *s, const struct corral_request *r)
     } else if (r->mode == CORRAL_WATCH_MODE_PERSISTENT_RECURSIVE) {
         watch_add(s, r->path, 0, WATCH_RECURSIVE);
     } else {
-        return CORRAL_EBADARGUMENTS;
+        return CORRAL_EMARSHALLINGERROR;   /* ZooKeeper: AddWatchMode.fromInt throws */
     }
     return CORRAL_OK;
 }
 
-/* removeWatches / checkWatches by watcher type; NoWatcher when there was none. */
+/*
+ * removeWatches / checkWatches by watcher type; NoWatcher when there was none.
+ * As ZooKeeper 3.9 (ZOOKEEPER-4466/4471): Children and Data mean one-shot
+ * watches, Persistent (4) and PersistentRecursive (5) those modes, Any every
+ * mode.  3.8 knew one mode per path and session, so there Children/Data also
+ * took a persistent watch off, and it answers 4, 5 (like any other number)
+ * MarshallingError; t0110 keeps its sequences clear of those differences.
+ */
 static int remove_or_check_watches(struct session *s, const struct corral_request *r, int remove)
 {
     int data = 0, child = 0;
     unsigned modes = ~0u;
     switch (r->mode) {
-    case CORRAL_WATCHER_CHILDREN: child = 1; break;
-    case CORRAL_WATCHER_DATA: data = 1; break;
+    case CORRAL_WATCHER_CHILDREN: child = 1; modes = WATCH_STANDARD; break;
+    case CORRAL_WATCHER_DATA: data = 1; modes = WATCH_STANDARD; break;
     case CORRAL_WATCHER_ANY: data = child = 1; break;
     case 4: data = child = 1; modes = WATCH_PERSISTENT; break;     /* Persistent */
     case 5: data = 1; modes = WATCH_RECURSIVE; break;              /* PersistentRecursive */
-    default: return CORRAL_EBADARGUMENTS;
+    default: return CORRAL_EMARSHALLINGERROR;
     }
     if (!r->path)
         return CORRAL_EBADARGUMENTS;
@@ -398,14 +405,11 @@ static void get_ephemerals(struct session *s, const struct pending *p)
 {
     const char *prefix = p->req->path;
     int all = !prefix || !*prefix || !strcmp(prefix, "/");
-    struct ephemeral_owner *o = ephemeral_find(s->id);
-    int32_t n = 0, cap = o ? (int32_t)HASH_COUNT(o->paths) : 0;
-    const char **paths = malloc((cap ? (size_t)cap : 1) * sizeof *paths);
-    if (!paths)
-        abort();
-    for (struct ephemeral_path *e = o ? o->paths : NULL; e; e = e->hh.next)
-        if (all || !strncmp(e->path, prefix, strlen(prefix)))
-            paths[n++] = e->path;
+    int32_t n = 0, count;
+    const char **paths = ephemeral_ordered(ephemeral_find(s->id), &count);  /* ZooKeeper's order */
+    for (int32_t i = 0; i < count; i++)
+        if (all || !strncmp(paths[i], prefix, strlen(prefix)))
+            paths[n++] = paths[i];
     struct corral_response rsp;
     memset(&rsp, 0, sizeof rsp);
     rsp.zxid = server.last_zxid;
@@ -418,7 +422,7 @@ static void get_ephemerals(struct session *s, const struct pending *p)
 static int32_t count_descendants(const struct znode *n)
 {
     int32_t total = 0;
-    TREE_FOREACH_CHILD(n, c)
+    for (const struct znode *c = n->children; c; c = c->hh.next)
         total += 1 + count_descendants(c);
     return total;
 }

@@ -154,29 +154,33 @@ static int check_version(int32_t current, int32_t expected, int32_t *next)
     return CORRAL_OK;
 }
 
+/*
+ * ZooKeeper's checks of a create's mode and TTL (CreateMode.fromFlag, then
+ * validateCreateRequest): an unknown flag is BadArguments; a TTL mode needs
+ * extendedTypesEnabled (else Unimplemented) and a TTL in 1..2^40-1; any other
+ * mode refuses a TTL >= 0 (plain creates carry -1).  The op, not the mode,
+ * then decides what is made: createContainer a container and createTTL a TTL
+ * node whatever the mode says, and create/create2 with the container mode an
+ * ordinary persistent node (ZooKeeper logs a plain CreateTxn for it).
+ */
 static int create_mode_valid(int32_t op, int32_t flags, int64_t ttl)
 {
-    switch (flags) {
-    case CORRAL_CREATE_PERSISTENT:
-    case CORRAL_CREATE_EPHEMERAL:
-    case CORRAL_CREATE_PERSISTENT_SEQUENTIAL:
-    case CORRAL_CREATE_EPHEMERAL_SEQUENTIAL:
-        return op != CORRAL_OP_CREATE_TTL && op != CORRAL_OP_CREATE_CONTAINER ? CORRAL_OK
-                                                                               : CORRAL_EBADARGUMENTS;
-    case CORRAL_CREATE_CONTAINER:
-        return op == CORRAL_OP_CREATE_CONTAINER ? CORRAL_OK : CORRAL_EBADARGUMENTS;
-    case CORRAL_CREATE_PERSISTENT_WITH_TTL:
-    case CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL: {
+    if (flags < CORRAL_CREATE_PERSISTENT || flags > CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL)
+        return CORRAL_EBADARGUMENTS;
+    if (op != CORRAL_OP_CREATE_TTL)
+        ttl = -1;
+    if (flags == CORRAL_CREATE_PERSISTENT_WITH_TTL ||
+        flags == CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL) {
         int enabled = 0;
         if (core_api.config_bool("extendedTypesEnabled", 0, &enabled) < 0 || !enabled)
             return CORRAL_EUNIMPLEMENTED;
-        if (op != CORRAL_OP_CREATE_TTL || ttl <= 0 || ttl > MAX_TTL)
-            return CORRAL_EBADARGUMENTS;
-        return CORRAL_OK;
+        return ttl <= 0 || ttl > MAX_TTL ? CORRAL_EBADARGUMENTS : CORRAL_OK;
     }
-    default:
+    if (ttl >= 0)
         return CORRAL_EBADARGUMENTS;
-    }
+    /* createTTL with a negative TTL and no TTL mode: ZooKeeper lets it through
+     * to fail applying it; refused here instead */
+    return op == CORRAL_OP_CREATE_TTL ? CORRAL_EBADARGUMENTS : CORRAL_OK;
 }
 
 static int prep_create(struct session *s, struct view *v, const struct corral_request *r,
@@ -232,7 +236,8 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
         free(path);
         goto fail;
     }
-    int ephemeral = flags == CORRAL_CREATE_EPHEMERAL || flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL;
+    int ephemeral_mode = flags == CORRAL_CREATE_EPHEMERAL || flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL;
+    int ephemeral = ephemeral_mode && (r->op == CORRAL_OP_CREATE || r->op == CORRAL_OP_CREATE2);
     t->type = r->op;   /* create2 stays create2, as ZooKeeper logs it */
     t->path = path;
     if (r->data_len > 0) {
@@ -252,11 +257,16 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
     pv.cversion++;
     pv.num_children++;
     view_put(v, parent, &pv);
+    /*
+     * While in flight the node's owner is what its *mode* says, as in
+     * ZooKeeper's change record (so a container-mode create is a container to
+     * the rest of its multi); once applied, what the op made.
+     */
     struct vnode created = {1, 0, 0, 0, 0, 0, NULL};
-    created.ephemeral_owner = ephemeral ? s->id
-                              : r->op == CORRAL_OP_CREATE_CONTAINER ? CONTAINER_OWNER
+    created.ephemeral_owner = flags == CORRAL_CREATE_CONTAINER ? CONTAINER_OWNER
                               : r->op == CORRAL_OP_CREATE_TTL ? (TTL_OWNER_BITS | r->ttl)
-                                                              : 0;
+                              : ephemeral_mode ? s->id
+                                               : 0;
     created.acl = acl_cache_get(acl, n_acl);
     view_put(v, path, &created);
     acl_list_unref(created.acl);

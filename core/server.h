@@ -87,12 +87,14 @@ struct watch_entry {
 /* An ephemeral node, in its owner's set (kept with the tree: apply maintains it). */
 struct ephemeral_path {
     char *path;
+    uint64_t seq;               /* ephemerals: when it was added (ephemeral.c) */
     UT_hash_handle hh;
 };
 
 struct ephemeral_owner {
     int64_t session_id;
     struct ephemeral_path *paths;
+    uint32_t peak;              /* most paths held at once: ZooKeeper's set capacity */
     UT_hash_handle hh;
 };
 
@@ -186,6 +188,10 @@ void watch_fire_children_changed(const char *parent_path, const struct acl_list 
 void ephemeral_add(int64_t session_id, const char *path);
 void ephemeral_remove(int64_t session_id, const char *path);
 struct ephemeral_owner *ephemeral_find(int64_t session_id);
+/* The owner's paths in ZooKeeper's order (malloc'd array of n; NULL when none). */
+const char **ephemeral_ordered(const struct ephemeral_owner *o, int32_t *n);
+/* Forget a session's ephemeral set (its closeSession applied). */
+void ephemeral_drop_owner(int64_t session_id);
 
 /* acl checks (acl.c) */
 int acl_check(const struct session *s, const struct acl_list *acl, int32_t perm);
