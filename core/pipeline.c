@@ -230,7 +230,7 @@ static void read_node(struct session *s, const struct corral_request *r,
             *names = malloc((count ? (size_t)count : 1) * sizeof **names);
             if (!*names)
                 abort();
-            for (struct znode *c = n->children; c; c = c->hh.next)
+            TREE_FOREACH_CHILD(n, c)
                 (*names)[i++] = c->name;
             rsp->children = *names;
             rsp->n_children = count;
@@ -422,7 +422,7 @@ static void get_ephemerals(struct session *s, const struct pending *p)
 static int32_t count_descendants(const struct znode *n)
 {
     int32_t total = 0;
-    for (const struct znode *c = n->children; c; c = c->hh.next)
+    TREE_FOREACH_CHILD(n, c)
         total += 1 + count_descendants(c);
     return total;
 }
