@@ -8,13 +8,14 @@ never none, never two): the swap is atomic and loses no request.  A reload
 of a broken script is refused and the previous scripts keep running."""
 import os
 import signal
+import subprocess
 import sys
 import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
-from corraltest import corrald_only, diag, done, is_, kazoo, ok, wait_for  # noqa: E402
+from corraltest import BUILD, corrald_only, diag, done, is_, kazoo, ok, wait_for  # noqa: E402
 from luatest import log_count, lua_server, reload  # noqa: E402
 
 TRIGGER = '''
@@ -84,6 +85,13 @@ if corrald_only("Lua reload"):
             reloads += 1
         time.sleep(0.05)
     is_(reloads, 20, "20 reloads (rlod and SIGHUP) under load each swapped the scripts")
+
+    write_script("v20")
+    before = log_count(srv, "scripts reloaded")
+    cli = subprocess.run([os.path.join(BUILD, "tools", "corral"), "-s", srv.hosts, "reload"],
+                         capture_output=True, text=True, timeout=30)
+    ok(cli.returncode == 0 and wait_for(lambda: log_count(srv, "scripts reloaded") > before),
+       "`corral reload` reloads the scripts too")
 
     write_script("broken", broken=True)
     before = log_count(srv, "reload failed")
