@@ -255,7 +255,9 @@ static int32_t be32_at(const uint8_t *p);
 /*
  * A frame whose RequestHeader reads but whose record does not is ZooKeeper's
  * MarshallingError: answered (in order, by the core) and the connection
- * kept.  Only a frame too short for the header itself ends the connection.
+ * kept.  A frame too short for the header itself ends the connection, and so
+ * does a malformed auth packet: ZooKeeper reads that one on its I/O thread
+ * (processPacket), where a bad record is an I/O error that drops the client.
  */
 static int handle_request(struct zk_conn *c, const uint8_t *frame, size_t len)
 {
@@ -265,6 +267,11 @@ static int handle_request(struct zk_conn *c, const uint8_t *frame, size_t len)
             zk.core->log(CORRAL_LOG_WARN, ZK_WHO,
                          "/%s:%d: request of %zu bytes has no RequestHeader; closing", c->addr,
                          c->port, len);
+            return -1;
+        }
+        if (be32_at(frame + 4) == CORRAL_OP_AUTH) {
+            zk.core->log(CORRAL_LOG_WARN, ZK_WHO, "/%s:%d: malformed auth packet (%zu bytes); closing",
+                         c->addr, c->port, len);
             return -1;
         }
         req = calloc(1, sizeof *req);
