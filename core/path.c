@@ -6,6 +6,19 @@
  */
 #include <string.h>
 #include "path.h"
+#include "server.h"
+
+struct znode *path_lookup(const char *path)
+{
+    if (!path)
+        return NULL;
+    if (!path[0])
+        return tree_lookup(&server.tree, "/");
+    size_t n = strlen(path);
+    if (path[0] != '/' || (n > 1 && path[n - 1] == '/') || strstr(path, "//"))
+        return NULL;
+    return tree_lookup(&server.tree, path);
+}
 
 /* Decode one UTF-8 code point at s; returns bytes used, or 0 if malformed. */
 static int utf8_decode(const unsigned char *s, unsigned *cp)

@@ -12,6 +12,16 @@
  * component, no NUL, no control characters (U+0001-U+001F, U+007F-U+009F), no
  * U+D800-U+F8FF or U+FFF0-U+FFFF, and well-formed UTF-8.
  */
+struct znode;
+
 int path_is_valid(const char *path, int sequential);
+
+/*
+ * The node a lookup may find at `path`, as ZooKeeper's DataTree, which keys
+ * nodes by their exact path string (and the root also by ""): reads, and the
+ * parent and node lookups of writes, do not validate paths, so "/a/",
+ * "/a//b" or "a" simply name no node.  NULL when none.
+ */
+struct znode *path_lookup(const char *path);
 
 #endif

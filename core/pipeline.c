@@ -192,7 +192,7 @@ static void read_node(struct session *s, const struct corral_request *r,
     memset(rsp, 0, sizeof *rsp);
     rsp->op = r->op;
     rsp->zxid = server.last_zxid;
-    struct znode *n = r->path ? tree_lookup(&server.tree, r->path) : NULL;
+    struct znode *n = path_lookup(r->path);
     int watch = r->watch && s->ops;
     switch (r->op) {
     case CORRAL_OP_EXISTS:
@@ -362,7 +362,7 @@ static void set_watches(struct session *s, const struct corral_request *r)
     for (int k = 0; k < 5; k++) {
         for (int32_t i = 0; r->watch_paths[k] && i < r->n_watch_paths[k]; i++) {
             const char *path = r->watch_paths[k][i];
-            struct znode *n = tree_lookup(&server.tree, path);
+            struct znode *n = path_lookup(path);
             struct corral_watch_event ev = {0, CORRAL_STATE_SYNC_CONNECTED, path};
             switch (k) {
             case CORRAL_SETWATCH_DATA:
@@ -432,7 +432,7 @@ static void get_all_children_number(struct session *s, const struct pending *p)
     struct corral_response rsp;
     memset(&rsp, 0, sizeof rsp);
     rsp.zxid = server.last_zxid;
-    struct znode *n = p->req->path ? tree_lookup(&server.tree, p->req->path) : NULL;
+    struct znode *n = path_lookup(p->req->path);
     if (!n)
         rsp.err = CORRAL_ENONODE;
     else if (!acl_check(s, n->acl, CORRAL_PERM_READ))

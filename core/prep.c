@@ -67,7 +67,7 @@ static void view_get(struct view *v, const char *path, struct vnode *out)
         }
     }
     memset(out, 0, sizeof *out);
-    struct znode *n = tree_lookup(&server.tree, path);
+    struct znode *n = path_lookup(path);
     if (!n)
         return;
     out->exists = 1;
@@ -193,7 +193,12 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
     int rc = create_mode_valid(r->op, flags, r->ttl);
     if (rc)
         return rc;
-    if (!path_is_valid(r->path, sequential))
+    /*
+     * ZooKeeper's order: only "has a '/'" here (validatePathForCreate), then
+     * the ACL, the parent (NoNode for "/a//b": its parent "/a/" is no node),
+     * and the full path check once the sequence suffix is on.
+     */
+    if (!r->path || !strchr(r->path, '/'))
         return CORRAL_EBADARGUMENTS;
     struct corral_acl *acl;
     int32_t n_acl;
@@ -281,7 +286,8 @@ fail:
 static int prep_delete(struct session *s, struct view *v, const struct corral_request *r,
                        struct corral_txn *t)
 {
-    if (!r->path || r->path[0] != '/' || is_special_path(r->path) || !path_is_valid(r->path, 0))
+    /* ZooKeeper's getParentPathAndValidate: the rest is NoNode by lookup */
+    if (!r->path || !strchr(r->path, '/') || is_special_path(r->path))
         return CORRAL_EBADARGUMENTS;
     char *parent = parent_of(r->path);
     struct vnode pv, nv;

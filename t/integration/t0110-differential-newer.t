@@ -389,7 +389,7 @@ class Sequence:
             path = v if op == CREATE else v[0]
             if path not in self.known:
                 self.known.append(path)
-            if op == CREATECONTAINER or flags == 4:
+            if op == CREATECONTAINER:   # create/create2 with flag 4 make a plain node
                 self.containers.add(path)
 
     def acl(self):

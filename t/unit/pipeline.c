@@ -272,7 +272,7 @@ int main(void)
     /* error codes, in ZooKeeper's order of checks */
     pipeline_submit(s, create(10, "/a", NULL, 0));
     pipeline_submit(s, create(11, "/nope/x", NULL, 0));
-    pipeline_submit(s, create(12, "/bad/", NULL, 0));
+    pipeline_submit(s, create(12, "/a/", NULL, 0));   /* its parent exists: the path is checked */
     struct corral_request *d = req(CORRAL_OP_DELETE, 13, "/a");
     pipeline_submit(s, d);
     struct corral_request *sd = req(CORRAL_OP_SET_DATA, 14, "/a");
