@@ -181,6 +181,14 @@ static void cb_reply(void *conn, const struct corral_response *rsp)
     zk.packets_sent++;
     /* the loop's cached time: a clock read per reply shows in profiles */
     c->last_response_ms = (int64_t)(ev_now(zk.core->loop) * 1000.0);
+    /*
+     * ZooKeeper answers an op it does not know with ZUNIMPLEMENTED and then
+     * drops the connection; the session lives on, as after any lost
+     * connection.  The answer is flushed first; the session is detached when
+     * the connection goes (not here, inside the core's callback).
+     */
+    if (rsp->err == CORRAL_EUNIMPLEMENTED)
+        conn_finish(c);
 }
 
 static void cb_event(void *conn, const struct corral_watch_event *ev)
@@ -543,6 +551,8 @@ static void service(struct zk_conn *c)
         return;
     }
     if (c->state == ZK_CLOSING) {
+        if (c->session && !c->core_done)
+            zk.core->session_detach(c->session);     /* closed by us, not by the core */
         zk_conn_destroy(c);
         return;
     }
