@@ -314,7 +314,7 @@ static int add_watch(struct session *s, const struct corral_request *r)
     } else if (r->mode == CORRAL_WATCH_MODE_PERSISTENT_RECURSIVE) {
         watch_add(s, r->path, 0, WATCH_RECURSIVE);
     } else {
-        return CORRAL_EMARSHALLINGERROR;   /* ZooKeeper: AddWatchMode.fromInt throws */
+        return CORRAL_EBADARGUMENTS;   /* the zk transport answers ZooKeeper's MarshallingError itself */
     }
     return CORRAL_OK;
 }
@@ -337,7 +337,7 @@ static int remove_or_check_watches(struct session *s, const struct corral_reques
     case CORRAL_WATCHER_ANY: data = child = 1; break;
     case 4: data = child = 1; modes = WATCH_PERSISTENT; break;     /* Persistent */
     case 5: data = 1; modes = WATCH_RECURSIVE; break;              /* PersistentRecursive */
-    default: return CORRAL_EMARSHALLINGERROR;
+    default: return CORRAL_EBADARGUMENTS;     /* zk: MarshallingError, decided in the transport */
     }
     if (!r->path)
         return CORRAL_EBADARGUMENTS;
@@ -514,26 +514,6 @@ static void do_auth(struct session *s, const struct pending *p)
     }
 }
 
-/*
- * An op ZooKeeper does not know: its UnimplementedRequestProcessor answers
- * ZUNIMPLEMENTED with the request's unset zxid (-1), then closes the
- * connection (the session lives on, as after any lost connection).
- */
-static void unimplemented(struct session *s, const struct pending *p)
-{
-    struct corral_response rsp;
-    memset(&rsp, 0, sizeof rsp);
-    rsp.zxid = -1;
-    rsp.err = CORRAL_EUNIMPLEMENTED;
-    send_reply(s, p, &rsp);
-    if (s->ops && p->conn_gen == s->conn_gen) {
-        const struct corral_conn_ops *ops = s->ops;
-        void *conn = s->conn;
-        pipeline_detach(s);
-        ops->close(conn, CORRAL_EUNIMPLEMENTED);
-    }
-}
-
 static void do_read(struct session *s, const struct pending *p)
 {
     if (p->req->malformed) {
@@ -582,7 +562,8 @@ static void do_read(struct session *s, const struct pending *p)
         who_am_i(s, p);
         break;
     default:
-        unimplemented(s, p);
+        /* the zk transport then closes the connection, as ZooKeeper does */
+        reply_error(s, p, CORRAL_EUNIMPLEMENTED);
         break;
     }
 }

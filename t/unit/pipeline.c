@@ -289,18 +289,6 @@ int main(void)
     is_int(find('r', 15)->err, CORRAL_ENONODE, "getData of a missing node: NoNode");
     is_int(find('r', 16)->err, CORRAL_EBADARGUMENTS, "delete of /zookeeper: BadArguments");
     is_int(find('r', 17)->err, CORRAL_EUNIMPLEMENTED, "an unknown opcode: Unimplemented");
-    ok(find('x', 0) && find('x', 0)->err == CORRAL_EUNIMPLEMENTED,
-       "and its connection is closed, as ZooKeeper does");
-    {   /* the session lives on: resume it */
-        struct corral_connect_params rp;
-        memset(&rp, 0, sizeof rp);
-        rp.timeout_ms = 10000;
-        rp.session_id = s->id;
-        rp.passwd = s->passwd;
-        rp.passwd_len = CORRAL_PASSWD_LEN;
-        rp.remote_addr = "127.0.0.1";
-        ok(pipeline_connect(&rp, &conn_ops, NULL) == s, "the session resumes after it");
-    }
     n_log = 0;
 
     /* sequential names come from the parent's cversion */

@@ -169,13 +169,46 @@ static void cb_connected(void *conn, const struct corral_connect_result *res)
         c->state = ZK_ACTIVE;
 }
 
+/* ZooKeeper's Request.isValid: the opcodes it serves (auth and sasl aside). */
+static int zk_op_known(int32_t op)
+{
+    switch (op) {
+    case CORRAL_OP_CHECK: case CORRAL_OP_CLOSE_SESSION: case CORRAL_OP_CREATE:
+    case CORRAL_OP_CREATE2: case CORRAL_OP_CREATE_TTL: case CORRAL_OP_CREATE_CONTAINER:
+    case CORRAL_OP_CREATE_SESSION: case CORRAL_OP_DELETE: case CORRAL_OP_DELETE_CONTAINER:
+    case CORRAL_OP_EXISTS: case CORRAL_OP_GET_ACL: case CORRAL_OP_GET_CHILDREN:
+    case CORRAL_OP_GET_ALL_CHILDREN_NUMBER: case CORRAL_OP_GET_CHILDREN2:
+    case CORRAL_OP_GET_DATA: case CORRAL_OP_GET_EPHEMERALS: case CORRAL_OP_MULTI:
+    case CORRAL_OP_MULTI_READ: case CORRAL_OP_PING: case CORRAL_OP_RECONFIG:
+    case CORRAL_OP_SET_ACL: case CORRAL_OP_SET_DATA: case CORRAL_OP_SET_WATCHES:
+    case CORRAL_OP_SET_WATCHES2: case CORRAL_OP_SYNC: case CORRAL_OP_CHECK_WATCHES:
+    case CORRAL_OP_REMOVE_WATCHES: case CORRAL_OP_ADD_WATCH: case CORRAL_OP_WHO_AM_I:
+    case CORRAL_OP_AUTH: case CORRAL_OP_SASL:
+        return 1;
+    default:
+        return 0;
+    }
+}
+
+/*
+ * An op ZooKeeper does not know goes to its UnimplementedRequestProcessor:
+ * ZUNIMPLEMENTED with the request's unset zxid (-1), then the connection is
+ * closed (below).
+ */
 static void cb_reply(void *conn, const struct corral_response *rsp)
 {
     struct zk_conn *c = conn;
     if (c->state == ZK_DEAD)
         return;
+    int unknown = rsp->err == CORRAL_EUNIMPLEMENTED && !zk_op_known(rsp->op);
     size_t start = zk_frame_begin(c);
-    zk_encode_reply(&c->out, rsp);
+    if (unknown) {
+        struct corral_response r = *rsp;
+        r.zxid = -1;
+        zk_encode_reply(&c->out, &r);
+    } else {
+        zk_encode_reply(&c->out, rsp);
+    }
     zk_frame_end(c, start);
     c->packets_sent++;
     zk.packets_sent++;
@@ -187,7 +220,7 @@ static void cb_reply(void *conn, const struct corral_response *rsp)
      * connection.  The answer is flushed first; the session is detached when
      * the connection goes (not here, inside the core's callback).
      */
-    if (rsp->err == CORRAL_EUNIMPLEMENTED)
+    if (unknown)        /* not createTTL without extendedTypesEnabled: that one stays */
         conn_finish(c);
 }
 

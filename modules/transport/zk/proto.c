@@ -270,6 +270,10 @@ static void get_body(struct jute_reader *r, struct corral_request *req)
     case CORRAL_OP_CHECK_WATCHES:
         req->path = jute_get_string_dup(r);
         req->mode = jute_get_int(r);
+        /* ZooKeeper cannot read an unknown mode or watcher type: MarshallingError */
+        if (req->op == CORRAL_OP_ADD_WATCH ? req->mode != 0 && req->mode != 1
+                                           : req->mode < 1 || req->mode > 5)
+            r->err = 1;
         break;
     case CORRAL_OP_RECONFIG:
         /* ReconfigRequest: read (ZooKeeper does, first) and dropped: standalone refuses it */
