@@ -50,8 +50,17 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
         n->ephemeral_owner = CONTAINER_OWNER;
     else if (t->type == CORRAL_OP_CREATE_TTL)
         n->ephemeral_owner = TTL_OWNER_BITS | t->ttl;
-    parent->cversion = t->parent_cversion;
-    parent->pzxid = zxid;
+    /*
+     * ZooKeeper's rule (DataTree.createNode): the parent's child counter only
+     * moves up.  A txn replayed over a fuzzy snapshot that already counted it
+     * changes nothing, and a counter at 2^31 - 1 stays there once the next
+     * value wraps negative (so later sequential creates of the same name
+     * find NodeExists, as in ZooKeeper).
+     */
+    if (t->parent_cversion > parent->cversion) {
+        parent->cversion = t->parent_cversion;
+        parent->pzxid = zxid;
+    }
     if (t->ephemeral)
         ephemeral_add(t->session_id, t->path);
     else

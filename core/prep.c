@@ -255,11 +255,13 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
     t->acl = acl;
     t->n_acl = n_acl;
     t->ephemeral = ephemeral;
-    t->parent_cversion = pv.cversion + 1;
+    /* int32 arithmetic that wraps, as Java's does: after 2^31 - 1 children
+     * a parent's sequence numbers go negative, as in ZooKeeper */
+    t->parent_cversion = (int32_t)((uint32_t)pv.cversion + 1);
     t->ttl = r->ttl;
 
     /* What later members of a multi see. */
-    pv.cversion++;
+    pv.cversion = t->parent_cversion;
     pv.num_children++;
     view_put(v, parent, &pv);
     /*
