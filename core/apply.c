@@ -12,6 +12,7 @@
 #include <string.h>
 #include "server.h"
 #include "log.h"
+#include "quota.h"
 
 #define CONTAINER_OWNER INT64_MIN
 #define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
@@ -65,6 +66,7 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
         ephemeral_add(t->session_id, t->path);
     else
         containers_track(t->path, n->ephemeral_owner);
+    quota_node_created(t->path, n->data_len);
     res->path = strdup(t->path);
     tree_fill_stat(n, &res->stat);
 
@@ -85,6 +87,7 @@ static int delete_node(const char *path, int64_t zxid)
     int64_t owner = n->ephemeral_owner;
     struct acl_list *acl = n->acl;
     acl_list_ref(acl);          /* who may see the NodeDeleted event */
+    quota_node_deleted(path, n->data_len);
     tree_remove(&server.tree, n);
     /* The stored cversion counts creates only; clients see creates + deletes
      * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
@@ -106,7 +109,9 @@ static int apply_set_data(const struct corral_txn *t, int64_t zxid, struct apply
     struct znode *n = tree_lookup(&server.tree, t->path);
     if (!n)
         return CORRAL_ENONODE;
+    int32_t old_len = n->data_len;
     tree_set_data(&server.tree, n, t->data, t->data_len);
+    quota_data_set(t->path, old_len, n->data_len);
     n->version = t->version;
     n->mzxid = zxid;
     n->mtime = t->time;
