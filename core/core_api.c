@@ -8,6 +8,7 @@
 #include <time.h>
 #include <ev.h>
 #include "server.h"
+#include "quota.h"
 #include "log.h"
 #include "hooks.h"
 #include "build-config.h"
@@ -215,11 +216,13 @@ static int api_load_session(int64_t id, int32_t timeout_ms)
     return 0;
 }
 
+/* The end of a snapshot load: ZooKeeper's deserialize ends with setupQuota. */
 static void api_set_last_zxid(int64_t zxid)
 {
     server.last_zxid = zxid;
     if (server.next_zxid < zxid)
         server.next_zxid = zxid;
+    quota_rebuild();
 }
 
 static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
