@@ -27,6 +27,7 @@
 #include "server.h"
 #include "path.h"
 #include "hooks.h"
+#include "quota.h"
 
 /* A node as prep sees it. */
 struct vnode {
@@ -241,6 +242,10 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
         free(path);
         goto fail;
     }
+    if ((rc = quota_check_create(path, r->data_len))) {    /* ZooKeeper checks quotas last */
+        free(path);
+        goto fail;
+    }
     int ephemeral_mode = flags == CORRAL_CREATE_EPHEMERAL || flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL;
     int ephemeral = ephemeral_mode && (r->op == CORRAL_OP_CREATE || r->op == CORRAL_OP_CREATE2);
     t->type = r->op;   /* create2 stays create2, as ZooKeeper logs it */
@@ -346,8 +351,9 @@ static int prep_set_data(struct session *s, struct view *v, const struct corral_
     struct vnode nv;
     int32_t next;
     int rc = check_node_version(s, v, r, CORRAL_PERM_WRITE, &nv, &next);
-    if (rc)
-        return rc;
+    int q = rc == 0 || rc == CORRAL_EBADVERSION ? quota_check_set(r->path, r->data_len) : 0;
+    if (q || rc)    /* ZooKeeper checks the quota after the ACL, before the version */
+        return q ? q : rc;
     t->type = CORRAL_OP_SET_DATA;
     t->path = strdup(r->path);
     if (r->data_len > 0) {
