@@ -204,8 +204,6 @@ for name in servers:
 
 # ---- quotas: the server keeps /zookeeper/quota/<path>/zookeeper_stats up to date ----
 
-QUOTA_BUG = ("the server does not maintain zookeeper_stats under /zookeeper/quota "
-             "(count/bytes of the quota'd subtree, as ZooKeeper's DataTree.updateQuotaStat)")
 got = scene("setquota, listquota, delquota", [
     "create /qa 1",
     "create /qa/b 22",
@@ -216,12 +214,11 @@ got = scene("setquota, listquota, delquota", [
     "listquota /qa",
     "delquota -n /qa",
     "listquota /qa",
-], todo=QUOTA_BUG, todo_parts=("output",))
+])
 for name in servers:
     stats = [l for l in got[name][0] if l.startswith("Output stat for /qa")]
-    todo_is(stats[:2], ["Output stat for /qa count=3,bytes=6", "Output stat for /qa count=4,bytes=10"],
-            "%s: listquota counts the nodes and bytes under the quota, and follows a create" % name,
-            QUOTA_BUG, todo=name == "corrald")
+    is_(stats[:2], ["Output stat for /qa count=3,bytes=6", "Output stat for /qa count=4,bytes=10"],
+        "%s: listquota counts the nodes and bytes under the quota, and follows a create" % name)
 
 for c in kz.values():
     c.stop(); c.close()
