@@ -35,6 +35,7 @@ static const struct corral_config_key core_keys[] = {
     {"autopurge.snapRetainCount", "snapshots kept by autopurge"},
     {"autopurge.purgeInterval", "hours between purges (0: off)"},
     {"skipACL", "skip ACL checks"},
+    {"enforceQuota", "refuse writes past a quota's hard limits (QuotaExceeded)"},
     {"extendedTypesEnabled", "allow TTL nodes"},
     {"znode.container.checkIntervalMs", "how often unused container/TTL nodes are looked for"},
     {"znode.container.maxPerMinute", "most container/TTL deletions per minute"},

@@ -283,7 +283,7 @@ swapped["zookeeper"].stop()
 
 # ---- enforcement: zookeeper.enforceQuota (ZooKeeper's zoo.cfg key enforceQuota) ----
 
-enf = {"corrald": Corrald({"zookeeper.enforceQuota": "true"}),
+enf = {"corrald": Corrald({"enforceQuota": "true"}),
        "zookeeper": ZooKeeper({"enforceQuota": "true"})}
 scene(enf, "setquota -N/-B hard limits, listquota", [
     "create /e e",
