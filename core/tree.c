@@ -7,6 +7,18 @@
  * memcpy; bigger data goes to its own buffer, and comes back inline when it
  * shrinks enough again.
  *
+ * Nodes up to TREE_ARENA_MAX bytes come from the tree's arena instead of
+ * malloc: chunks of 64 KiB doubling up to 2 MiB, mapped with MAP_POPULATE
+ * (one system call instead of a page fault per 4 KiB: the faults were most
+ * of a big snapshot's load time), carved at 8-byte granularity (malloc adds
+ * an 8-byte header and rounds to 16: about 12 B a znode).  A freed node goes
+ * on its size's free list, which the next node of that size (or up to 16
+ * bytes smaller: the difference becomes data room) takes; chunks go back to
+ * the system only with the tree.  A node's size is a function of its name
+ * length and inline_cap, so freeing needs no header.  In sanitizer builds
+ * every node is malloc'd, so ASan still sees each one.  fork()ed snapshot
+ * writers only read the tree, and the chunks are ordinary private memory.
+ *
  * Children tables use linear probing with backward-shift deletion (no
  * tombstones), grow at 3/4 full and shrink at 1/8, and are freed when the
  * last child goes.  Hashes are not stored: a probe compares names, which
@@ -15,10 +27,30 @@
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 #include "tree.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define ARENA_ENABLED 0
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define ARENA_ENABLED 0
+#endif
+#endif
+#ifndef ARENA_ENABLED
+#define ARENA_ENABLED 1
+#endif
+
+#define CHUNK_MIN (64u << 10)
+#define CHUNK_MAX (2u << 20)
+
+struct tree_chunk {
+    struct tree_chunk *next;
+    size_t size;
+};
 
 #define TABLE_MIN 4             /* slots of a parent's first table */
 
@@ -52,20 +84,84 @@ static inline int data_is_inline(const struct znode *n)
     return n->data && n->data == inline_room(n, strlen(n->name));
 }
 
-static struct znode *node_new(const char *name, size_t name_len, const uint8_t *data, int32_t len)
+/* A block of `size` bytes (a multiple of 8, at most TREE_ARENA_MAX) from the arena. */
+static void *arena_alloc(struct tree_arena *a, size_t *size)
+{
+    for (size_t c = *size / 8; c <= TREE_ARENA_MAX / 8 && c <= *size / 8 + 2; c++) {
+        struct znode *f = a->free[c];
+        if (f) {
+            a->free[c] = f->parent;     /* the free list's link */
+            *size = c * 8;
+            return f;
+        }
+    }
+    if ((size_t)(a->end - a->next) < *size) {
+        size_t cs = a->chunk_size < CHUNK_MIN ? CHUNK_MIN : a->chunk_size;
+        struct tree_chunk *ch = mmap(NULL, cs, PROT_READ | PROT_WRITE,
+                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+        if (ch == MAP_FAILED)
+            return NULL;
+        /* the old chunk's tail is lost (less than TREE_ARENA_MAX bytes) */
+        ch->size = cs;
+        ch->next = a->chunks;
+        a->chunks = ch;
+        a->next = (uint8_t *)ch + ((sizeof *ch + 7) & ~(size_t)7);
+        a->end = (uint8_t *)ch + cs;
+        a->chunk_size = cs * 2 > CHUNK_MAX ? CHUNK_MAX : cs * 2;
+    }
+    void *p = a->next;
+    a->next += *size;
+    return p;
+}
+
+static void arena_free(struct tree_arena *a, struct znode *n, size_t size)
+{
+    n->parent = a->free[size / 8];
+    a->free[size / 8] = n;
+}
+
+static void arena_release(struct tree_arena *a)
+{
+    for (struct tree_chunk *ch = a->chunks, *next; ch; ch = next) {
+        next = ch->next;
+        munmap(ch, ch->size);
+    }
+    memset(a, 0, sizeof *a);
+}
+
+/* Bytes of n's block: header, name, NUL, data room. */
+static inline size_t node_size(const struct znode *n, size_t name_len)
+{
+    return offsetof(struct znode, name) + name_len + 1 + n->inline_cap;
+}
+
+static inline int node_in_arena(size_t size)
+{
+    return ARENA_ENABLED && size <= TREE_ARENA_MAX;
+}
+
+static struct znode *node_new(struct tree_arena *a, const char *name, size_t name_len,
+                              const uint8_t *data, int32_t len)
 {
     size_t room = len > 0 ? (size_t)len : 0;
     size_t size = offsetof(struct znode, name) + name_len + 1 + room;
-    struct znode *n = malloc(size);
-    if (!n)
-        return NULL;
-    memset(n, 0, offsetof(struct znode, name));
+    struct znode *n;
+    if (node_in_arena((size + 7) & ~(size_t)7)) {
+        size_t got = (size + 7) & ~(size_t)7;
+        if (!(n = arena_alloc(a, &got)))
+            return NULL;
+        room += got - size;             /* rounding slack is data room */
+    } else {
+        if (!(n = malloc(size)))
+            return NULL;
 #if defined(__GLIBC__)
-    /* malloc rounds up: what it gives for free becomes data room too */
-    size_t usable = malloc_usable_size(n);
-    if (usable > size && usable - size < (1u << 20))
-        room += usable - size;
+        /* malloc rounds up: what it gives for free becomes data room too */
+        size_t usable = malloc_usable_size(n);
+        if (usable > size && usable - size < (1u << 20))
+            room += usable - size;
 #endif
+    }
+    memset(n, 0, offsetof(struct znode, name));
     n->inline_cap = (uint32_t)room;
     memcpy(n->name, name, name_len);
     n->name[name_len] = 0;
@@ -77,13 +173,18 @@ static struct znode *node_new(const char *name, size_t name_len, const uint8_t *
     return n;
 }
 
-static void node_free(struct znode *n)
+/* Release what n owns; with a, its block too (tree_destroy drops whole chunks). */
+static void node_free(struct tree_arena *a, struct znode *n)
 {
+    size_t size = node_size(n, strlen(n->name));
     acl_list_unref(n->acl);
     if (n->data && !data_is_inline(n))
         free(n->data);
     free(n->kids);
-    free(n);
+    if (!node_in_arena(size))
+        free(n);
+    else if (a)
+        arena_free(a, n, size);
 }
 
 /* ---- children tables ---- */
@@ -179,7 +280,7 @@ int tree_init(struct tree *t)
     struct corral_acl open = {CORRAL_PERM_ALL, "world", "anyone"};
     struct corral_acl read = {CORRAL_PERM_READ, "world", "anyone"};
     struct acl_list *open_acl = acl_cache_get(&open, 1);
-    t->root = node_new("", 0, NULL, 0);
+    t->root = node_new(&t->arena, "", 0, NULL, 0);
     if (!t->root || !open_acl)
         return -1;
     t->root->acl = open_acl;
@@ -203,13 +304,14 @@ static void destroy_rec(struct znode *n)
         for (uint32_t i = 0; i <= tab->mask; i++)
             if (tab->slot[i])
                 destroy_rec(tab->slot[i]);
-    node_free(n);
+    node_free(NULL, n);
 }
 
 void tree_destroy(struct tree *t)
 {
     if (t->root)
         destroy_rec(t->root);
+    arena_release(&t->arena);
     memset(t, 0, sizeof *t);
 }
 
@@ -267,7 +369,7 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
             return NULL;
         tab = parent->kids;
     }
-    struct znode *n = node_new(name, name_len, data, len);
+    struct znode *n = node_new(&t->arena, name, name_len, data, len);
     if (!n) {
         if (!tab->count) {
             free(tab);
@@ -289,7 +391,7 @@ void tree_remove(struct tree *t, struct znode *n)
     table_del(n->parent, n);
     t->node_count--;
     t->data_size -= (int64_t)strlen(n->name) + (n->data_len > 0 ? n->data_len : 0);
-    node_free(n);
+    node_free(&t->arena, n);
 }
 
 void tree_set_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t len)

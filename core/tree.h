@@ -54,7 +54,20 @@ struct znode {
     char name[];                /* "" for the root; NUL-terminated, then the inline data room */
 };
 
+/*
+ * Where small nodes live (tree.c): big chunks carved in 8-byte steps, a free
+ * list per size, no per-node malloc header or 16-byte rounding.
+ */
+#define TREE_ARENA_MAX 512                      /* bigger nodes are malloc'd */
+struct tree_arena {
+    struct tree_chunk *chunks;                  /* every chunk, newest first */
+    uint8_t *next, *end;                        /* the newest chunk's free tail */
+    size_t chunk_size;                          /* of the next chunk (grows) */
+    struct znode *free[TREE_ARENA_MAX / 8 + 1]; /* freed nodes by size / 8 */
+};
+
 struct tree {
+    struct tree_arena arena;
     struct znode *root;
     int64_t node_count;
     int64_t data_size;          /* sum of path piece + data lengths, like ZooKeeper's approximate size */
