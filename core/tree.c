@@ -20,8 +20,11 @@
  * writers only read the tree, and the chunks are ordinary private memory.
  *
  * Children tables use linear probing with backward-shift deletion (no
- * tombstones), grow at 3/4 full and shrink at 1/8, and are freed when the
- * last child goes.  Hashes are not stored: a probe compares names, which
+ * tombstones), grow by half at 3/4 full (so they are 1/2 to 3/4 full; a
+ * power-of-two doubling left them 3/8 to 3/4 full, and at 8 bytes a slot
+ * that was ~4 B a znode more), shrink by half at 1/8, and are freed when
+ * the last child goes.  A hash maps to a slot by multiply-shift, which works
+ * for any capacity.  Hashes are not stored: a probe compares names, which
  * are short, and a resize rehashes them.
  */
 #include <stddef.h>
@@ -193,16 +196,27 @@ static struct child_table *table_new(uint32_t cap)
 {
     struct child_table *tab = calloc(1, sizeof *tab + (size_t)cap * sizeof tab->slot[0]);
     if (tab)
-        tab->mask = cap - 1;
+        tab->cap = cap;
     return tab;
+}
+
+/* The home slot of hash h: its high 32 bits scaled to [0, cap). */
+static inline uint32_t home_slot(uint64_t h, uint32_t cap)
+{
+    return (uint32_t)(((h >> 32) * (uint64_t)cap) >> 32);
+}
+
+static inline uint32_t next_slot(uint32_t i, uint32_t cap)
+{
+    return i + 1 == cap ? 0 : i + 1;
 }
 
 /* Put c in the first free slot of its probe sequence (no duplicate check). */
 static void table_put(struct child_table *tab, struct znode *c, uint64_t h)
 {
-    uint32_t i = (uint32_t)h & tab->mask;
+    uint32_t i = home_slot(h, tab->cap);
     while (tab->slot[i])
-        i = (i + 1) & tab->mask;
+        i = next_slot(i, tab->cap);
     tab->slot[i] = c;
     tab->count++;
 }
@@ -213,7 +227,7 @@ static int table_resize(struct znode *n, uint32_t cap)
     struct child_table *old = n->kids, *tab = table_new(cap);
     if (!tab)
         return -1;
-    for (uint32_t i = 0; i <= old->mask; i++) {
+    for (uint32_t i = 0; i < old->cap; i++) {
         struct znode *c = old->slot[i];
         if (c)
             table_put(tab, c, name_hash(c->name, strlen(c->name)));
@@ -227,8 +241,8 @@ static struct znode *table_find(const struct child_table *tab, const char *name,
 {
     if (!tab)
         return NULL;
-    uint32_t i = (uint32_t)name_hash(name, len) & tab->mask;
-    for (struct znode *c; (c = tab->slot[i]); i = (i + 1) & tab->mask)
+    uint32_t i = home_slot(name_hash(name, len), tab->cap);
+    for (struct znode *c; (c = tab->slot[i]); i = next_slot(i, tab->cap))
         if (name_is(c, name, len))
             return c;
     return NULL;
@@ -242,16 +256,16 @@ static struct znode *table_find(const struct child_table *tab, const char *name,
 static void table_del(struct znode *parent, struct znode *c)
 {
     struct child_table *tab = parent->kids;
-    uint32_t mask = tab->mask;
-    uint32_t i = (uint32_t)name_hash(c->name, strlen(c->name)) & mask;
+    uint32_t cap = tab->cap;
+    uint32_t i = home_slot(name_hash(c->name, strlen(c->name)), cap);
     while (tab->slot[i] != c)
-        i = (i + 1) & mask;
+        i = next_slot(i, cap);
     for (uint32_t j = i;;) {
-        j = (j + 1) & mask;
+        j = next_slot(j, cap);
         struct znode *e = tab->slot[j];
         if (!e)
             break;
-        uint32_t home = (uint32_t)name_hash(e->name, strlen(e->name)) & mask;
+        uint32_t home = home_slot(name_hash(e->name, strlen(e->name)), cap);
         /* e stays if home lies cyclically in (i, j] */
         if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
             continue;
@@ -262,8 +276,8 @@ static void table_del(struct znode *parent, struct znode *c)
     if (--tab->count == 0) {
         free(tab);
         parent->kids = NULL;
-    } else if (mask + 1 > 16 && tab->count < (mask + 1) / 8) {
-        table_resize(parent, (mask + 1) / 2);   /* without memory it just stays big */
+    } else if (cap > 16 && tab->count < cap / 8) {
+        table_resize(parent, cap / 2);          /* without memory it just stays big */
     }
 }
 
@@ -301,7 +315,7 @@ static void destroy_rec(struct znode *n)
 {
     struct child_table *tab = n->kids;
     if (tab)
-        for (uint32_t i = 0; i <= tab->mask; i++)
+        for (uint32_t i = 0; i < tab->cap; i++)
             if (tab->slot[i])
                 destroy_rec(tab->slot[i]);
     node_free(NULL, n);
@@ -364,8 +378,8 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
     if (!tab) {
         if (!(tab = parent->kids = table_new(TABLE_MIN)))
             return NULL;
-    } else if ((tab->count + 1) * 4 > (tab->mask + 1) * 3) {
-        if (table_resize(parent, (tab->mask + 1) * 2) < 0)
+    } else if ((uint64_t)(tab->count + 1) * 4 > (uint64_t)tab->cap * 3) {
+        if (table_resize(parent, tab->cap + tab->cap / 2) < 0)
             return NULL;
         tab = parent->kids;
     }

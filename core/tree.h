@@ -27,10 +27,10 @@
 
 struct znode;
 
-/* A parent's children: open addressing, linear probing, capacity a power of two. */
+/* A parent's children: open addressing, linear probing, any capacity. */
 struct child_table {
     uint32_t count;
-    uint32_t mask;              /* capacity - 1 */
+    uint32_t cap;               /* slots */
     struct znode *slot[];       /* NULL: free */
 };
 
@@ -110,7 +110,7 @@ int tree_path(const struct znode *n, char *buf, size_t cap);
 struct znode *const *tree_child_slots(const struct znode *n);
 static inline uint32_t tree_child_capacity(const struct znode *n)
 {
-    return n->kids ? n->kids->mask + 1 : 0;
+    return n->kids ? n->kids->cap : 0;
 }
 
 #endif
