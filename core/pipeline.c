@@ -196,7 +196,12 @@ static void read_node(struct session *s, const struct corral_request *r,
     int watch = r->watch && s->ops;
     switch (r->op) {
     case CORRAL_OP_EXISTS:
-        /* exists checks no ACL, and watches a missing node for its creation */
+        /* exists checks no ACL, and watches a missing node for its creation;
+         * but first, as ZooKeeper's FinalRequestProcessor, refuses a NUL */
+        if (r->path_had_nul) {
+            rsp->err = CORRAL_EBADARGUMENTS;
+            break;
+        }
         if (watch)
             watch_add(s, r->path, 0, WATCH_STANDARD);
         if (!n)

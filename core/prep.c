@@ -199,7 +199,7 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
      * the ACL, the parent (NoNode for "/a//b": its parent "/a/" is no node),
      * and the full path check once the sequence suffix is on.
      */
-    if (!r->path || !strchr(r->path, '/'))
+    if (!r->path || !strchr(r->path, '/') || r->path_had_nul)
         return CORRAL_EBADARGUMENTS;
     struct corral_acl *acl;
     int32_t n_acl;
@@ -294,7 +294,7 @@ static int prep_delete(struct session *s, struct view *v, const struct corral_re
                        struct corral_txn *t)
 {
     /* ZooKeeper's getParentPathAndValidate: the rest is NoNode by lookup */
-    if (!r->path || !strchr(r->path, '/') || is_special_path(r->path))
+    if (!r->path || !strchr(r->path, '/') || r->path_had_nul || is_special_path(r->path))
         return CORRAL_EBADARGUMENTS;
     char *parent = parent_of(r->path);
     struct vnode pv, nv;

@@ -3,7 +3,8 @@
 ZooKeeper 3.8 and corrald, compared by error code and zxid offset (a failed
 write still takes a zxid on both).  Paths: empty, relative, trailing '/',
 '//', '.' and '..' components, control and other refused characters (a NUL
-is left out: corrald reads it as a malformed string, MarshallingError),
+among them: create, delete and exists refuse it as such, elsewhere it is a
+path no node has),
 a sequential create whose name only becomes valid with its suffix, reads of
 such paths (not validated: NoNode), and the /zookeeper system nodes.  Sizes:
 data up to jute.maxbuffer (a frame past it closes the connection; the
@@ -63,7 +64,7 @@ def create(p, data=b"", flags=0):
 same("create /e", CREATE, create("/e"))
 BAD = ["", "e", "/e/", "//", "/e//x", "/e/.", "/e/..", "/./e", "/e/../x", "/e/x\x01", "/e/\x1f",
        "/e/\x7f", "/e/\u0080", "/e/\ud7ff", "/e/\uf8ff", "/e/\ufff0", "/e/..x",
-       "/e/.x", "/e/x.", "/e/ x", "/e/\u00e9t\u00e9"]
+       "/e/.x", "/e/x.", "/e/ x", "/e/\u00e9t\u00e9", "/e/x\x00", "/e\x00/x", "/\x00"]
 for p in BAD:
     for op, body, what in ((CREATE, create(p), "create"), (DELETE, jstr(p) + jint(-1), "delete"),
                            (SETDATA, jstr(p) + jbuf(b"x") + jint(-1), "setData"),

@@ -95,6 +95,13 @@ struct corral_request {
      * (ZooKeeper logs it as an error txn).
      */
     int malformed;
+    /*
+     * The path held a NUL, which a C string cannot; the transport read each
+     * as U+0001 (a character no node name may hold).  ZooKeeper checks for a
+     * NUL only in create, delete and exists (BadArguments); elsewhere such a
+     * path is just a path no node has, as the stand-in makes it.
+     */
+    int path_had_nul;
 };
 
 /* addWatch modes (AddWatchMode). */

@@ -86,10 +86,39 @@ static void get_acl(struct jute_reader *r, struct corral_request *req)
     req->n_acl = n < 0 ? 0 : n;
 }
 
+/*
+ * A path.  Java strings can hold a NUL, C strings cannot: each NUL is read
+ * as U+0001, a character no node name may hold, and the request is marked
+ * (request.h, path_had_nul) for the few checks ZooKeeper makes for a NUL
+ * itself.  A null string stays NULL.
+ */
+static char *get_path(struct jute_reader *r, struct corral_request *req)
+{
+    const uint8_t *p;
+    int32_t n;
+    jute_get_buffer(r, &p, &n);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s) {
+        r->err = 1;
+        return NULL;
+    }
+    for (int32_t i = 0; i < n; i++) {
+        s[i] = (char)p[i];
+        if (!p[i]) {
+            s[i] = '\x01';
+            req->path_had_nul = 1;
+        }
+    }
+    s[n] = 0;
+    return s;
+}
+
 /* CreateRequest / CreateTTLRequest. */
 static void get_create(struct jute_reader *r, struct corral_request *req)
 {
-    req->path = jute_get_string_dup(r);
+    req->path = get_path(r, req);
     req->data = jute_get_buffer_dup(r, &req->data_len);
     get_acl(r, req);
     req->flags = jute_get_int(r);
@@ -100,20 +129,20 @@ static void get_create(struct jute_reader *r, struct corral_request *req)
 /* path, int version: DeleteRequest, CheckVersionRequest. */
 static void get_path_version(struct jute_reader *r, struct corral_request *req)
 {
-    req->path = jute_get_string_dup(r);
+    req->path = get_path(r, req);
     req->version = jute_get_int(r);
 }
 
 /* path, bool watch: ExistsRequest, GetDataRequest, GetChildren(2)Request. */
 static void get_path_watch(struct jute_reader *r, struct corral_request *req)
 {
-    req->path = jute_get_string_dup(r);
+    req->path = get_path(r, req);
     req->watch = jute_get_bool(r);
 }
 
 static void get_set_data(struct jute_reader *r, struct corral_request *req)
 {
-    req->path = jute_get_string_dup(r);
+    req->path = get_path(r, req);
     req->data = jute_get_buffer_dup(r, &req->data_len);
     req->version = jute_get_int(r);
 }
@@ -241,10 +270,10 @@ static void get_body(struct jute_reader *r, struct corral_request *req)
     case CORRAL_OP_GET_EPHEMERALS:
     case CORRAL_OP_GET_ALL_CHILDREN_NUMBER:
     case CORRAL_OP_DELETE_CONTAINER:
-        req->path = jute_get_string_dup(r);
+        req->path = get_path(r, req);
         break;
     case CORRAL_OP_SET_ACL:
-        req->path = jute_get_string_dup(r);
+        req->path = get_path(r, req);
         get_acl(r, req);
         req->version = jute_get_int(r);
         break;
@@ -268,7 +297,7 @@ static void get_body(struct jute_reader *r, struct corral_request *req)
     case CORRAL_OP_ADD_WATCH:
     case CORRAL_OP_REMOVE_WATCHES:
     case CORRAL_OP_CHECK_WATCHES:
-        req->path = jute_get_string_dup(r);
+        req->path = get_path(r, req);
         req->mode = jute_get_int(r);
         /* ZooKeeper cannot read an unknown mode or watcher type: MarshallingError */
         if (req->op == CORRAL_OP_ADD_WATCH ? req->mode != 0 && req->mode != 1
