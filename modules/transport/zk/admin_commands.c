@@ -48,9 +48,9 @@ static void server_stats_members(struct json *j)
     json_kv_int(j, "fsync_threshold_exceed_count", 0);
     json_key(j, "client_response_stats");
     json_object_begin(j);
-    json_kv_int(j, "last_buffer_size", -1);
-    json_kv_int(j, "min_buffer_size", -1);
-    json_kv_int(j, "max_buffer_size", -1);
+    json_kv_int(j, "last_buffer_size", f.response_last);
+    json_kv_int(j, "min_buffer_size", f.response_min);
+    json_kv_int(j, "max_buffer_size", f.response_max);
     json_object_end(j);
     json_kv_int(j, "data_dir_size", data_size);
     json_kv_int(j, "log_dir_size", log_size);
@@ -70,9 +70,9 @@ static void server_stats_members(struct json *j)
     json_object_end(j);
     json_key(j, "client_response");
     json_object_begin(j);
-    json_kv_int(j, "last_buffer_size", -1);
-    json_kv_int(j, "min_buffer_size", -1);
-    json_kv_int(j, "max_buffer_size", -1);
+    json_kv_int(j, "last_buffer_size", f.response_last);
+    json_kv_int(j, "min_buffer_size", f.response_min);
+    json_kv_int(j, "max_buffer_size", f.response_max);
     json_object_end(j);
     json_kv_int(j, "node_count", f.st.node_count);
 }

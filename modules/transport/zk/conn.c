@@ -212,6 +212,14 @@ static void cb_reply(void *conn, const struct corral_response *rsp)
     zk_frame_end(c, start);
     c->packets_sent++;
     zk.packets_sent++;
+    if (rsp->op != CORRAL_OP_PING) {    /* ZooKeeper sizes every reply but a ping's */
+        int32_t size = (int32_t)(c->out.len - start - 4);
+        zk.response_last = size;
+        if (zk.response_min < 0 || size < zk.response_min)
+            zk.response_min = size;
+        if (size > zk.response_max)
+            zk.response_max = size;
+    }
     /* the loop's cached time: a clock read per reply shows in profiles */
     c->last_response_ms = (int64_t)(ev_now(zk.core->loop) * 1000.0);
     /*

@@ -36,6 +36,9 @@ void zk_server_figures(struct zk_server_figures *f)
                f->st.requests ? (double)f->st.total_latency_ms / (double)f->st.requests : 0);
     f->packets_received = zk.packets_received;
     f->packets_sent = zk.packets_sent;
+    f->response_last = zk.response_last;
+    f->response_min = zk.response_min;
+    f->response_max = zk.response_max;
     f->connections = zk.n_conns;
 }
 
@@ -71,10 +74,10 @@ size_t zk_monitor_rows(const struct zk_server_figures *f, struct zk_row *r)
     ROW_INT("znode_count", st->node_count);
     ROW_INT("global_sessions", st->session_count);
     ROW_INT("non_mtls_remote_conn_count", 0);
-    ROW_INT("last_client_response_size", -1);
+    ROW_INT("last_client_response_size", f->response_last);
     ROW_INT("packets_sent", f->packets_sent);
     ROW_INT("packets_received", f->packets_received);
-    ROW_INT("max_client_response_size", -1);
+    ROW_INT("max_client_response_size", f->response_max);
     ROW_NUM("connection_drop_probability", "0.0");
     ROW_INT("watch_count", st->watch_count);
     ROW_INT("auth_failed_count", 0);
@@ -86,7 +89,7 @@ size_t zk_monitor_rows(const struct zk_server_figures *f, struct zk_row *r)
     ROW_INT("uptime", st->uptime_ms);
     ROW_INT("max_latency", st->max_latency_ms);
     ROW_INT("outstanding_tls_handshake", 0);
-    ROW_INT("min_client_response_size", -1);
+    ROW_INT("min_client_response_size", f->response_min);
     ROW_INT("non_mtls_local_conn_count", 0);
     ROW_INT("proposal_count", 0);
 #undef ROW_INT
@@ -470,6 +473,7 @@ void zk_reset_server_stats(void)
 {
     zk.core->reset_stats();
     zk.packets_received = zk.packets_sent = 0;
+    zk.response_last = zk.response_min = zk.response_max = -1;
 }
 
 long long zk_trace_mask = 306;

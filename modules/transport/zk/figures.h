@@ -19,6 +19,7 @@ struct zk_server_figures {
     const char *mode;                   /* "standalone", "leader", ... */
     char avg_latency[32];               /* as Java prints it: "0.0", "2.8" */
     int64_t packets_received, packets_sent;
+    int32_t response_last, response_min, response_max;
     int connections;
 };
 void zk_server_figures(struct zk_server_figures *f);

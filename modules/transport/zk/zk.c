@@ -245,6 +245,7 @@ static int zk_init(const struct corral_core *core)
     memset(&zk, 0, sizeof zk);
     zk.core = core;
     zk.start_ms = core->now_ms();
+    zk.response_last = zk.response_min = zk.response_max = -1;
     if (core->config_int("clientPort", 2181, 0, 65535, &port) < 0 ||
         core->config_int("maxClientCnxns", 60, 0, 1 << 30, &zk.max_per_ip) < 0 ||
         core->config_int("jute.maxbuffer", 0xfffff, 1, INT32_MAX, &max_buffer) < 0)

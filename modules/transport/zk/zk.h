@@ -79,6 +79,9 @@ struct zk_transport {
 
     int64_t packets_received, packets_sent;
     int64_t start_ms;
+    /* Sizes of the replies to requests (ZooKeeper's clientResponseStats:
+     * the frame length, pings excluded); -1 until the first, and after srst. */
+    int32_t response_last, response_min, response_max;
 };
 
 extern struct zk_transport zk;
