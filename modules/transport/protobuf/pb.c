@@ -16,143 +16,34 @@
  * Accepted sockets are non-blocking with Nagle off; each becomes a struct
  * pb_conn (conn.c).
  */
-#define _GNU_SOURCE 1   /* accept4 */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <netdb.h>
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include "pb.h"
 
 struct pb_transport pb;
 
-struct pb_listener {
-    struct pb_listener *next;
-    int fd;
-    ev_io watcher;
-    ev_timer retry;             /* re-arm after EMFILE */
-};
 
 /* ---- accept ---- */
 
-static void peer_name(const struct sockaddr_storage *ss, char *addr, size_t len, int *port)
+/* A new client connection (modules/common/listener.c accepted it). */
+static void on_client(int fd, const char *addr, int port, void *arg)
 {
-    addr[0] = 0;
-    *port = 0;
-    if (ss->ss_family == AF_INET) {
-        const struct sockaddr_in *sin = (const struct sockaddr_in *)ss;
-        inet_ntop(AF_INET, &sin->sin_addr, addr, (socklen_t)len);
-        *port = ntohs(sin->sin_port);
-    } else if (ss->ss_family == AF_INET6) {
-        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)ss;
-        if (IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr))
-            inet_ntop(AF_INET, &sin6->sin6_addr.s6_addr[12], addr, (socklen_t)len);
-        else
-            inet_ntop(AF_INET6, &sin6->sin6_addr, addr, (socklen_t)len);
-        *port = ntohs(sin6->sin6_port);
-    }
-}
-
-static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    struct pb_listener *l = w->data;
-    ev_io_start(loop, &l->watcher);
-}
-
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct pb_listener *l = w->data;
-    for (int i = 0; i < 64; i++) {
-        struct sockaddr_storage ss;
-        socklen_t sl = sizeof ss;
-        int fd = accept4(l->fd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                pb.core->log(CORRAL_LOG_WARN, PB_WHO, "accept: %s; pausing accepts for 100 ms",
-                             strerror(errno));
-                ev_io_stop(loop, &l->watcher);
-                ev_timer_set(&l->retry, 0.1, 0.);
-                ev_timer_start(loop, &l->retry);
-            }
-            return;
-        }
-        char addr[64];
-        int port;
-        peer_name(&ss, addr, sizeof addr, &port);
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        if (!pb_conn_new(fd, addr, port))
-            close(fd);
-    }
-}
-
-/* ---- listening ---- */
-
-static int listen_on(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 1024) < 0) {
-        int e = errno;
+    if (!pb_conn_new(fd, addr, port))
         close(fd);
-        errno = e;
-        return -1;
-    }
-    return fd;
 }
 
 static int pb_start(void)
 {
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    char port[16];
-    snprintf(port, sizeof port, "%d", pb.port);
-    int rc = getaddrinfo(pb.address, port, &hints, &res);
-    if (rc != 0) {
-        pb.core->log(CORRAL_LOG_ERROR, PB_WHO, "protobufClientPortAddress '%s': %s", pb.address,
-                     gai_strerror(rc));
-        return -1;
-    }
-    int n = 0, last_errno = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = listen_on(ai);
-        if (fd < 0) {
-            last_errno = errno;
-            continue;
-        }
-        struct pb_listener *l = calloc(1, sizeof *l);
-        if (!l) {
-            close(fd);
-            continue;
-        }
-        l->fd = fd;
-        ev_io_init(&l->watcher, on_accept, fd, EV_READ);
-        ev_timer_init(&l->retry, on_retry, 0.1, 0.);
-        l->watcher.data = l->retry.data = l;
-        ev_io_start(pb.core->loop, &l->watcher);
-        l->next = pb.listeners;
-        pb.listeners = l;
-        n++;
-    }
-    freeaddrinfo(res);
-    if (n == 0) {
-        pb.core->log(CORRAL_LOG_ERROR, PB_WHO, "cannot listen on %s:%d: %s", pb.address, pb.port,
-                     strerror(last_errno));
+    char err[160];
+    if (listeners_open(pb.core, PB_WHO, pb.address, pb.port, on_client, NULL, &pb.listeners, err,
+                       sizeof err) < 0) {
+        pb.core->log(CORRAL_LOG_ERROR, PB_WHO,
+                     "cannot listen on %s:%d (protobufClientPortAddress, protobufClientPort): %s",
+                     pb.address, pb.port, err);
         return -1;
     }
     ev_prepare_init(&pb.flush_watcher, pb_flush_all);
@@ -164,14 +55,8 @@ static int pb_start(void)
 
 static void pb_stop(void)
 {
-    while (pb.listeners) {
-        struct pb_listener *l = pb.listeners;
-        pb.listeners = l->next;
-        ev_io_stop(pb.core->loop, &l->watcher);
-        ev_timer_stop(pb.core->loop, &l->retry);
-        close(l->fd);
-        free(l);
-    }
+    listeners_close(pb.listeners);
+    pb.listeners = NULL;
     /* flush-listed connections are dropped below; forget the list first */
     for (struct pb_conn *c = pb.flush_list; c; ) {
         struct pb_conn *next = c->flush_next;

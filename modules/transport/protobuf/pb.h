@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <ev.h>
 #include "corral/module.h"
+#include "listener.h"
 #include "pbbuf.h"
 
 #define PB_WHO "protobuf"
@@ -60,7 +61,7 @@ struct pb_transport {
     char *address;
     uint32_t max_message;               /* protobuf.maxMessageSize (default jute.maxbuffer) */
 
-    struct pb_listener *listeners;
+    struct listeners *listeners;        /* modules/common/listener.c */
     struct pb_conn *conns;
     struct pb_conn *flush_list;
     ev_prepare flush_watcher;

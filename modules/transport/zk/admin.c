@@ -23,7 +23,6 @@
  * moment (nginx's lingering close), so the client reads the answer rather
  * than a reset.
  */
-#define _GNU_SOURCE 1   /* accept4 */
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -31,9 +30,6 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-#include <netdb.h>
-#include <netinet/in.h>
-#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include "zk.h"
 
@@ -58,12 +54,6 @@ struct admin_conn {
     size_t out_off;
 };
 
-struct admin_listener {
-    struct admin_listener *next;
-    int fd;
-    ev_io watcher;
-    ev_timer retry;
-};
 
 static struct {
     int enabled;
@@ -71,7 +61,7 @@ static struct {
     int port;
     char *url;                  /* commandURL without a trailing '/' ("" for the root) */
     double idle_timeout;        /* seconds */
-    struct admin_listener *listeners;
+    struct listeners *listeners;        /* modules/common/listener.c */
     struct admin_conn *conns;
     int n_conns;
 } admin;
@@ -506,53 +496,14 @@ static void conn_new(int fd)
 
 /* ---- listening ---- */
 
-static void on_retry(struct ev_loop *loop, ev_timer *w, int revents)
+/* A new HTTP connection (modules/common/listener.c accepted it). */
+static void on_client(int fd, const char *addr, int port, void *arg)
 {
-    struct admin_listener *l = w->data;
-    ev_io_start(loop, &l->watcher);
-}
-
-static void on_accept(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct admin_listener *l = w->data;
-    for (int i = 0; i < 16; i++) {
-        int fd = accept4(l->fd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
-        if (fd < 0) {
-            if (errno == EINTR || errno == ECONNABORTED)
-                continue;
-            if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
-                ev_io_stop(loop, &l->watcher);
-                ev_timer_set(&l->retry, 0.1, 0.);
-                ev_timer_start(loop, &l->retry);
-            }
-            return;
-        }
-        if (admin.n_conns >= ADMIN_MAX_CONNS) {
-            close(fd);
-            continue;
-        }
-        int one = 1;
-        setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-        conn_new(fd);
-    }
-}
-
-static int listen_on(const struct addrinfo *ai)
-{
-    int fd = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC, ai->ai_protocol);
-    if (fd < 0)
-        return -1;
-    int one = 1;
-    setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ai->ai_family == AF_INET6)
-        setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-    if (bind(fd, ai->ai_addr, ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-        int e = errno;
+    if (admin.n_conns >= ADMIN_MAX_CONNS) {
         close(fd);
-        errno = e;
-        return -1;
+        return;
     }
-    return fd;
+    conn_new(fd);
 }
 
 void zk_admin_start(void)
@@ -561,45 +512,12 @@ void zk_admin_start(void)
         zk.core->log(CORRAL_LOG_INFO, ADMIN_WHO, "AdminServer disabled (admin.enableServer=false)");
         return;
     }
-    struct addrinfo hints, *res = NULL;
-    memset(&hints, 0, sizeof hints);
-    hints.ai_family = AF_UNSPEC;
-    hints.ai_socktype = SOCK_STREAM;
-    hints.ai_flags = AI_PASSIVE;
-    char port[16];
-    snprintf(port, sizeof port, "%d", admin.port);
-    int rc = getaddrinfo(admin.address, port, &hints, &res);
-    if (rc != 0) {
-        zk.core->log(CORRAL_LOG_WARN, ADMIN_WHO, "AdminServer not started: admin.serverAddress '%s': %s",
-                     admin.address, gai_strerror(rc));
-        return;
-    }
-    int n = 0, last_errno = 0;
-    for (struct addrinfo *ai = res; ai; ai = ai->ai_next) {
-        int fd = listen_on(ai);
-        if (fd < 0) {
-            last_errno = errno;
-            continue;
-        }
-        struct admin_listener *l = calloc(1, sizeof *l);
-        if (!l) {
-            close(fd);
-            continue;
-        }
-        l->fd = fd;
-        ev_io_init(&l->watcher, on_accept, fd, EV_READ);
-        ev_timer_init(&l->retry, on_retry, 0.1, 0.);
-        l->watcher.data = l->retry.data = l;
-        ev_io_start(zk.core->loop, &l->watcher);
-        l->next = admin.listeners;
-        admin.listeners = l;
-        n++;
-    }
-    freeaddrinfo(res);
-    if (n == 0) {
+    char err[160];
+    if (listeners_open(zk.core, ADMIN_WHO, admin.address, admin.port, on_client, NULL, &admin.listeners,
+                       err, sizeof err) < 0) {
         zk.core->log(CORRAL_LOG_WARN, ADMIN_WHO,
                      "AdminServer not started: cannot listen on %s:%d: %s (the server runs without it)",
-                     admin.address, admin.port, strerror(last_errno));
+                     admin.address, admin.port, err);
         return;
     }
     zk.core->log(CORRAL_LOG_INFO, ADMIN_WHO, "AdminServer on http://%s:%d%s", admin.address,
@@ -608,14 +526,8 @@ void zk_admin_start(void)
 
 void zk_admin_stop(void)
 {
-    while (admin.listeners) {
-        struct admin_listener *l = admin.listeners;
-        admin.listeners = l->next;
-        ev_io_stop(zk.core->loop, &l->watcher);
-        ev_timer_stop(zk.core->loop, &l->retry);
-        close(l->fd);
-        free(l);
-    }
+    listeners_close(admin.listeners);
+    admin.listeners = NULL;
     while (admin.conns)
         conn_close(admin.conns);
 }

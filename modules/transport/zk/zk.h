@@ -18,6 +18,7 @@
 #include <stddef.h>
 #include <ev.h>
 #include "corral/module.h"
+#include "listener.h"
 #include "corral/jute.h"
 
 #define ZK_WHO "zk"
@@ -70,7 +71,7 @@ struct zk_transport {
     char *address;
     uint32_t fourlw_enabled;            /* bit per command (fourlw.c) */
 
-    struct zk_listener *listeners;
+    struct listeners *listeners;        /* modules/common/listener.c */
     struct zk_conn *conns;
     int n_conns;
     struct zk_conn *flush_list;
