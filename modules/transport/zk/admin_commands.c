@@ -159,6 +159,26 @@ static void cmd_dirs(struct json *j, const char *q, int *e)
     json_kv_int(j, "logdir_size", log_size);
 }
 
+/* {"<session id>": [paths...], ...} from pairs sorted by session. */
+static void paths_by_session(struct json *j, const struct zk_pairs *l)
+{
+    json_object_begin(j);
+    for (size_t i = 0; i < l->n; i++) {
+        if (i == 0 || l->v[i].session_id != l->v[i - 1].session_id) {
+            char key[32];
+            if (i)
+                json_array_end(j);
+            snprintf(key, sizeof key, "%" PRId64, l->v[i].session_id);
+            json_key(j, key);
+            json_array_begin(j);
+        }
+        json_string(j, l->v[i].path);
+    }
+    if (l->n)
+        json_array_end(j);
+    json_object_end(j);
+}
+
 static void cmd_dump(struct json *j, const char *q, int *e)
 {
     struct zk_expiries ex;
@@ -187,21 +207,7 @@ static void cmd_dump(struct json *j, const char *q, int *e)
     zk_collect_ephemerals(&l);
     zk_pairs_by_session(&l);
     json_key(j, "session_id_to_ephemeral_paths");
-    json_object_begin(j);
-    for (size_t i = 0; i < l.n; i++) {
-        if (i == 0 || l.v[i].session_id != l.v[i - 1].session_id) {
-            char key[32];
-            if (i)
-                json_array_end(j);
-            snprintf(key, sizeof key, "%" PRId64, l.v[i].session_id);
-            json_key(j, key);
-            json_array_begin(j);
-        }
-        json_string(j, l.v[i].path);
-    }
-    if (l.n)
-        json_array_end(j);
-    json_object_end(j);
+    paths_by_session(j, &l);
     zk_pairs_free(&l);
 }
 
@@ -448,21 +454,7 @@ static void cmd_watches(struct json *j, const char *q, int *e)
     zk_collect_watches(&l);
     zk_pairs_by_session(&l);
     json_key(j, "session_id_to_watched_paths");
-    json_object_begin(j);
-    for (size_t i = 0; i < l.n; i++) {
-        if (i == 0 || l.v[i].session_id != l.v[i - 1].session_id) {
-            char key[32];
-            if (i)
-                json_array_end(j);
-            snprintf(key, sizeof key, "%" PRId64, l.v[i].session_id);
-            json_key(j, key);
-            json_array_begin(j);
-        }
-        json_string(j, l.v[i].path);
-    }
-    if (l.n)
-        json_array_end(j);
-    json_object_end(j);
+    paths_by_session(j, &l);
     zk_pairs_free(&l);
 }
 
