@@ -395,11 +395,33 @@ static void update_stats(const char *root, int64_t bytes_diff, int64_t count_dif
     free(sp);
 }
 
+/* Subtree walks use an explicit stack: a subtree can be deeper than the C stack. */
+struct node_stack {
+    struct znode **v;
+    size_t n, cap;
+};
+
+static void stack_push(struct node_stack *st, struct znode *n)
+{
+    if (st->n == st->cap) {
+        st->cap = st->cap ? st->cap * 2 : 64;
+        st->v = realloc(st->v, st->cap * sizeof *st->v);
+        if (!st->v)
+            abort();
+    }
+    st->v[st->n++] = n;
+}
+
+static void stack_push_children(struct node_stack *st, struct znode *n)
+{
+    TREE_FOREACH_CHILD(n, c)
+        stack_push(st, c);
+}
+
 /*
  * DataTree.updateQuotaForPath: count the nodes and bytes of the subtree at
  * `path` (an exact node path as ZooKeeper looks it up: "" is the root) and
- * write "count=C,bytes=B" into its stats node.  An explicit stack, as a
- * subtree can be deeper than the C stack.
+ * write "count=C,bytes=B" into its stats node.
  */
 static void recompute(const char *path, size_t plen)
 {
@@ -409,26 +431,15 @@ static void recompute(const char *path, size_t plen)
     int64_t count = 0, bytes = 0;
     struct znode *top = path_lookup(p);
     if (top) {
-        size_t cap = 64, depth = 0;
-        struct znode **stack = malloc(cap * sizeof *stack);
-        if (!stack)
-            abort();
-        stack[depth++] = top;
-        while (depth) {
-            struct znode *n = stack[--depth];
+        struct node_stack st = {0};
+        stack_push(&st, top);
+        while (st.n) {
+            struct znode *n = st.v[--st.n];
             count++;
             bytes += n->data_len > 0 ? n->data_len : 0;
-            TREE_FOREACH_CHILD(n, c) {
-                if (depth == cap) {
-                    cap *= 2;
-                    stack = realloc(stack, cap * sizeof *stack);
-                    if (!stack)
-                        abort();
-                }
-                stack[depth++] = c;
-            }
+            stack_push_children(&st, n);
         }
-        free(stack);
+        free(st.v);
     }
     char *sp = quota_node_path(p, plen, STAT_NODE);
     struct znode *sn = path_lookup(sp);
@@ -513,13 +524,10 @@ void quota_rebuild(void)
     struct znode *top = path_lookup(QUOTA_ROOT);
     if (!top)
         return;
-    size_t cap = 64, depth = 0;
-    struct znode **stack = malloc(cap * sizeof *stack);
-    if (!stack)
-        abort();
-    stack[depth++] = top;
-    while (depth) {
-        struct znode *n = stack[--depth];
+    struct node_stack st = {0};
+    stack_push(&st, top);
+    while (st.n) {
+        struct znode *n = st.v[--st.n];
         if (!tree_num_children(n)) {
             if (n != top && !strcmp(n->name, LIMIT_NODE)) {
                 char *p = full_path(n);
@@ -531,17 +539,9 @@ void quota_rebuild(void)
             }
             continue;
         }
-        TREE_FOREACH_CHILD(n, c) {
-            if (depth == cap) {
-                cap *= 2;
-                stack = realloc(stack, cap * sizeof *stack);
-                if (!stack)
-                    abort();
-            }
-            stack[depth++] = c;
-        }
+        stack_push_children(&st, n);
     }
-    free(stack);
+    free(st.v);
     log_info("quota: %u quota root(s) after loading the snapshot", HASH_COUNT(roots));
 }
 
