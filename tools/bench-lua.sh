@@ -39,26 +39,11 @@ VALUE_SIZE=${BENCH_VALUE_SIZE:-100}
 PIN=${BENCH_PIN:-1}
 MODES=${BENCH_MODES:-none empty idle inspect trigger}
 
-die() { echo "bench-lua.sh: $*" >&2; exit 1; }
-
-[ -d "$BUILDDIR" ] || die "no build directory '$BUILDDIR'"
-BUILDDIR=$(cd "$BUILDDIR" && pwd)
-CORRALD=$BUILDDIR/core/corrald
-BENCH=$BUILDDIR/tools/corral-bench
-MODULES=${2:-$BUILDDIR/modules/.dev}
-[ -x "$CORRALD" ] || die "$CORRALD not built"
-[ -x "$BENCH" ] || die "$BENCH not built"
+NAME=bench-lua.sh
+. "$(dirname "$0")/bench-common.sh"
+bench_build "$BUILDDIR" "${2:-}"
 [ -e "$MODULES/plugin_lua.so" ] || die "$MODULES/plugin_lua.so missing (lua plugin not built)"
-MODULES=$(cd "$MODULES" && pwd)
-if grep -q '^SAN_CFLAGS = -f' "$BUILDDIR/Makefile" 2>/dev/null; then
-    echo "bench-lua.sh: WARNING: $BUILDDIR is a sanitizer build; figures will be far too low" >&2
-fi
-
-SERVER_CPU="" BENCH_CPU=""
-if [ "$PIN" = 1 ] && [ "$(nproc)" -ge 2 ] && command -v taskset >/dev/null; then
-    SERVER_CPU="taskset -c 0"
-    BENCH_CPU="taskset -c 1"
-fi
+bench_pinning "$PIN"
 
 TMP=$(mktemp -d /tmp/corral-bench-lua.XXXXXX) || die "mktemp failed"
 CORRAL_PID=""
@@ -91,10 +76,6 @@ corral.on_write("/bench", function(req)
   if req.op == "set" then return {op = "set", path = "/bench-count", data = req.path} end
 end)
 EOF
-
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
 
 wait_ready() { # port
     for _ in $(seq 100); do
@@ -133,11 +114,6 @@ stop_corral() {
     kill "$CORRAL_PID" 2>/dev/null
     wait "$CORRAL_PID" 2>/dev/null
     CORRAL_PID=""
-}
-
-# User+system CPU seconds of a process.
-cpu_of() {
-    awk -v t="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.4f\n", ($12 + $13) / t }' "/proc/$1/stat"
 }
 
 run_once() { # mode -> "ops/s cpu-us-per-op" on stdout

@@ -67,31 +67,10 @@ CORRAL_STORAGE=${BENCH_CORRAL_STORAGE:-mem}
 ZK_HEAP=${ZK_HEAP:-1g}
 ZK_JAR_DIR=${ZK_JAR_DIR:-/usr/share/java}
 
-die() { echo "bench.sh: $*" >&2; exit 1; }
-
-[ -d "$BUILDDIR" ] || die "no build directory '$BUILDDIR' (usage: tools/bench.sh BUILDDIR)"
-BUILDDIR=$(cd "$BUILDDIR" && pwd)
-CORRALD=$BUILDDIR/core/corrald
-BENCH=$BUILDDIR/tools/corral-bench
-MODULES=${2:-$BUILDDIR/modules/.dev}
-[ -x "$CORRALD" ] || die "$CORRALD not built"
-[ -x "$BENCH" ] || die "$BENCH not built"
-[ -d "$MODULES" ] || die "$MODULES missing (modules not built)"
-MODULES=$(cd "$MODULES" && pwd)
-if grep -q -- '-fsanitize' "$BUILDDIR/Makefile" 2>/dev/null && grep -q '^SAN_CFLAGS = -f' "$BUILDDIR/Makefile"; then
-    echo "bench.sh: WARNING: $BUILDDIR is a sanitizer build; Corral's figures will be far too low" >&2
-fi
-
-NCPU=$(nproc 2>/dev/null || echo 1)
-if [ "$PIN" = 1 ] && [ "$NCPU" -ge 2 ] && command -v taskset >/dev/null; then
-    SERVER_CPU="taskset -c 0"
-    BENCH_CPU="taskset -c 1"
-    PIN_NOTE="server pinned to CPU 0, corral-bench to CPU 1 ($NCPU CPUs)"
-else
-    SERVER_CPU=""
-    BENCH_CPU=""
-    PIN_NOTE="no CPU pinning ($NCPU CPUs shared by server and generator)"
-fi
+NAME=bench.sh
+. "$(dirname "$0")/bench-common.sh"
+bench_build "$BUILDDIR" "${2:-}"
+bench_pinning "$PIN"
 # Other work on the machine skews a single-threaded server most (the kernel
 # shares a CPU per thread, and ZooKeeper has dozens): when allowed, run the
 # servers and the generator at a higher priority than everything else.
@@ -139,11 +118,6 @@ stop_servers() {
 trap stop_servers EXIT
 trap 'exit 130' INT TERM HUP
 
-# A free TCP port on 127.0.0.1 (bound then released).
-free_port() {
-    /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
-}
-
 # Wait until the server accepts a client session on the port (a real
 # ConnectRequest; ZooKeeper answers ruok before its request pipeline is up).
 wait_ready() { # port pid seconds
@@ -171,13 +145,6 @@ s.recv(4096)' "$1" 2>/dev/null && return 0
         i=$((i + 1))
     done
     return 1
-}
-
-# User+system CPU seconds of a process (all its threads).
-cpu_of() {
-    local tck
-    tck=$(getconf CLK_TCK)
-    awk -v t="$tck" '{ sub(/^.*\) /, ""); printf "%.2f\n", ($12 + $13) / t }' "/proc/$1/stat" 2>/dev/null || echo 0
 }
 
 # One corrald serves both of its transports: ZooKeeper's wire protocol on
