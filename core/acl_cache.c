@@ -7,8 +7,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "acl_cache.h"
+#include "idpool.h"
 
 static struct acl_list *cache;
+static struct id_pool ids;
 /*
  * The list returned last: loading a snapshot or a burst of creates asks for
  * the same list node after node, and comparing it field by field is much
@@ -63,6 +65,11 @@ struct acl_list *acl_cache_get(const struct corral_acl *acl, int32_t n)
         free(key);
         return NULL;
     }
+    if (!(l->id = id_pool_put(&ids, l))) {
+        free(key);
+        free(l);
+        return NULL;
+    }
     l->key = key;
     l->refs = 1;
     l->n = n;
@@ -78,8 +85,11 @@ struct acl_list *acl_cache_get(const struct corral_acl *acl, int32_t n)
 
 void acl_list_ref(struct acl_list *l) { l->refs++; }
 
+struct acl_list *acl_cache_by_id(uint32_t id) { return id_pool_get(&ids, id); }
+
 static void acl_list_destroy(struct acl_list *l)
 {
+    id_pool_drop(&ids, l->id);
     for (int32_t i = 0; i < l->n; i++) {
         free(l->acl[i].scheme);
         free(l->acl[i].id);
@@ -109,4 +119,5 @@ void acl_cache_clear(void)
         HASH_DEL(cache, l);
         acl_list_destroy(l);
     }
+    id_pool_clear(&ids);
 }

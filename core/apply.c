@@ -34,23 +34,23 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
     struct znode *parent = tree_lookup_parent(&server.tree, t->path, &name);
     if (!parent)
         return CORRAL_ENONODE;
-    if (tree_child(parent, name))
+    if (tree_child(&server.tree, parent, name))
         return CORRAL_ENODEEXISTS;
     struct acl_list *acl = acl_cache_get(t->acl, t->n_acl);
     if (!acl)
         abort();
     struct znode *n = tree_add_child(&server.tree, parent, name, t->data, t->data_len, acl);
     acl_list_unref(acl);
-    if (!n)
-        abort();
-    n->czxid = n->mzxid = n->pzxid = zxid;
-    n->ctime = n->mtime = t->time;
+    struct znode_meta m = {.czxid = zxid, .mzxid = zxid, .pzxid = zxid,
+                           .ctime = t->time, .mtime = t->time};
     if (t->ephemeral)
-        n->ephemeral_owner = t->session_id;
+        m.owner = t->session_id;
     else if (t->type == CORRAL_OP_CREATE_CONTAINER)
-        n->ephemeral_owner = CONTAINER_OWNER;
+        m.owner = CONTAINER_OWNER;
     else if (t->type == CORRAL_OP_CREATE_TTL)
-        n->ephemeral_owner = TTL_OWNER_BITS | t->ttl;
+        m.owner = TTL_OWNER_BITS | t->ttl;
+    if (!n || tree_set_meta(&server.tree, n, &m) < 0)
+        abort();
     /*
      * ZooKeeper's rule (DataTree.createNode): the parent's child counter only
      * moves up.  A txn replayed over a fuzzy snapshot that already counted it
@@ -58,48 +58,59 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
      * value wraps negative (so later sequential creates of the same name
      * find NodeExists, as in ZooKeeper).
      */
-    if (t->parent_cversion > parent->cversion) {
-        parent->cversion = t->parent_cversion;
-        parent->pzxid = zxid;
-    }
+    struct znode_meta pm;
+    tree_get_meta(&server.tree, parent, &pm);
+    if (t->parent_cversion > pm.cversion)
+        tree_set_child_counters(&server.tree, parent, t->parent_cversion, zxid);
     if (t->ephemeral)
         ephemeral_add(t->session_id, t->path);
     else
-        containers_track(t->path, n->ephemeral_owner);
-    quota_node_created(t->path, n->data_len);
+        containers_track(t->path, m.owner);
+    struct acl_list *n_acl = tree_acl(n), *parent_acl = tree_acl(parent);
+    /* quota stats writes may move nodes (tree_set_data): look n up again after */
+    quota_node_created(t->path, t->data_len);
     res->path = strdup(t->path);
-    tree_fill_stat(n, &res->stat);
+    tree_fill_stat(&server.tree, tree_lookup(&server.tree, t->path), &res->stat);
 
     char pbuf[4096];
-    watch_fire_created(t->path, n->acl);
-    watch_fire_children_changed(parent_path(t->path, pbuf, sizeof pbuf), parent->acl);
+    watch_fire_created(t->path, n_acl);
+    watch_fire_children_changed(parent_path(t->path, pbuf, sizeof pbuf), parent_acl);
     return CORRAL_OK;
 }
 
 static int delete_node(const char *path, int64_t zxid)
 {
-    struct znode *n = tree_lookup(&server.tree, path);
-    if (!n || !n->parent)
+    const char *name;
+    struct znode *parent = strcmp(path, "/") ? tree_lookup_parent(&server.tree, path, &name) : NULL;
+    struct znode *n = parent ? tree_child(&server.tree, parent, name) : NULL;
+    if (!n)
         return CORRAL_ENONODE;
-    if (tree_num_children(n))
+    if (tree_num_children(&server.tree, n))
         return CORRAL_ENOTEMPTY;
-    struct znode *parent = n->parent;
-    int64_t owner = n->ephemeral_owner;
-    struct acl_list *acl = n->acl;
+    int64_t owner = tree_owner(&server.tree, n);
+    struct acl_list *acl = tree_acl(n);
     acl_list_ref(acl);          /* who may see the NodeDeleted event */
-    quota_node_deleted(path, n->data_len);
-    tree_remove(&server.tree, n);
+    struct acl_list *parent_acl = tree_acl(parent);
+    int32_t len;
+    tree_data(&server.tree, n, &len);
+    quota_node_deleted(path, len);
+    /* the quota stats write may have moved either node */
+    parent = tree_lookup_parent(&server.tree, path, &name);
+    n = tree_child(&server.tree, parent, name);
+    tree_remove(&server.tree, parent, n);
     /* The stored cversion counts creates only; clients see creates + deletes
      * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
-    if (zxid > parent->pzxid)
-        parent->pzxid = zxid;
+    struct znode_meta pm;
+    tree_get_meta(&server.tree, parent, &pm);
+    if (zxid > pm.pzxid)
+        tree_set_child_counters(&server.tree, parent, pm.cversion, zxid);
     if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
         ephemeral_remove(owner, path);
     else
         containers_untrack(path, owner);
     char pbuf[4096];
     watch_fire_deleted(path, acl);
-    watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf), parent->acl);
+    watch_fire_children_changed(parent_path(path, pbuf, sizeof pbuf), parent_acl);
     acl_list_unref(acl);
     return CORRAL_OK;
 }
@@ -109,14 +120,14 @@ static int apply_set_data(const struct corral_txn *t, int64_t zxid, struct apply
     struct znode *n = tree_lookup(&server.tree, t->path);
     if (!n)
         return CORRAL_ENONODE;
-    int32_t old_len = n->data_len;
-    tree_set_data(&server.tree, n, t->data, t->data_len);
-    quota_data_set(t->path, old_len, n->data_len);
-    n->version = t->version;
-    n->mzxid = zxid;
-    n->mtime = t->time;
-    tree_fill_stat(n, &res->stat);
-    watch_fire_data_changed(t->path, n->acl);
+    int32_t old_len;
+    tree_data(&server.tree, n, &old_len);
+    tree_set_data(&server.tree, t->path, t->data, t->data_len);
+    quota_data_set(t->path, old_len, t->data_len);
+    n = tree_lookup(&server.tree, t->path);     /* the data or a quota stats write may move it */
+    tree_set_modified(&server.tree, n, t->version, zxid, t->time);
+    tree_fill_stat(&server.tree, n, &res->stat);
+    watch_fire_data_changed(t->path, tree_acl(n));
     return CORRAL_OK;
 }
 
@@ -128,10 +139,9 @@ static int apply_set_acl(const struct corral_txn *t, struct apply_result *res)
     struct acl_list *acl = acl_cache_get(t->acl, t->n_acl);
     if (!acl)
         abort();
-    acl_list_unref(n->acl);
-    n->acl = acl;
-    n->aversion = t->version;
-    tree_fill_stat(n, &res->stat);
+    tree_set_acl(&server.tree, n, acl, t->version);
+    acl_list_unref(acl);
+    tree_fill_stat(&server.tree, n, &res->stat);
     return CORRAL_OK;
 }
 

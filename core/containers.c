@@ -85,13 +85,15 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
         for (struct ephemeral_path *p = pass ? server.ttl_nodes : server.containers;
              p && n < budget; p = p->hh.next) {
             struct znode *z = tree_lookup(&server.tree, p->path);
-            if (!z || tree_num_children(z))
+            if (!z || tree_num_children(&server.tree, z))
                 continue;
-            if (pass == 0 && z->cversion <= 0)
+            struct znode_meta m;
+            tree_get_meta(&server.tree, z, &m);
+            if (pass == 0 && m.cversion <= 0)
                 continue;
             if (pass == 1) {
-                int64_t ttl = z->ephemeral_owner & TTL_MASK;
-                if (ttl == 0 || now - z->mtime <= ttl)
+                int64_t ttl = m.owner & TTL_MASK;
+                if (ttl == 0 || now - m.mtime <= ttl)
                     continue;
             }
             if (n == cap) {

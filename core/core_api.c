@@ -163,8 +163,7 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
 {
     struct znode *n;
     if (!strcmp(path, "/") || !*path) {
-        n = server.tree.root;
-        tree_set_data(&server.tree, n, data, len);
+        n = tree_set_data(&server.tree, "/", data, len);
     } else {
         const char *name;
         struct znode *parent = tree_lookup_parent(&server.tree, path, &name);
@@ -172,34 +171,34 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
             log_error("snapshot: node %s comes before its parent", path);
             return -1;
         }
-        n = tree_child(parent, name);
+        n = tree_child(&server.tree, parent, name);
         if (n)
-            tree_set_data(&server.tree, n, data, len);
+            n = tree_set_data(&server.tree, path, data, len);
         else {
             struct acl_list *tmp = acl_cache_get(acl, n_acl);
-            n = tree_add_child(&server.tree, parent, name, data, len, tmp);
+            n = tmp ? tree_add_child(&server.tree, parent, name, data, len, tmp) : NULL;
             acl_list_unref(tmp);
             if (!n)
                 return -1;
         }
     }
     struct acl_list *l = acl_cache_get(acl, n_acl);
-    acl_list_unref(n->acl);
-    n->acl = l;
-    n->czxid = st->czxid;
-    n->mzxid = st->mzxid;
-    n->pzxid = st->pzxid;
-    n->ctime = st->ctime;
-    n->mtime = st->mtime;
-    n->version = st->version;
-    n->cversion = st->cversion;
-    n->aversion = st->aversion;
-    n->ephemeral_owner = st->ephemeral_owner;
-    if (n->ephemeral_owner && n->ephemeral_owner != INT64_MIN &&
-        (n->ephemeral_owner & (int64_t)0xFF00000000000000ULL) != (int64_t)0xFF00000000000000ULL)
-        ephemeral_add(n->ephemeral_owner, path);
+    if (!l)
+        return -1;
+    struct znode_meta m = {
+        .czxid = st->czxid, .mzxid = st->mzxid, .pzxid = st->pzxid,
+        .ctime = st->ctime, .mtime = st->mtime, .owner = st->ephemeral_owner,
+        .version = st->version, .aversion = st->aversion, .cversion = st->cversion,
+    };
+    tree_set_acl(&server.tree, n, l, st->aversion);
+    acl_list_unref(l);
+    if (tree_set_meta(&server.tree, n, &m) < 0)
+        return -1;
+    if (m.owner && m.owner != INT64_MIN &&
+        (m.owner & (int64_t)0xFF00000000000000ULL) != (int64_t)0xFF00000000000000ULL)
+        ephemeral_add(m.owner, path);
     else
-        containers_track(path, n->ephemeral_owner);
+        containers_track(path, m.owner);
     return 0;
 }
 
@@ -231,14 +230,19 @@ static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
                      void *arg)
 {
     struct corral_stat st;
-    tree_fill_stat(n, &st);
+    struct znode_meta m;
+    tree_fill_stat(&server.tree, n, &st);
+    tree_get_meta(&server.tree, n, &m);
     /* snapshots keep what ZooKeeper persists: the container/TTL marker, creates-only cversion */
-    st.ephemeral_owner = n->ephemeral_owner;
-    st.cversion = n->cversion;
-    int rc = fn(arg, len ? path : "/", n->data, n->data_len, n->acl->acl, n->acl->n, &st);
+    st.ephemeral_owner = m.owner;
+    st.cversion = m.cversion;
+    int32_t dlen;
+    const uint8_t *data = tree_data(&server.tree, n, &dlen);
+    struct acl_list *acl = tree_acl(n);
+    int rc = fn(arg, len ? path : "/", data, dlen, acl->acl, acl->n, &st);
     if (rc)
         return rc;
-    TREE_FOREACH_CHILD(n, c) {
+    TREE_FOREACH_CHILD(&server.tree, n, c) {
         size_t l = strlen(c->name);
         if (len + 1 + l + 1 > cap)
             return -1;
@@ -279,12 +283,14 @@ static int api_node_get(const char *path, const uint8_t **data, int32_t *len,
     struct znode *n = path ? tree_lookup(&server.tree, path) : NULL;
     if (!n)
         return CORRAL_ENONODE;
+    int32_t l;
+    const uint8_t *d = tree_data(&server.tree, n, &l);
     if (data)
-        *data = n->data;
+        *data = d;
     if (len)
-        *len = n->data_len;
+        *len = l;
     if (st)
-        tree_fill_stat(n, st);
+        tree_fill_stat(&server.tree, n, st);
     return CORRAL_OK;
 }
 
@@ -293,7 +299,7 @@ static int api_node_children(const char *path, void (*fn)(void *, const char *),
     struct znode *n = path ? tree_lookup(&server.tree, path) : NULL;
     if (!n)
         return CORRAL_ENONODE;
-    TREE_FOREACH_CHILD(n, c)
+    TREE_FOREACH_CHILD(&server.tree, n, c)
         fn(arg, c->name);
     return CORRAL_OK;
 }

@@ -207,53 +207,52 @@ static void read_node(struct session *s, const struct corral_request *r,
         if (!n)
             rsp->err = CORRAL_ENONODE;
         else
-            tree_fill_stat(n, &rsp->stat);
+            tree_fill_stat(&server.tree, n, &rsp->stat);
         break;
     case CORRAL_OP_GET_DATA:
         if (!n)
             rsp->err = CORRAL_ENONODE;
-        else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
+        else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ))
             rsp->err = CORRAL_ENOAUTH;
         else {
             if (watch)
                 watch_add(s, r->path, 0, WATCH_STANDARD);
-            rsp->data = n->data;
-            rsp->data_len = n->data_len;
-            tree_fill_stat(n, &rsp->stat);
+            rsp->data = tree_data(&server.tree, n, &rsp->data_len);
+            tree_fill_stat(&server.tree, n, &rsp->stat);
         }
         break;
     case CORRAL_OP_GET_CHILDREN:
     case CORRAL_OP_GET_CHILDREN2:
         if (!n)
             rsp->err = CORRAL_ENONODE;
-        else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
+        else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ))
             rsp->err = CORRAL_ENOAUTH;
         else {
             if (watch)
                 watch_add(s, r->path, 1, WATCH_STANDARD);
-            int32_t count = tree_num_children(n), i = 0;
+            int32_t count = tree_num_children(&server.tree, n), i = 0;
             *names = malloc((count ? (size_t)count : 1) * sizeof **names);
             if (!*names)
                 abort();
-            TREE_FOREACH_CHILD(n, c)
+            TREE_FOREACH_CHILD(&server.tree, n, c)
                 (*names)[i++] = c->name;
             rsp->children = *names;
             rsp->n_children = count;
-            tree_fill_stat(n, &rsp->stat);
+            tree_fill_stat(&server.tree, n, &rsp->stat);
         }
         break;
     case CORRAL_OP_GET_ACL:
         /* READ or ADMIN may look; without ADMIN, secrets in ids are redacted */
         if (!n)
             rsp->err = CORRAL_ENONODE;
-        else if (!acl_check(s, n->acl, CORRAL_PERM_READ | CORRAL_PERM_ADMIN))
+        else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ | CORRAL_PERM_ADMIN))
             rsp->err = CORRAL_ENOAUTH;
         else {
-            rsp->acl = n->acl->acl;
-            rsp->n_acl = n->acl->n;
-            if (redacted && !acl_check(s, n->acl, CORRAL_PERM_ADMIN))
-                rsp->acl = *redacted = acl_redacted(n->acl);
-            tree_fill_stat(n, &rsp->stat);
+            rsp->acl = tree_acl(n)->acl;
+            rsp->n_acl = tree_acl(n)->n;
+            if (redacted && !acl_check(s, tree_acl(n), CORRAL_PERM_ADMIN))
+                rsp->acl = *redacted = acl_redacted(tree_acl(n));
+            tree_fill_stat(&server.tree, n, &rsp->stat);
         }
         break;
     case CORRAL_OP_SYNC:
@@ -373,7 +372,7 @@ static void set_watches(struct session *s, const struct corral_request *r)
             case CORRAL_SETWATCH_DATA:
                 if (!n)
                     ev.type = CORRAL_EVENT_NODE_DELETED;
-                else if (n->mzxid > r->relative_zxid)
+                else if (tree_mzxid(&server.tree, n) > r->relative_zxid)
                     ev.type = CORRAL_EVENT_NODE_DATA_CHANGED;
                 else
                     watch_add(s, path, 0, WATCH_STANDARD);
@@ -387,7 +386,7 @@ static void set_watches(struct session *s, const struct corral_request *r)
             case CORRAL_SETWATCH_CHILD:
                 if (!n)
                     ev.type = CORRAL_EVENT_NODE_DELETED;
-                else if (n->pzxid > r->relative_zxid)
+                else if (tree_pzxid(&server.tree, n) > r->relative_zxid)
                     ev.type = CORRAL_EVENT_NODE_CHILDREN_CHANGED;
                 else
                     watch_add(s, path, 1, WATCH_STANDARD);
@@ -427,7 +426,7 @@ static void get_ephemerals(struct session *s, const struct pending *p)
 static int32_t count_descendants(const struct znode *n)
 {
     int32_t total = 0;
-    TREE_FOREACH_CHILD(n, c)
+    TREE_FOREACH_CHILD(&server.tree, n, c)
         total += 1 + count_descendants(c);
     return total;
 }
@@ -440,7 +439,7 @@ static void get_all_children_number(struct session *s, const struct pending *p)
     struct znode *n = path_lookup(p->req->path);
     if (!n)
         rsp.err = CORRAL_ENONODE;
-    else if (!acl_check(s, n->acl, CORRAL_PERM_READ))
+    else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ))
         rsp.err = CORRAL_ENOAUTH;
     else
         rsp.number = count_descendants(n);

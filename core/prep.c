@@ -71,13 +71,15 @@ static void view_get(struct view *v, const char *path, struct vnode *out)
     struct znode *n = path_lookup(path);
     if (!n)
         return;
+    struct znode_meta m;
+    tree_get_meta(&server.tree, n, &m);
     out->exists = 1;
-    out->version = n->version;
-    out->cversion = n->cversion;
-    out->aversion = n->aversion;
-    out->ephemeral_owner = n->ephemeral_owner;
-    out->num_children = tree_num_children(n);
-    out->acl = n->acl;
+    out->version = m.version;
+    out->cversion = m.cversion;
+    out->aversion = m.aversion;
+    out->ephemeral_owner = m.owner;
+    out->num_children = tree_num_children(&server.tree, n);
+    out->acl = tree_acl(n);
 }
 
 static void view_put(struct view *v, const char *path, const struct vnode *nv)

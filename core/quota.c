@@ -365,11 +365,19 @@ static char *quota_node_path(const char *root, size_t rlen, const char *leaf)
 
 /* Stats writes are in-memory data updates: no version, zxid, watch, or
  * change to the approximate data size (ZooKeeper's nodeDataSize misses them). */
-static void set_stats_data(struct znode *n, const char *data, size_t len)
+static void set_stats_data(const char *path, const char *data, size_t len)
 {
     int64_t size = server.tree.data_size;
-    tree_set_data(&server.tree, n, (const uint8_t *)data, (int32_t)len);
+    tree_set_data(&server.tree, path, (const uint8_t *)data, (int32_t)len);
     server.tree.data_size = size;
+}
+
+/* Parse a quota node's "key=value,..." data. */
+static int node_stats(const struct znode *n, struct stats *st)
+{
+    int32_t len;
+    const uint8_t *data = tree_data(&server.tree, n, &len);
+    return stats_parse(data, len, st);
 }
 
 /* DataTree.updateQuotaStat */
@@ -380,7 +388,7 @@ static void update_stats(const char *root, int64_t bytes_diff, int64_t count_dif
     struct stats st;
     if (!n) {
         log_warn("quota: missing node for stat %s", sp);
-    } else if (stats_parse(n->data, n->data_len, &st) < 0) {
+    } else if (node_stats(n, &st) < 0) {
         log_warn("quota: %s does not hold count=..,bytes=..; not updated", sp);
     } else {
         /* Java longs wrap */
@@ -389,7 +397,7 @@ static void update_stats(const char *root, int64_t bytes_diff, int64_t count_dif
         size_t len;
         char *text = stats_format(&st, &len);
         stats_free(&st);
-        set_stats_data(n, text, len);
+        set_stats_data(sp, text, len);
         free(text);
     }
     free(sp);
@@ -414,7 +422,7 @@ static void stack_push(struct node_stack *st, struct znode *n)
 
 static void stack_push_children(struct node_stack *st, struct znode *n)
 {
-    TREE_FOREACH_CHILD(n, c)
+    TREE_FOREACH_CHILD(&server.tree, n, c)
         stack_push(st, c);
 }
 
@@ -435,8 +443,10 @@ static void recompute(const char *path, size_t plen)
         stack_push(&st, top);
         while (st.n) {
             struct znode *n = st.v[--st.n];
+            int32_t len;
+            tree_data(&server.tree, n, &len);
             count++;
-            bytes += n->data_len > 0 ? n->data_len : 0;
+            bytes += len > 0 ? len : 0;
             stack_push_children(&st, n);
         }
         free(st.v);
@@ -449,7 +459,7 @@ static void recompute(const char *path, size_t plen)
         char text[64];
         int len = snprintf(text, sizeof text, "count=%lld,bytes=%lld", (long long)count,
                            (long long)bytes);
-        set_stats_data(sn, text, (size_t)len);
+        set_stats_data(sp, text, (size_t)len);
     }
     free(sp);
     free(p);
@@ -499,19 +509,6 @@ void quota_data_set(const char *path, int32_t old_len, int32_t new_len)
     account(path, (int64_t)(new_len > 0 ? new_len : 0) - (old_len > 0 ? old_len : 0), 0);
 }
 
-/* n's full path, malloc'd (tree_path into a buffer that grows until it fits). */
-static char *full_path(const struct znode *n)
-{
-    for (size_t cap = 256;; cap *= 2) {
-        char *buf = malloc(cap);
-        if (!buf)
-            abort();
-        if (tree_path(n, buf, cap) >= 0)
-            return buf;
-        free(buf);
-    }
-}
-
 /*
  * DataTree.setupQuota/traverseNode: every childless node below
  * /zookeeper/quota whose path ends in "/zookeeper_limits" is a quota on the
@@ -521,25 +518,49 @@ static char *full_path(const struct znode *n)
 void quota_rebuild(void)
 {
     quota_reset();
-    struct znode *top = path_lookup(QUOTA_ROOT);
-    if (!top)
+    if (!path_lookup(QUOTA_ROOT))
         return;
-    struct node_stack st = {0};
-    stack_push(&st, top);
-    while (st.n) {
-        struct znode *n = st.v[--st.n];
-        if (!tree_num_children(n)) {
-            if (n != top && !strcmp(n->name, LIMIT_NODE)) {
-                char *p = full_path(n);
+    /* the walk carries paths (nodes do not know theirs); the subtree is small */
+    struct path_stack {
+        char **v;
+        size_t n, cap;
+    } st = {0};
+    char *top = strdup(QUOTA_ROOT);
+    if (!top)
+        abort();
+    for (char *p = top; p; p = st.n ? st.v[--st.n] : NULL) {
+        struct znode *n = path_lookup(p);
+        if (!n) {
+            free(p);
+            continue;
+        }
+        if (!tree_num_children(&server.tree, n)) {
+            if (strcmp(p, QUOTA_ROOT) && !strcmp(n->name, LIMIT_NODE)) {
                 const char *cut = strstr(p, "/" LIMIT_NODE);
                 size_t rlen = (size_t)(cut - p) - QUOTA_ROOT_LEN;
                 recompute(p + QUOTA_ROOT_LEN, rlen);
                 root_add(p + QUOTA_ROOT_LEN, rlen);
-                free(p);
             }
+            free(p);
             continue;
         }
-        stack_push_children(&st, n);
+        size_t plen = strlen(p);
+        TREE_FOREACH_CHILD(&server.tree, n, c) {
+            size_t l = strlen(c->name);
+            char *cp = malloc(plen + 1 + l + 1);
+            if (!cp)
+                abort();
+            memcpy(cp, p, plen);
+            cp[plen] = '/';
+            memcpy(cp + plen + 1, c->name, l + 1);
+            if (st.n == st.cap) {
+                st.cap = st.cap ? st.cap * 2 : 64;
+                if (!(st.v = realloc(st.v, st.cap * sizeof *st.v)))
+                    abort();
+            }
+            st.v[st.n++] = cp;
+        }
+        free(p);
     }
     free(st.v);
     log_info("quota: %u quota root(s) after loading the snapshot", HASH_COUNT(roots));
@@ -597,7 +618,7 @@ static int check(const char *path, int64_t bytes_diff, int64_t count_diff)
         log_warn("quota: missing limit node for quota %s", lp);
         goto out;
     }
-    if (stats_parse(ln->data, ln->data_len, &lim) < 0) {
+    if (node_stats(ln, &lim) < 0) {
         rc = CORRAL_EMARSHALLINGERROR;
         goto out;
     }
@@ -612,7 +633,7 @@ static int check(const char *path, int64_t bytes_diff, int64_t count_diff)
         log_warn("quota: missing node for stat %s", sp);
         goto out;
     }
-    if (stats_parse(sn->data, sn->data_len, &cur) < 0) {
+    if (node_stats(sn, &cur) < 0) {
         rc = CORRAL_EMARSHALLINGERROR;
         goto out;
     }
@@ -662,6 +683,10 @@ int quota_check_set(const char *path, int32_t data_len)
     if (!enforcing() || !roots)
         return 0;
     struct znode *n = path_lookup(path);
-    int32_t old = n && n->data_len > 0 ? n->data_len : 0;
+    int32_t old = 0;
+    if (n)
+        tree_data(&server.tree, n, &old);
+    if (old < 0)
+        old = 0;
     return check(path, (int64_t)(data_len > 0 ? data_len : 0) - old, 0);
 }

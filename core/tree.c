@@ -1,65 +1,337 @@
 /*
  * tree.c — znode storage and lookup (see tree.h for the layout and why).
  *
- * A node is one malloc: header, name, inline data room.  The room is sized
- * to the data given at create time, plus whatever slack malloc's rounding
- * leaves (malloc_usable_size), so a later set of data up to that size is a
- * memcpy; bigger data goes to its own buffer, and comes back inline when it
- * shrinks enough again.
- *
- * Nodes up to TREE_ARENA_MAX bytes come from the tree's arena instead of
- * malloc: chunks of 64 KiB doubling up to 2 MiB, mapped with MAP_POPULATE
- * (one system call instead of a page fault per 4 KiB: the faults were most
- * of a big snapshot's load time), carved at 8-byte granularity (malloc adds
- * an 8-byte header and rounds to 16: about 12 B a znode).  A freed node goes
- * on its size's free list, which the next node of that size (or up to 16
- * bytes smaller: the difference becomes data room) takes; chunks go back to
- * the system only with the tree.  A node's size is a function of its name
- * length and inline_cap, so freeing needs no header.  In sanitizer builds
- * every node is malloc'd, so ASan still sees each one.  fork()ed snapshot
- * writers only read the tree, and the chunks are ordinary private memory.
+ * The arena.  At tree_init one address range is reserved (16 GiB, or less
+ * if the system refuses: no memory is committed by reserving) and committed
+ * from its start as the tree grows, 64 KiB then doubling up to 2 MiB at a
+ * time, with MAP_POPULATE (one system call instead of a page fault per
+ * 4 KiB: the faults were most of a big snapshot's load time).  Because the
+ * range is one piece, a node is named by its offset / 4 in 32 bits, which
+ * halves a children table.  Blocks are carved in 4-byte units; a freed
+ * block goes on its size class's free list (linked through its first
+ * word), which the next block of that class, or up to 12 bytes smaller (the
+ * difference becomes data room), takes.  Classes are exact up to 1 KiB and
+ * four per power of two above.  A node's block size follows from its name
+ * length and inline_cap, so no block header is needed.  Memory goes back to
+ * the system only with the tree.  fork()ed snapshot writers only read the
+ * tree, and the range is ordinary private memory.  In ASan builds free
+ * blocks are poisoned, so a use after free is still caught.
  *
  * Children tables use linear probing with backward-shift deletion (no
- * tombstones), grow by half at 3/4 full (so they are 1/2 to 3/4 full; a
- * power-of-two doubling left them 3/8 to 3/4 full, and at 8 bytes a slot
- * that was ~4 B a znode more), shrink by half at 1/8, and are freed when
- * the last child goes.  A hash maps to a slot by multiply-shift, which works
- * for any capacity.  Hashes are not stored: a probe compares names, which
- * are short, and a resize rehashes them.
+ * tombstones), grow by half at 3/4 full (so they are 1/2 to 3/4 full),
+ * shrink by half at 1/8, and drop to no slots when the last child goes (the
+ * table still holds the parent's pzxid and cversion).  A hash maps to a
+ * slot by multiply-shift, which works for any capacity.  Hashes are not
+ * stored: a probe compares names, which are short, and a resize rehashes.
+ *
+ * Side entries (struct znode_extra, a uthash keyed by node reference) hold
+ * what the packed header cannot: the four 48-bit fields at full width, data
+ * over 64 KiB, an aversion of 255 or more.  They are rare, so a hash entry
+ * each is fine; a node has one when ZNODE_WIDE or ZNODE_EXT_DATA is set or
+ * its aversion field reads 255.
  */
-#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
-#if defined(__GLIBC__)
-#include <malloc.h>
-#endif
+#include <uthash.h>
 #include "tree.h"
 
 #if defined(__SANITIZE_ADDRESS__)
-#define ARENA_ENABLED 0
+#define TREE_ASAN 1
 #elif defined(__has_feature)
 #if __has_feature(address_sanitizer)
-#define ARENA_ENABLED 0
+#define TREE_ASAN 1
 #endif
 #endif
-#ifndef ARENA_ENABLED
-#define ARENA_ENABLED 1
+#ifdef TREE_ASAN
+#include <sanitizer/asan_interface.h>
+#define POISON(p, n) ASAN_POISON_MEMORY_REGION((p), (n))
+#define UNPOISON(p, n) ASAN_UNPOISON_MEMORY_REGION((p), (n))
+#else
+#define POISON(p, n) ((void)(p), (void)(n))
+#define UNPOISON(p, n) ((void)(p), (void)(n))
 #endif
 
-#define CHUNK_MIN (64u << 10)
-#define CHUNK_MAX (2u << 20)
+#define ZNODE_NULL_DATA 0x01    /* data is null, not just empty */
+#define ZNODE_EXT_DATA 0x02     /* data is the side entry's buffer */
+#define ZNODE_WIDE 0x04         /* czxid, mzxid, ctime, mtime are in the side entry */
 
-struct tree_chunk {
-    struct tree_chunk *next;
-    size_t size;
-};
+#define AVERSION_EXT 255        /* aversion field value: see the side entry */
+#define U48_ESCAPE 0xFFFFFFFFFFFFULL
+#define INLINE_MAX 65535u       /* most data a block holds (inline_cap is 16 bits) */
 
+#define HEADER offsetof(struct znode, name)
+#define RESERVE_MAX (((size_t)1 << 34) - 4096)  /* what 32-bit references of 4-byte units reach */
+#define RESERVE_MIN ((size_t)64 << 20)
+#define COMMIT_MIN ((size_t)64 << 10)
+#define COMMIT_MAX ((size_t)2 << 20)
+#define SMALL_MAX 1024          /* exact classes up to here */
 #define TABLE_MIN 4             /* slots of a parent's first table */
 
-static struct znode *const no_slots[1];
+struct znode_extra {
+    uint32_t ref;               /* the key */
+    int32_t aversion;
+    int64_t czxid, mzxid, ctime, mtime;
+    uint8_t *data;
+    int32_t data_len;
+    UT_hash_handle hh;
+};
 
-/* FNV-1a over the name, then a 64-bit finaliser so the low bits mix well. */
+struct owner_entry {
+    int64_t owner;              /* the key */
+    uint32_t id, refs;
+    UT_hash_handle hh;
+};
+
+struct child_table {
+    int64_t pzxid;
+    int32_t cversion;
+    uint32_t count;
+    uint32_t cap;               /* slots */
+    uint32_t slot[];            /* node references, 0: free */
+};
+
+static const uint32_t no_slots[1];
+
+/* ---- the arena ---- */
+
+/* The class of a block of *bytes (rounded up to the class's size in place). */
+static uint32_t size_class(size_t *bytes)
+{
+    size_t b = (*bytes + 3) & ~(size_t)3;
+    if (b <= SMALL_MAX) {
+        *bytes = b;
+        return (uint32_t)(b / 4);
+    }
+    unsigned k = 63u - (unsigned)__builtin_clzll((unsigned long long)(b - 1)); /* 2^k < b <= 2^(k+1) */
+    size_t step = (size_t)1 << (k - 2);
+    size_t r = (b + step - 1) & ~(step - 1);
+    *bytes = r;
+    return SMALL_MAX / 4 + (k - 10) * 4 + (uint32_t)((r - ((size_t)1 << k)) / step);
+}
+
+static int arena_init(struct tree_arena *a)
+{
+    memset(a, 0, sizeof *a);
+    for (size_t size = RESERVE_MAX; size >= RESERVE_MIN; size /= 2) {
+        void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (p != MAP_FAILED) {
+            a->base = p;
+            a->reserved = size;
+            a->used = 8;                /* offset 0 is reference 0: no node */
+            a->grow = COMMIT_MIN;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* Make [committed, committed + need) usable. */
+static int arena_commit(struct tree_arena *a, size_t need)
+{
+    size_t len = a->grow > need ? a->grow : (need + 4095) & ~(size_t)4095;
+    if (len > a->reserved - a->committed)
+        len = a->reserved - a->committed;
+    if (len < need)
+        return -1;
+    void *p = mmap(a->base + a->committed, len, PROT_READ | PROT_WRITE,
+                   MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED | MAP_POPULATE, -1, 0);
+    if (p == MAP_FAILED)
+        return -1;
+    POISON(a->base + a->committed, len);
+    a->committed += len;
+    a->grow = a->grow * 2 > COMMIT_MAX ? COMMIT_MAX : a->grow * 2;
+    return 0;
+}
+
+/* A block of at least *bytes; *bytes becomes its real size.  0: no memory. */
+static uint32_t arena_alloc(struct tree_arena *a, size_t *bytes)
+{
+    size_t size = *bytes;
+    uint32_t c = size_class(&size);
+    uint32_t last = c <= SMALL_MAX / 4 ? c + 3 : c;
+    for (uint32_t k = c; k <= last && k <= SMALL_MAX / 4; k++) {
+        uint32_t ref = a->free[k];
+        if (ref) {
+            uint8_t *p = a->base + (size_t)ref * 4;
+            UNPOISON(p, (size_t)k * 4);
+            memcpy(&a->free[k], p, sizeof(uint32_t));
+            *bytes = (size_t)k * 4;
+            return ref;
+        }
+    }
+    if (c > SMALL_MAX / 4 && a->free[c]) {
+        uint32_t ref = a->free[c];
+        uint8_t *p = a->base + (size_t)ref * 4;
+        UNPOISON(p, size);
+        memcpy(&a->free[c], p, sizeof(uint32_t));
+        *bytes = size;
+        return ref;
+    }
+    if (a->used + size > a->committed && arena_commit(a, a->used + size - a->committed) < 0)
+        return 0;
+    uint32_t ref = (uint32_t)(a->used / 4);
+    UNPOISON(a->base + a->used, size);
+    a->used += size;
+    *bytes = size;
+    return ref;
+}
+
+static void arena_free(struct tree_arena *a, uint32_t ref, size_t bytes)
+{
+    uint32_t c = size_class(&bytes);
+    uint8_t *p = a->base + (size_t)ref * 4;
+    memcpy(p, &a->free[c], sizeof(uint32_t));
+    a->free[c] = ref;
+    POISON(p, bytes);
+}
+
+static void arena_release(struct tree_arena *a)
+{
+    if (a->base)
+        munmap(a->base, a->reserved);
+    memset(a, 0, sizeof *a);
+}
+
+/* ---- nodes ---- */
+
+static inline uint32_t ref_of(const struct tree *t, const struct znode *n)
+{
+    return (uint32_t)(((const uint8_t *)n - t->arena.base) / 4);
+}
+
+static inline uint8_t *room_of(struct znode *n, size_t name_len)
+{
+    return (uint8_t *)n->name + name_len + 1;
+}
+
+/* Bytes of n's block (what arena_alloc gave it). */
+static inline size_t block_size(const struct znode *n, size_t name_len)
+{
+    size_t bytes = HEADER + name_len + 1 + n->inline_cap;
+    size_class(&bytes);
+    return bytes;
+}
+
+/* A zeroed node named name with room for `room` bytes of data (and whatever the block adds). */
+static struct znode *node_alloc(struct tree *t, const char *name, size_t name_len, size_t room)
+{
+    size_t bytes = HEADER + name_len + 1 + room;
+    uint32_t ref = arena_alloc(&t->arena, &bytes);
+    if (!ref)
+        return NULL;
+    struct znode *n = tree_node_at(t, ref);
+    memset(n, 0, HEADER);
+    size_t cap = bytes - HEADER - name_len - 1;
+    n->inline_cap = (uint16_t)(cap > INLINE_MAX ? INLINE_MAX : cap);
+    memcpy(n->name, name, name_len);
+    n->name[name_len] = 0;
+    return n;
+}
+
+static inline uint64_t get48(const uint16_t v[3])
+{
+    return (uint64_t)v[0] | (uint64_t)v[1] << 16 | (uint64_t)v[2] << 32;
+}
+
+static inline void put48(uint16_t v[3], int64_t x)
+{
+    v[0] = (uint16_t)x;
+    v[1] = (uint16_t)((uint64_t)x >> 16);
+    v[2] = (uint16_t)((uint64_t)x >> 32);
+}
+
+static inline int fits48(int64_t x)
+{
+    return x >= 0 && (uint64_t)x < U48_ESCAPE;
+}
+
+/* ---- side entries ---- */
+
+static struct znode_extra *extra_find(const struct tree *t, const struct znode *n)
+{
+    uint32_t ref = ref_of(t, n);
+    struct znode_extra *e;
+    HASH_FIND(hh, t->extras, &ref, sizeof ref, e);
+    return e;
+}
+
+/* n's side entry, made if missing; NULL: out of memory. */
+static struct znode_extra *extra_get(struct tree *t, struct znode *n)
+{
+    struct znode_extra *e = extra_find(t, n);
+    if (e)
+        return e;
+    if (!(e = calloc(1, sizeof *e)))
+        return NULL;
+    e->ref = ref_of(t, n);
+    HASH_ADD(hh, t->extras, ref, sizeof e->ref, e);
+    return e;
+}
+
+static inline int needs_extra(const struct znode *n)
+{
+    return (n->flags & (ZNODE_WIDE | ZNODE_EXT_DATA)) || n->aversion == AVERSION_EXT;
+}
+
+/* Drop n's side entry if nothing is in it any more. */
+static void extra_trim(struct tree *t, struct znode *n)
+{
+    if (needs_extra(n))
+        return;
+    struct znode_extra *e = extra_find(t, n);
+    if (e) {
+        HASH_DEL(t->extras, e);
+        free(e);
+    }
+}
+
+/* ---- owners ---- */
+
+static uint32_t owner_intern(struct tree *t, int64_t owner)
+{
+    if (!owner)
+        return 0;
+    struct owner_entry *o = t->last_owner;
+    if (!o || o->owner != owner)
+        HASH_FIND(hh, t->owner_index, &owner, sizeof owner, o);
+    if (!o) {
+        if (!(o = calloc(1, sizeof *o)))
+            return 0;
+        o->owner = owner;
+        if (!(o->id = id_pool_put(&t->owners, o))) {
+            free(o);
+            return 0;
+        }
+        HASH_ADD(hh, t->owner_index, owner, sizeof o->owner, o);
+    }
+    o->refs++;
+    t->last_owner = o;
+    return o->id;
+}
+
+static void owner_release(struct tree *t, uint32_t id)
+{
+    if (!id)
+        return;
+    struct owner_entry *o = id_pool_get(&t->owners, id);
+    if (--o->refs)
+        return;
+    if (t->last_owner == o)
+        t->last_owner = NULL;
+    HASH_DEL(t->owner_index, o);
+    id_pool_drop(&t->owners, id);
+    free(o);
+}
+
+/* ---- children tables ---- */
+
+static inline struct child_table *table_of(const struct tree *t, const struct znode *n)
+{
+    return n->kids ? id_pool_get(&t->tables, n->kids) : NULL;
+}
+
+/* FNV-1a over the name, then a 64-bit finaliser so the high bits mix well. */
 static inline uint64_t name_hash(const char *s, size_t len)
 {
     uint64_t h = 0xcbf29ce484222325ULL;
@@ -71,133 +343,10 @@ static inline uint64_t name_hash(const char *s, size_t len)
     return h;
 }
 
-/* strncmp, not memcmp: n's name may be shorter than len (and end its allocation). */
+/* strncmp, not memcmp: n's name may be shorter than len (and end its block). */
 static inline int name_is(const struct znode *n, const char *s, size_t len)
 {
     return strncmp(n->name, s, len) == 0 && n->name[len] == 0;
-}
-
-static inline uint8_t *inline_room(const struct znode *n, size_t name_len)
-{
-    return (uint8_t *)n->name + name_len + 1;
-}
-
-static inline int data_is_inline(const struct znode *n)
-{
-    return n->data && n->data == inline_room(n, strlen(n->name));
-}
-
-/* A block of `size` bytes (a multiple of 8, at most TREE_ARENA_MAX) from the arena. */
-static void *arena_alloc(struct tree_arena *a, size_t *size)
-{
-    for (size_t c = *size / 8; c <= TREE_ARENA_MAX / 8 && c <= *size / 8 + 2; c++) {
-        struct znode *f = a->free[c];
-        if (f) {
-            a->free[c] = f->parent;     /* the free list's link */
-            *size = c * 8;
-            return f;
-        }
-    }
-    if ((size_t)(a->end - a->next) < *size) {
-        size_t cs = a->chunk_size < CHUNK_MIN ? CHUNK_MIN : a->chunk_size;
-        struct tree_chunk *ch = mmap(NULL, cs, PROT_READ | PROT_WRITE,
-                                     MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
-        if (ch == MAP_FAILED)
-            return NULL;
-        /* the old chunk's tail is lost (less than TREE_ARENA_MAX bytes) */
-        ch->size = cs;
-        ch->next = a->chunks;
-        a->chunks = ch;
-        a->next = (uint8_t *)ch + ((sizeof *ch + 7) & ~(size_t)7);
-        a->end = (uint8_t *)ch + cs;
-        a->chunk_size = cs * 2 > CHUNK_MAX ? CHUNK_MAX : cs * 2;
-    }
-    void *p = a->next;
-    a->next += *size;
-    return p;
-}
-
-static void arena_free(struct tree_arena *a, struct znode *n, size_t size)
-{
-    n->parent = a->free[size / 8];
-    a->free[size / 8] = n;
-}
-
-static void arena_release(struct tree_arena *a)
-{
-    for (struct tree_chunk *ch = a->chunks, *next; ch; ch = next) {
-        next = ch->next;
-        munmap(ch, ch->size);
-    }
-    memset(a, 0, sizeof *a);
-}
-
-/* Bytes of n's block: header, name, NUL, data room. */
-static inline size_t node_size(const struct znode *n, size_t name_len)
-{
-    return offsetof(struct znode, name) + name_len + 1 + n->inline_cap;
-}
-
-static inline int node_in_arena(size_t size)
-{
-    return ARENA_ENABLED && size <= TREE_ARENA_MAX;
-}
-
-static struct znode *node_new(struct tree_arena *a, const char *name, size_t name_len,
-                              const uint8_t *data, int32_t len)
-{
-    size_t room = len > 0 ? (size_t)len : 0;
-    size_t size = offsetof(struct znode, name) + name_len + 1 + room;
-    struct znode *n;
-    if (node_in_arena((size + 7) & ~(size_t)7)) {
-        size_t got = (size + 7) & ~(size_t)7;
-        if (!(n = arena_alloc(a, &got)))
-            return NULL;
-        room += got - size;             /* rounding slack is data room */
-    } else {
-        if (!(n = malloc(size)))
-            return NULL;
-#if defined(__GLIBC__)
-        /* malloc rounds up: what it gives for free becomes data room too */
-        size_t usable = malloc_usable_size(n);
-        if (usable > size && usable - size < (1u << 20))
-            room += usable - size;
-#endif
-    }
-    memset(n, 0, offsetof(struct znode, name));
-    n->inline_cap = (uint32_t)room;
-    memcpy(n->name, name, name_len);
-    n->name[name_len] = 0;
-    n->data_len = len < 0 ? -1 : len;
-    if (len > 0) {
-        n->data = inline_room(n, name_len);
-        memcpy(n->data, data, (size_t)len);
-    }
-    return n;
-}
-
-/* Release what n owns; with a, its block too (tree_destroy drops whole chunks). */
-static void node_free(struct tree_arena *a, struct znode *n)
-{
-    size_t size = node_size(n, strlen(n->name));
-    acl_list_unref(n->acl);
-    if (n->data && !data_is_inline(n))
-        free(n->data);
-    free(n->kids);
-    if (!node_in_arena(size))
-        free(n);
-    else if (a)
-        arena_free(a, n, size);
-}
-
-/* ---- children tables ---- */
-
-static struct child_table *table_new(uint32_t cap)
-{
-    struct child_table *tab = calloc(1, sizeof *tab + (size_t)cap * sizeof tab->slot[0]);
-    if (tab)
-        tab->cap = cap;
-    return tab;
 }
 
 /* The home slot of hash h: its high 32 bits scaled to [0, cap). */
@@ -211,41 +360,77 @@ static inline uint32_t next_slot(uint32_t i, uint32_t cap)
     return i + 1 == cap ? 0 : i + 1;
 }
 
-/* Put c in the first free slot of its probe sequence (no duplicate check). */
-static void table_put(struct child_table *tab, struct znode *c, uint64_t h)
+/* n's table, made with no slots if it has none (counters only).  NULL: no memory. */
+static struct child_table *table_ensure(struct tree *t, struct znode *n)
+{
+    struct child_table *tab = table_of(t, n);
+    if (tab)
+        return tab;
+    if (!(tab = calloc(1, sizeof *tab)))
+        return NULL;
+    tab->pzxid = (int64_t)get48(n->czxid);
+    if (n->flags & ZNODE_WIDE)
+        tab->pzxid = extra_find(t, n)->czxid;
+    if (!(n->kids = id_pool_put(&t->tables, tab))) {
+        free(tab);
+        return NULL;
+    }
+    return tab;
+}
+
+/* Put ref in the first free slot of its probe sequence (no duplicate check). */
+static void table_put(struct child_table *tab, uint32_t ref, uint64_t h)
 {
     uint32_t i = home_slot(h, tab->cap);
     while (tab->slot[i])
         i = next_slot(i, tab->cap);
-    tab->slot[i] = c;
+    tab->slot[i] = ref;
     tab->count++;
 }
 
-/* Move every child of n to a table of cap slots; -1 (n unchanged) without memory. */
-static int table_resize(struct znode *n, uint32_t cap)
+/* Give n's table cap slots, moving every child; -1 (n unchanged) without memory. */
+static int table_resize(struct tree *t, struct znode *n, uint32_t cap)
 {
-    struct child_table *old = n->kids, *tab = table_new(cap);
+    struct child_table *old = table_of(t, n);
+    struct child_table *tab = calloc(1, sizeof *tab + (size_t)cap * sizeof tab->slot[0]);
     if (!tab)
         return -1;
+    tab->pzxid = old->pzxid;
+    tab->cversion = old->cversion;
+    tab->cap = cap;
     for (uint32_t i = 0; i < old->cap; i++) {
-        struct znode *c = old->slot[i];
-        if (c)
-            table_put(tab, c, name_hash(c->name, strlen(c->name)));
+        uint32_t r = old->slot[i];
+        if (r) {
+            const char *name = tree_node_at(t, r)->name;
+            table_put(tab, r, name_hash(name, strlen(name)));
+        }
     }
     free(old);
-    n->kids = tab;
+    id_pool_set(&t->tables, n->kids, tab);
     return 0;
 }
 
-static struct znode *table_find(const struct child_table *tab, const char *name, size_t len)
+static struct znode *table_find(const struct tree *t, const struct child_table *tab,
+                                const char *name, size_t len)
 {
-    if (!tab)
+    if (!tab || !tab->cap)
         return NULL;
     uint32_t i = home_slot(name_hash(name, len), tab->cap);
-    for (struct znode *c; (c = tab->slot[i]); i = next_slot(i, tab->cap))
+    for (uint32_t r; (r = tab->slot[i]); i = next_slot(i, tab->cap)) {
+        struct znode *c = tree_node_at(t, r);
         if (name_is(c, name, len))
             return c;
+    }
     return NULL;
+}
+
+/* The slot holding ref, a child named name. */
+static uint32_t *table_slot_of(struct child_table *tab, const char *name, uint32_t ref)
+{
+    uint32_t i = home_slot(name_hash(name, strlen(name)), tab->cap);
+    while (tab->slot[i] != ref)
+        i = next_slot(i, tab->cap);
+    return &tab->slot[i];
 }
 
 /*
@@ -253,37 +438,109 @@ static struct znode *table_find(const struct child_table *tab, const char *name,
  * later entry of the cluster that may no longer be reached past the hole
  * (the entry's home slot is not cyclically within (hole, its slot]).
  */
-static void table_del(struct znode *parent, struct znode *c)
+static void table_del(struct tree *t, struct znode *parent, struct znode *c)
 {
-    struct child_table *tab = parent->kids;
+    struct child_table *tab = table_of(t, parent);
     uint32_t cap = tab->cap;
-    uint32_t i = home_slot(name_hash(c->name, strlen(c->name)), cap);
-    while (tab->slot[i] != c)
-        i = next_slot(i, cap);
+    uint32_t i = (uint32_t)(table_slot_of(tab, c->name, ref_of(t, c)) - tab->slot);
     for (uint32_t j = i;;) {
         j = next_slot(j, cap);
-        struct znode *e = tab->slot[j];
+        uint32_t e = tab->slot[j];
         if (!e)
             break;
-        uint32_t home = home_slot(name_hash(e->name, strlen(e->name)), cap);
+        const char *name = tree_node_at(t, e)->name;
+        uint32_t home = home_slot(name_hash(name, strlen(name)), cap);
         /* e stays if home lies cyclically in (i, j] */
         if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
             continue;
         tab->slot[i] = e;
         i = j;
     }
-    tab->slot[i] = NULL;
+    tab->slot[i] = 0;
     if (--tab->count == 0) {
-        free(tab);
-        parent->kids = NULL;
+        /* keep the counters, drop the slots */
+        struct child_table *empty = realloc(tab, sizeof *tab);
+        if (empty)
+            tab = empty;
+        tab->cap = 0;
+        id_pool_set(&t->tables, parent->kids, tab);
     } else if (cap > 16 && tab->count < cap / 8) {
-        table_resize(parent, cap / 2);          /* without memory it just stays big */
+        table_resize(t, parent, cap / 2);       /* without memory it just stays big */
     }
 }
 
-struct znode *const *tree_child_slots(const struct znode *n)
+const uint32_t *tree_child_slots(const struct tree *t, const struct znode *n)
 {
-    return n->kids ? n->kids->slot : no_slots;
+    struct child_table *tab = table_of(t, n);
+    return tab && tab->cap ? tab->slot : no_slots;
+}
+
+uint32_t tree_child_capacity(const struct tree *t, const struct znode *n)
+{
+    struct child_table *tab = table_of(t, n);
+    return tab ? tab->cap : 0;
+}
+
+int32_t tree_num_children(const struct tree *t, const struct znode *n)
+{
+    struct child_table *tab = table_of(t, n);
+    return tab ? (int32_t)tab->count : 0;
+}
+
+/* ---- data ---- */
+
+const uint8_t *tree_data(const struct tree *t, const struct znode *n, int32_t *len)
+{
+    if (n->flags & ZNODE_NULL_DATA) {
+        *len = -1;
+        return NULL;
+    }
+    if (n->flags & ZNODE_EXT_DATA) {
+        struct znode_extra *e = extra_find(t, n);
+        *len = e->data_len;
+        return e->data;
+    }
+    *len = n->data_len;
+    return n->data_len ? (const uint8_t *)n->name + strlen(n->name) + 1 : NULL;
+}
+
+/*
+ * Store data in n, which has the room if len <= its inline_cap; else in a
+ * buffer of its own.  `data` may be n's current bytes.  -1: out of memory
+ * (n unchanged).
+ */
+static int node_put_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t len)
+{
+    uint8_t *old_ext = NULL;
+    struct znode_extra *e = n->flags & ZNODE_EXT_DATA ? extra_find(t, n) : NULL;
+    if (len > 0 && (uint32_t)len > n->inline_cap) {
+        uint8_t *buf = malloc((size_t)len);
+        if (!buf || (!e && !(e = extra_get(t, n)))) {
+            free(buf);
+            return -1;
+        }
+        memcpy(buf, data, (size_t)len);
+        old_ext = n->flags & ZNODE_EXT_DATA ? e->data : NULL;
+        e->data = buf;
+        e->data_len = len;
+        n->flags = (uint8_t)((n->flags | ZNODE_EXT_DATA) & ~ZNODE_NULL_DATA);
+        n->data_len = 0;
+        free(old_ext);
+        return 0;
+    }
+    if (len > 0)
+        memmove(room_of(n, strlen(n->name)), data, (size_t)len);
+    n->data_len = (uint16_t)(len > 0 ? len : 0);
+    n->flags = (uint8_t)(n->flags & ~(ZNODE_NULL_DATA | ZNODE_EXT_DATA));
+    if (len < 0)
+        n->flags |= ZNODE_NULL_DATA;
+    if (e) {
+        free(e->data);
+        e->data = NULL;
+        e->data_len = 0;
+        extra_trim(t, n);
+    }
+    return 0;
 }
 
 /* ---- the tree ---- */
@@ -291,13 +548,15 @@ struct znode *const *tree_child_slots(const struct znode *n)
 int tree_init(struct tree *t)
 {
     memset(t, 0, sizeof *t);
+    if (arena_init(&t->arena) < 0)
+        return -1;
     struct corral_acl open = {CORRAL_PERM_ALL, "world", "anyone"};
     struct corral_acl read = {CORRAL_PERM_READ, "world", "anyone"};
     struct acl_list *open_acl = acl_cache_get(&open, 1);
-    t->root = node_new(&t->arena, "", 0, NULL, 0);
+    t->root = node_alloc(t, "", 0, 0);
     if (!t->root || !open_acl)
         return -1;
-    t->root->acl = open_acl;
+    t->root->acl = open_acl->id;
     t->node_count = 1;
     struct znode *zk = tree_add_child(t, t->root, "zookeeper", NULL, 0, open_acl);
     struct acl_list *read_acl = acl_cache_get(&read, 1);
@@ -305,33 +564,43 @@ int tree_init(struct tree *t)
         !tree_add_child(t, zk, "config", NULL, 0, read_acl))
         return -1;
     acl_list_unref(read_acl);
-    /* ZooKeeper's system nodes are not counted as children changes. */
-    t->root->cversion = 0;
-    zk->cversion = 0;
     return 0;
 }
 
-static void destroy_rec(struct znode *n)
+/* The ACL references: the only thing nodes hold outside the tree. */
+static void release_acls(struct tree *t, struct znode *n)
 {
-    struct child_table *tab = n->kids;
-    if (tab)
-        for (uint32_t i = 0; i < tab->cap; i++)
-            if (tab->slot[i])
-                destroy_rec(tab->slot[i]);
-    node_free(NULL, n);
+    TREE_FOREACH_CHILD(t, n, c)
+        release_acls(t, c);
+    acl_list_unref(tree_acl(n));
 }
 
 void tree_destroy(struct tree *t)
 {
     if (t->root)
-        destroy_rec(t->root);
+        release_acls(t, t->root);
+    for (uint32_t id = 1; id < t->tables.n; id++)
+        free(id_pool_get(&t->tables, id));
+    id_pool_clear(&t->tables);
+    struct owner_entry *o, *otmp;
+    HASH_ITER(hh, t->owner_index, o, otmp) {
+        HASH_DEL(t->owner_index, o);
+        free(o);
+    }
+    id_pool_clear(&t->owners);
+    struct znode_extra *e, *etmp;
+    HASH_ITER(hh, t->extras, e, etmp) {
+        HASH_DEL(t->extras, e);
+        free(e->data);
+        free(e);
+    }
     arena_release(&t->arena);
     memset(t, 0, sizeof *t);
 }
 
-struct znode *tree_child(const struct znode *n, const char *name)
+struct znode *tree_child(const struct tree *t, const struct znode *n, const char *name)
 {
-    return table_find(n->kids, name, strlen(name));
+    return table_find(t, table_of(t, n), name, strlen(name));
 }
 
 /* The node at path[0..len) (an absolute path), or NULL. */
@@ -344,7 +613,7 @@ static struct znode *lookup_n(const struct tree *t, const char *path, size_t len
     while (n && p < end) {
         const char *slash = memchr(p, '/', (size_t)(end - p));
         size_t l = slash ? (size_t)(slash - p) : (size_t)(end - p);
-        n = table_find(n->kids, p, l);
+        n = table_find(t, table_of(t, n), p, l);
         p += l;
         if (p < end)
             p++;
@@ -374,104 +643,268 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
                              const uint8_t *data, int32_t len, struct acl_list *acl)
 {
     size_t name_len = strlen(name);
-    struct child_table *tab = parent->kids;
-    if (!tab) {
-        if (!(tab = parent->kids = table_new(TABLE_MIN)))
+    struct child_table *tab = table_ensure(t, parent);
+    if (!tab)
+        return NULL;
+    if (!tab->cap) {
+        if (table_resize(t, parent, TABLE_MIN) < 0)
             return NULL;
     } else if ((uint64_t)(tab->count + 1) * 4 > (uint64_t)tab->cap * 3) {
-        if (table_resize(parent, tab->cap + tab->cap / 2) < 0)
+        if (table_resize(t, parent, tab->cap + tab->cap / 2) < 0)
             return NULL;
-        tab = parent->kids;
     }
-    struct znode *n = node_new(&t->arena, name, name_len, data, len);
-    if (!n) {
-        if (!tab->count) {
-            free(tab);
-            parent->kids = NULL;
-        }
+    tab = table_of(t, parent);
+    size_t room = len > 0 && (uint32_t)len <= INLINE_MAX ? (size_t)len : 0;
+    struct znode *n = node_alloc(t, name, name_len, room);
+    if (!n)
+        return NULL;
+    if (node_put_data(t, n, data, len) < 0) {
+        arena_free(&t->arena, ref_of(t, n), block_size(n, name_len));
         return NULL;
     }
-    n->acl = acl;
+    n->acl = acl->id;
     acl_list_ref(acl);
-    n->parent = parent;
-    table_put(tab, n, name_hash(name, name_len));
+    table_put(tab, ref_of(t, n), name_hash(name, name_len));
     t->node_count++;
-    t->data_size += (int64_t)name_len + (n->data_len > 0 ? n->data_len : 0);
+    t->data_size += (int64_t)name_len + (len > 0 ? len : 0);
     return n;
 }
 
-void tree_remove(struct tree *t, struct znode *n)
+void tree_remove(struct tree *t, struct znode *parent, struct znode *n)
 {
-    table_del(n->parent, n);
+    int32_t len;
+    tree_data(t, n, &len);
+    size_t name_len = strlen(n->name);
+    table_del(t, parent, n);
     t->node_count--;
-    t->data_size -= (int64_t)strlen(n->name) + (n->data_len > 0 ? n->data_len : 0);
-    node_free(&t->arena, n);
+    t->data_size -= (int64_t)name_len + (len > 0 ? len : 0);
+    acl_list_unref(tree_acl(n));
+    owner_release(t, n->owner);
+    if (n->kids) {
+        free(table_of(t, n));
+        id_pool_drop(&t->tables, n->kids);
+    }
+    struct znode_extra *e = needs_extra(n) ? extra_find(t, n) : NULL;
+    if (e) {
+        HASH_DEL(t->extras, e);
+        free(e->data);
+        free(e);
+    }
+    arena_free(&t->arena, ref_of(t, n), block_size(n, name_len));
 }
 
-void tree_set_data(struct tree *t, struct znode *n, const uint8_t *data, int32_t len)
+/*
+ * Move n to a block with room for `room` data bytes: everything but the
+ * data is copied, and the parent's slot (or the root pointer) and the side
+ * entry's key follow.  NULL: no memory (n unchanged).
+ */
+static struct znode *node_move(struct tree *t, struct znode *parent, struct znode *n, size_t room)
 {
+    size_t name_len = strlen(n->name);
+    struct znode *m = node_alloc(t, n->name, name_len, room);
+    if (!m)
+        return NULL;
+    uint16_t cap = m->inline_cap;
+    memcpy(m, n, HEADER);       /* flags too: node_put_data finds a buffer to free */
+    m->inline_cap = cap;
+    m->data_len = 0;
+    uint32_t old_ref = ref_of(t, n), new_ref = ref_of(t, m);
+    if (parent)
+        *table_slot_of(table_of(t, parent), n->name, old_ref) = new_ref;
+    else
+        t->root = m;
+    struct znode_extra *e = needs_extra(n) ? extra_find(t, n) : NULL;
+    if (e) {
+        HASH_DEL(t->extras, e);
+        e->ref = new_ref;
+        HASH_ADD(hh, t->extras, ref, sizeof e->ref, e);
+    }
+    return m;
+}
+
+struct znode *tree_set_data(struct tree *t, const char *path, const uint8_t *data, int32_t len)
+{
+    struct znode *parent = NULL, *n;
+    const char *name;
+    if (!strcmp(path, "/") || !*path)
+        n = t->root;
+    else if (!(parent = tree_lookup_parent(t, path, &name)) || !(n = tree_child(t, parent, name)))
+        return NULL;
     if (len < 0)
         len = -1;               /* a null buffer stays null, as in ZooKeeper */
-    uint8_t *room = inline_room(n, strlen(n->name));
-    uint8_t *old = n->data != room ? n->data : NULL;    /* a buffer of its own, to free */
-    uint8_t *dst = NULL;
-    if (len > 0 && (uint32_t)len <= n->inline_cap) {
-        dst = room;
-        memmove(dst, data, (size_t)len);   /* data may be the node's own bytes */
-    } else if (len > 0) {
-        dst = malloc((size_t)len);
-        if (!dst)
-            abort(); /* out of memory while applying a committed txn: cannot continue consistently */
-        memcpy(dst, data, (size_t)len);
+    int32_t old_len;
+    tree_data(t, n, &old_len);
+    size_t name_len = strlen(n->name);
+    size_t need = len > 0 ? (size_t)len : 0;
+    size_t have = block_size(n, name_len);
+    size_t fit = HEADER + name_len + 1 + need;
+    size_class(&fit);
+    /* move when the data outgrows the block, or fills less than half of a big one */
+    struct znode *m = NULL;
+    if (need <= INLINE_MAX && (need > n->inline_cap || (have >= 256 && fit * 2 <= have)))
+        m = node_move(t, parent, n, need);
+    if (m) {
+        /* m has the room; data may be n's bytes, so n goes after the copy */
+        if (node_put_data(t, m, data, len) < 0)
+            abort();
+        arena_free(&t->arena, ref_of(t, n), have);
+        n = m;
+    } else if (node_put_data(t, n, data, len) < 0) {
+        abort(); /* out of memory while applying a committed txn: cannot continue consistently */
     }
-    t->data_size += (len > 0 ? len : 0) - (n->data_len > 0 ? n->data_len : 0);
-    free(old);
-    n->data = dst;
-    n->data_len = len;
+    t->data_size += (len > 0 ? len : 0) - (old_len > 0 ? old_len : 0);
+    return n;
 }
 
-void tree_fill_stat(const struct znode *n, struct corral_stat *st)
+/* ---- metadata ---- */
+
+int64_t tree_mzxid(const struct tree *t, const struct znode *n)
 {
-    int32_t nc = tree_num_children(n);
-    st->czxid = n->czxid;
-    st->mzxid = n->mzxid;
-    st->ctime = n->ctime;
-    st->mtime = n->mtime;
-    st->version = n->version;
-    st->cversion = (int32_t)((uint32_t)n->cversion * 2 - (uint32_t)nc);
-    st->aversion = n->aversion;
+    return n->flags & ZNODE_WIDE ? extra_find(t, n)->mzxid : (int64_t)get48(n->mzxid);
+}
+
+int64_t tree_pzxid(const struct tree *t, const struct znode *n)
+{
+    struct child_table *tab = table_of(t, n);
+    if (tab)
+        return tab->pzxid;
+    return n->flags & ZNODE_WIDE ? extra_find(t, n)->czxid : (int64_t)get48(n->czxid);
+}
+
+int64_t tree_owner(const struct tree *t, const struct znode *n)
+{
+    return n->owner ? ((struct owner_entry *)id_pool_get(&t->owners, n->owner))->owner : 0;
+}
+
+void tree_get_meta(const struct tree *t, const struct znode *n, struct znode_meta *m)
+{
+    if (n->flags & ZNODE_WIDE) {
+        struct znode_extra *e = extra_find(t, n);
+        m->czxid = e->czxid;
+        m->mzxid = e->mzxid;
+        m->ctime = e->ctime;
+        m->mtime = e->mtime;
+    } else {
+        m->czxid = (int64_t)get48(n->czxid);
+        m->mzxid = (int64_t)get48(n->mzxid);
+        m->ctime = (int64_t)get48(n->ctime);
+        m->mtime = (int64_t)get48(n->mtime);
+    }
+    struct child_table *tab = table_of(t, n);
+    m->pzxid = tab ? tab->pzxid : m->czxid;
+    m->cversion = tab ? tab->cversion : 0;
+    m->owner = tree_owner(t, n);
+    m->version = n->version;
+    m->aversion = n->aversion == AVERSION_EXT ? extra_find(t, n)->aversion : n->aversion;
+}
+
+/* Store czxid, mzxid, ctime and mtime: packed if all four fit, else (for good) in the side entry. */
+static int set_wide(struct tree *t, struct znode *n, int64_t czxid, int64_t mzxid, int64_t ctime,
+                    int64_t mtime)
+{
+    if (!(n->flags & ZNODE_WIDE) && fits48(czxid) && fits48(mzxid) && fits48(ctime) &&
+        fits48(mtime)) {
+        put48(n->czxid, czxid);
+        put48(n->mzxid, mzxid);
+        put48(n->ctime, ctime);
+        put48(n->mtime, mtime);
+        return 0;
+    }
+    struct znode_extra *e = extra_get(t, n);
+    if (!e)
+        return -1;
+    n->flags |= ZNODE_WIDE;
+    e->czxid = czxid;
+    e->mzxid = mzxid;
+    e->ctime = ctime;
+    e->mtime = mtime;
+    return 0;
+}
+
+static int set_aversion(struct tree *t, struct znode *n, int32_t aversion)
+{
+    if (aversion >= 0 && aversion < AVERSION_EXT) {
+        n->aversion = (uint8_t)aversion;
+        extra_trim(t, n);
+        return 0;
+    }
+    struct znode_extra *e = extra_get(t, n);
+    if (!e)
+        return -1;
+    n->aversion = AVERSION_EXT;
+    e->aversion = aversion;
+    return 0;
+}
+
+int tree_set_meta(struct tree *t, struct znode *n, const struct znode_meta *m)
+{
+    if (set_wide(t, n, m->czxid, m->mzxid, m->ctime, m->mtime) < 0 ||
+        set_aversion(t, n, m->aversion) < 0)
+        return -1;
+    n->version = m->version;
+    uint32_t owner = owner_intern(t, m->owner);
+    if (m->owner && !owner)
+        return -1;
+    owner_release(t, n->owner);
+    n->owner = owner;
+    struct child_table *tab = table_of(t, n);
+    if (!tab && (m->cversion != 0 || m->pzxid != m->czxid) && !(tab = table_ensure(t, n)))
+        return -1;
+    if (tab) {
+        tab->cversion = m->cversion;
+        tab->pzxid = m->pzxid;
+    }
+    return 0;
+}
+
+void tree_set_modified(struct tree *t, struct znode *n, int32_t version, int64_t mzxid,
+                       int64_t mtime)
+{
+    struct znode_meta m;
+    tree_get_meta(t, n, &m);
+    n->version = version;
+    if (set_wide(t, n, m.czxid, mzxid, m.ctime, mtime) < 0)
+        abort();    /* out of memory while applying a committed txn */
+}
+
+void tree_set_acl(struct tree *t, struct znode *n, struct acl_list *acl, int32_t aversion)
+{
+    acl_list_ref(acl);
+    acl_list_unref(tree_acl(n));
+    n->acl = acl->id;
+    if (set_aversion(t, n, aversion) < 0)
+        abort();    /* out of memory while applying a committed txn */
+}
+
+void tree_set_child_counters(struct tree *t, struct znode *n, int32_t cversion, int64_t pzxid)
+{
+    struct child_table *tab = table_ensure(t, n);
+    if (!tab)
+        abort();    /* out of memory while applying a committed txn */
+    tab->cversion = cversion;
+    tab->pzxid = pzxid;
+}
+
+void tree_fill_stat(const struct tree *t, const struct znode *n, struct corral_stat *st)
+{
+    struct znode_meta m;
+    tree_get_meta(t, n, &m);
+    int32_t nc = tree_num_children(t, n), len;
+    tree_data(t, n, &len);
+    st->czxid = m.czxid;
+    st->mzxid = m.mzxid;
+    st->ctime = m.ctime;
+    st->mtime = m.mtime;
+    st->version = m.version;
+    st->cversion = (int32_t)((uint32_t)m.cversion * 2 - (uint32_t)nc);
+    st->aversion = m.aversion;
     /* Clients see an owner only for true ephemerals: containers and TTL nodes
      * keep their marker internally but show 0, as ZooKeeper does. */
-    int64_t o = n->ephemeral_owner;
+    int64_t o = m.owner;
     st->ephemeral_owner =
         (o == INT64_MIN || (o & (int64_t)0xFF00000000000000ULL) == (int64_t)0xFF00000000000000ULL)
             ? 0 : o;
-    st->data_length = n->data_len > 0 ? n->data_len : 0;
+    st->data_length = len > 0 ? len : 0;
     st->num_children = nc;
-    st->pzxid = n->pzxid;
-}
-
-int tree_path(const struct znode *n, char *buf, size_t cap)
-{
-    if (!n->parent) {
-        if (cap < 2)
-            return -1;
-        strcpy(buf, "/");
-        return 1;
-    }
-    /* Collect the components from the leaf up, then write them root-first. */
-    size_t total = 0;
-    for (const struct znode *p = n; p->parent; p = p->parent)
-        total += 1 + strlen(p->name);
-    if (total + 1 > cap)
-        return -1;
-    buf[total] = 0;
-    size_t end = total;
-    for (const struct znode *p = n; p->parent; p = p->parent) {
-        size_t l = strlen(p->name);
-        end -= l;
-        memcpy(buf + end, p->name, l);
-        buf[--end] = '/';
-    }
-    return (int)total;
+    st->pzxid = m.pzxid;
 }

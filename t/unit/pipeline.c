@@ -419,7 +419,9 @@ int main(void)
     pipeline_submit(s, create(302, "/cfg/a", NULL, 0));
     is_str(find('r', 302)->path, "/cfg/a", "a write with trigger additions answers as itself");
     struct znode *cfg = tree_lookup(&server.tree, "/cfg");
-    ok(cfg && cfg->data_len == 6 && !memcmp(cfg->data, "bumped", 6),
+    int32_t cfg_len = 0;
+    const uint8_t *cfg_data = cfg ? tree_data(&server.tree, cfg, &cfg_len) : NULL;
+    ok(cfg_len == 6 && !memcmp(cfg_data, "bumped", 6),
        "the trigger's addition committed with it");
     pipeline_submit(s, create(303, "/quiet", NULL, 0));
     struct corral_request *qw = req(CORRAL_OP_GET_DATA, 304, "/quiet");
