@@ -2,20 +2,20 @@
  * conn.c — one protobuf client connection.
  *
  * Input: messages are a 4-byte big-endian length plus that many bytes of a
- * ClientMessage.  Complete messages are handled in order straight from the
- * read buffer; only an incomplete tail is kept in c->in.  The first message
- * must be `connect`.  A length above protobuf.maxMessageSize, a message that
- * does not parse, a request before `connect` or a second `connect` gets an
- * error answer (MARSHALLINGERROR or BADARGUMENTS), a log line, and the
- * connection is closed once that answer is written.  A connection that sends
- * no `connect` within 10 s is closed.
+ * ClientMessage.  Complete messages are handled in order as
+ * modules/common/frame_io.c reads them, which also keeps an incomplete tail.
+ * The first message must be `connect`.  A length above
+ * protobuf.maxMessageSize, a message that does not parse, a request before
+ * `connect` or a second `connect` gets an error answer (MARSHALLINGERROR or
+ * BADARGUMENTS), a log line, and the connection is closed once that answer
+ * is written.  A connection that sends no `connect` within 10 s is closed.
  *
  * Output: answers, events and notices are packed straight into the
  * connection's output buffer and the connection is put on the flush list;
  * an ev_prepare watcher (pb_flush_all) writes every listed buffer once per
- * loop iteration, so pipelined requests read together are answered with one
- * write.  What the socket does not take waits for EV_WRITE; while more than
- * OUTPUT_HIGH bytes wait the connection stops reading.
+ * loop iteration (frame_io_flush), so pipelined requests read together are
+ * answered with one write.  What the socket does not take waits for
+ * EV_WRITE; while more than 8 MiB wait the connection stops reading.
  *
  * Lifetime: the core may call close() from inside session_submit() or
  * session_connect() (a closeSession, a failed addauth, a session moving to
@@ -24,43 +24,33 @@
  * When the socket goes first, the core hears session_detach() exactly once;
  * after the core's close() it hears nothing more.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 #include "pb.h"
 #include "codec.h"
 
-#define READ_CHUNK (64 * 1024)
-#define OUTPUT_HIGH (8u << 20)
-#define OUTPUT_LOW (1u << 20)
 #define HANDSHAKE_TIMEOUT 10.0
 /* Time a closing connection gets to take what is queued for it. */
 #define CLOSING_TIMEOUT 10.0
 
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
-static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents);
 static const struct corral_conn_ops conn_ops;
+static const struct frame_io_ops io_ops;
 
 struct pb_conn *pb_conn_new(int fd, const char *addr, int port)
 {
     struct pb_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->fd = fd;
     c->state = PB_HANDSHAKE;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
-    ev_io_init(&c->read_watcher, on_readable, fd, EV_READ);
-    ev_io_init(&c->write_watcher, on_writable, fd, EV_WRITE);
+    c->io = (struct frame_io){.core = pb.core, .ops = &io_ops, .conn = c,
+                              .addr = c->addr, .port = port, .max_frame = pb.max_message};
+    frame_io_start(&c->io, fd);
     ev_timer_init(&c->timer, on_timer, HANDSHAKE_TIMEOUT, 0.);
-    c->read_watcher.data = c->write_watcher.data = c->timer.data = c;
-    ev_io_start(pb.core->loop, &c->read_watcher);
+    c->timer.data = c;
     ev_timer_start(pb.core->loop, &c->timer);
-    c->reading = 1;
     c->next = pb.conns;
     if (pb.conns)
         pb.conns->prev = c;
@@ -71,17 +61,14 @@ struct pb_conn *pb_conn_new(int fd, const char *addr, int port)
 /* Free everything; the caller made sure c is not on the flush list. */
 static void conn_destroy(struct pb_conn *c)
 {
-    ev_io_stop(pb.core->loop, &c->read_watcher);
-    ev_io_stop(pb.core->loop, &c->write_watcher);
+    frame_io_close(&c->io);
     ev_timer_stop(pb.core->loop, &c->timer);
-    close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
         pb.conns = c->next;
     if (c->next)
         c->next->prev = c->prev;
-    free(c->in);
     pb_buf_free(&c->out);
     free(c);
 }
@@ -93,21 +80,14 @@ void pb_conn_drop(struct pb_conn *c)
     conn_destroy(c);
 }
 
-static void schedule(struct pb_conn *c)
+static void schedule(void *conn)
 {
+    struct pb_conn *c = conn;
     if (c->in_flush_list)
         return;
     c->in_flush_list = 1;
     c->flush_next = pb.flush_list;
     pb.flush_list = c;
-}
-
-static void stop_reading(struct pb_conn *c)
-{
-    if (c->reading) {
-        ev_io_stop(pb.core->loop, &c->read_watcher);
-        c->reading = 0;
-    }
 }
 
 /* Let go of the session (if the core still has us) without closing the socket yet. */
@@ -120,13 +100,14 @@ static void detach(struct pb_conn *c)
 }
 
 /* The socket is finished (peer gone, error): no flush. */
-static void conn_lost(struct pb_conn *c)
+static void conn_lost(void *conn)
 {
+    struct pb_conn *c = conn;
     if (c->state == PB_DEAD)
         return;
     detach(c);
     c->state = PB_DEAD;
-    stop_reading(c);
+    frame_io_stop_reading(&c->io);
     schedule(c);
 }
 
@@ -136,7 +117,7 @@ static void conn_finish(struct pb_conn *c)
     if (c->state == PB_DEAD || c->state == PB_CLOSING)
         return;
     c->state = PB_CLOSING;
-    stop_reading(c);
+    frame_io_stop_reading(&c->io);
     schedule(c);
     /* a peer that never reads its last answer does not keep us forever */
     ev_timer_stop(pb.core->loop, &c->timer);
@@ -279,33 +260,9 @@ static void handle_message(struct pb_conn *c, const uint8_t *msg, size_t len)
     }
 }
 
-static uint32_t be32_at(const uint8_t *p)
+static int taking_input(void *conn)
 {
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static int ensure_input_room(struct pb_conn *c, size_t need)
-{
-    if (c->in_cap >= need)
-        return 0;
-    size_t cap = c->in_cap ? c->in_cap : 16 * 1024;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(c->in, cap);
-    if (!p)
-        return -1;
-    c->in = p;
-    c->in_cap = cap;
-    return 0;
-}
-
-static int backlogged(const struct pb_conn *c)
-{
-    return c->out.len - c->out_off > OUTPUT_HIGH;
-}
-
-static int taking_input(const struct pb_conn *c)
-{
+    const struct pb_conn *c = conn;
     return c->state == PB_HANDSHAKE || c->state == PB_CONNECTING || c->state == PB_ACTIVE;
 }
 
@@ -313,18 +270,14 @@ static int taking_input(const struct pb_conn *c)
  * Handle the complete messages at the start of buf[0..len), in order, while
  * the connection still takes input; returns how many bytes were consumed.
  */
-static size_t handle_messages(struct pb_conn *c, const uint8_t *buf, size_t len)
+static size_t handle_messages(void *conn, const uint8_t *buf, size_t len)
 {
+    struct pb_conn *c = conn;
     size_t pos = 0;
     while (len - pos >= 4 && taking_input(c)) {
-        if (backlogged(c)) {
-            if (!c->paused) {
-                c->paused = 1;
-                stop_reading(c);
-            }
+        if (frame_io_backlogged(&c->io, c->out.len))
             break;
-        }
-        uint32_t mlen = be32_at(buf + pos);
+        uint32_t mlen = frame_io_len(buf + pos);
         if (mlen > pb.max_message) {
             char why[96];
             snprintf(why, sizeof why, "message length %u over the limit (%u)", mlen,
@@ -340,50 +293,6 @@ static size_t handle_messages(struct pb_conn *c, const uint8_t *buf, size_t len)
     return pos;
 }
 
-/*
- * Keep the unconsumed tail rest[0..n) (in the scratch buffer or inside c->in)
- * as c->in, with room for the whole message it begins.  0, or -1 out of memory.
- */
-static int keep_input(struct pb_conn *c, const uint8_t *rest, size_t n)
-{
-    if (!taking_input(c)) {
-        c->in_len = 0;
-        return 0;
-    }
-    if (n == 0) {
-        c->in_len = 0;
-        if (c->in_cap > 256 * 1024) {       /* an idle connection keeps no big buffer */
-            free(c->in);
-            c->in = NULL;
-            c->in_cap = 0;
-        }
-        return 0;
-    }
-    size_t need = n;
-    if (n >= 4) {
-        uint32_t mlen = be32_at(rest);
-        if (mlen <= pb.max_message && (size_t)mlen + 4 > need)
-            need = (size_t)mlen + 4;
-    }
-    if (c->in && rest >= c->in && rest < c->in + c->in_cap) {
-        if (rest != c->in)
-            memmove(c->in, rest, n);
-    } else {
-        if (ensure_input_room(c, n) < 0)
-            return -1;
-        memcpy(c->in, rest, n);
-    }
-    c->in_len = n;
-    return ensure_input_room(c, need);
-}
-
-static void process_input(struct pb_conn *c)
-{
-    size_t used = handle_messages(c, c->in, c->in_len);
-    if (keep_input(c, c->in + used, c->in_len - used) < 0)
-        conn_lost(c);
-}
-
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct pb_conn *c = w->data;
@@ -396,98 +305,16 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-/*
- * Reads land in one shared scratch buffer when the connection has nothing
- * pending, and messages are handled straight from it; only a partial message
- * is kept in c->in, which then takes the following reads until it completes.
- */
-static uint8_t scratch[READ_CHUNK];
-
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct pb_conn *c = w->data;
-    for (int round = 0; round < 4; round++) {
-        uint8_t *dst;
-        size_t room;
-        if (c->in_len == 0) {
-            dst = scratch;
-            room = sizeof scratch;
-        } else {
-            if (c->in_cap - c->in_len < 4096 &&
-                ensure_input_room(c, c->in_len + READ_CHUNK / 4) < 0) {
-                pb.core->log(CORRAL_LOG_ERROR, PB_WHO, "/%s:%d: out of memory", c->addr,
-                             c->port);
-                conn_lost(c);
-                return;
-            }
-            dst = c->in + c->in_len;
-            room = c->in_cap - c->in_len;
-        }
-        ssize_t n = read(c->fd, dst, room);
-        if (n == 0) {
-            conn_lost(c);
-            return;
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                conn_lost(c);
-            return;
-        }
-        if (dst == scratch) {
-            size_t used = handle_messages(c, scratch, (size_t)n);
-            if (keep_input(c, scratch + used, (size_t)n - used) < 0)
-                conn_lost(c);
-        } else {
-            c->in_len += (size_t)n;
-            process_input(c);
-        }
-        if (!c->reading || (size_t)n < room)
-            return;
-    }
-}
+/* modules/common/frame_io.c moves the bytes and calls these. */
+static const struct frame_io_ops io_ops = {
+    .who = PB_WHO,
+    .frames = handle_messages,
+    .taking_input = taking_input,
+    .lost = conn_lost,
+    .schedule = schedule,
+};
 
 /* ---- output ---- */
-
-/* Write what the socket takes: 1 all written, 0 some left, -1 error. */
-static int flush_output(struct pb_conn *c)
-{
-    if (c->out.oom)
-        return -1;
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        return -1;
-    }
-    if (c->out_off == c->out.len) {
-        c->out_off = 0;
-        c->out.len = 0;
-        if (c->out.cap > (4u << 20))      /* give back a burst's memory */
-            pb_buf_free(&c->out);
-        return 1;
-    }
-    if (c->out_off > c->out.len / 2) {    /* keep the buffer from creeping */
-        memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
-        c->out.len -= c->out_off;
-        c->out_off = 0;
-    }
-    return 0;
-}
-
-static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct pb_conn *c = w->data;
-    ev_io_stop(loop, w);
-    schedule(c);
-}
 
 static void service(struct pb_conn *c)
 {
@@ -495,7 +322,7 @@ static void service(struct pb_conn *c)
         conn_destroy(c);
         return;
     }
-    int rc = flush_output(c);
+    int rc = c->out.oom ? -1 : frame_io_flush(&c->io, &c->out.data, &c->out.len, &c->out.cap);
     if (rc < 0) {
         if (c->out.oom)
             pb.core->log(CORRAL_LOG_ERROR, PB_WHO, "/%s:%d: out of memory for output; closing",
@@ -503,20 +330,13 @@ static void service(struct pb_conn *c)
         conn_lost(c);           /* re-lists it: freed in the next round */
         return;
     }
-    if (rc == 0) {
-        ev_io_start(pb.core->loop, &c->write_watcher);
-        return;
-    }
+    if (rc == 0)
+        return;                 /* the rest waits for EV_WRITE */
     if (c->state == PB_CLOSING) {
         conn_destroy(c);
         return;
     }
-    if (c->paused && c->out.len - c->out_off < OUTPUT_LOW) {
-        c->paused = 0;
-        ev_io_start(pb.core->loop, &c->read_watcher);
-        c->reading = 1;
-        process_input(c);
-    }
+    frame_io_resume(&c->io);
 }
 
 void pb_flush_all(struct ev_loop *loop, ev_prepare *w, int revents)

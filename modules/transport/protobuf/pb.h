@@ -1,8 +1,9 @@
 /*
  * pb.h — the protobuf transport's internal declarations, shared by its files:
  *   pb.c      the module entry, configuration, listening sockets, accept;
- *   conn.c    one client connection: length-prefixed framing, the output
- *             buffer and its batched flushing, the callbacks the core calls;
+ *   conn.c    one client connection: its messages, the output buffer and
+ *             its batched flushing, the callbacks the core calls (the socket
+ *             I/O itself: modules/common/frame_io.c);
  *   codec.c   ClientMessage → struct corral_request and struct
  *             corral_response / events → ServerMessage (codec.h).
  * The messages are defined in corral.proto beside these files; protoc-c turns
@@ -17,6 +18,7 @@
 #include <ev.h>
 #include "corral/module.h"
 #include "listener.h"
+#include "frame_io.h"
 #include "pbbuf.h"
 
 #define PB_WHO "protobuf"
@@ -34,11 +36,8 @@ struct pb_conn {
     struct pb_conn *flush_next;         /* pending flush/close work */
     int in_flush_list;
 
-    int fd;
-    ev_io read_watcher, write_watcher;
+    struct frame_io io;                 /* the socket, its watchers, unparsed input */
     ev_timer timer;                     /* handshake deadline, then closing deadline */
-    int reading;                        /* read_watcher started */
-    int paused;                         /* stopped reading: output backlog */
     enum pb_conn_state state;
 
     struct corral_session *session;
@@ -48,10 +47,7 @@ struct pb_conn {
     char addr[64];                      /* numeric peer address */
     int port;
 
-    uint8_t *in;                        /* unparsed input (a partial message) */
-    size_t in_len, in_cap;
-    struct pb_buf out;                  /* framed messages; out_off bytes already sent */
-    size_t out_off;
+    struct pb_buf out;                  /* framed messages; io.out_off bytes already sent */
 };
 
 /* The transport's state (one per process). */

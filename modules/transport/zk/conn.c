@@ -2,18 +2,19 @@
  * conn.c — one ZooKeeper client connection.
  *
  * Input: complete frames (4-byte big-endian length + payload) are handled
- * in order straight from the read buffer; only an incomplete tail is kept in
- * c->in.  The first frame is a ConnectRequest, unless the first four bytes
- * spell a four-letter word.  A length below 0 or above jute.maxbuffer ends
- * the connection, as does a ConnectRequest that does not come within 10 s.
+ * in order as modules/common/frame_io.c reads them, which also keeps an
+ * incomplete tail.  The first frame is a ConnectRequest, unless the first
+ * four bytes spell a four-letter word.  A length below 0 or above
+ * jute.maxbuffer ends the connection, as does a ConnectRequest that does not
+ * come within 10 s.
  *
  * Output: every reply, event and handshake answer is encoded straight into
  * the connection's one output buffer, and the connection is put on the flush
  * list.  An ev_prepare watcher (zk_flush_all) runs once per loop iteration
  * before libev blocks and writes each listed buffer with as few write(2)s as
- * it takes, so pipelined requests read in one go are answered with one
- * write.  What the socket does not take waits for EV_WRITE.  While more than
- * OUTPUT_HIGH bytes are queued the connection stops reading.
+ * it takes (frame_io_flush), so pipelined requests read in one go are
+ * answered with one write.  What the socket does not take waits for
+ * EV_WRITE.  While more than 8 MiB are queued the connection stops reading.
  *
  * Lifetime: the core may call close() from inside session_submit() (a
  * closeSession, a failed addauth), so a connection is never freed on the
@@ -21,46 +22,37 @@
  * at top level.  When the socket goes first, the core hears
  * session_detach() exactly once; after the core's close() it hears nothing.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <string.h>
-#include <unistd.h>
-#include <sys/socket.h>
 #include "zk.h"
 #include "proto.h"
 
-#define READ_CHUNK (64 * 1024)
-#define OUTPUT_HIGH (8u << 20)
-#define OUTPUT_LOW (1u << 20)
 /* A connection without a session goes after this long (ZooKeeper: 10 s). */
 #define HANDSHAKE_TIMEOUT 10.0
 /* Time a closing connection gets to take what is queued for it. */
 #define CLOSING_TIMEOUT 10.0
 
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents);
-static void on_writable(struct ev_loop *loop, ev_io *w, int revents);
 static void on_handshake_timeout(struct ev_loop *loop, ev_timer *w, int revents);
 static const struct corral_conn_ops conn_ops;
+static const struct frame_io_ops io_ops;
 
 struct zk_conn *zk_conn_new(int fd, const char *addr, int port)
 {
     struct zk_conn *c = calloc(1, sizeof *c);
     if (!c)
         return NULL;
-    c->fd = fd;
     c->state = ZK_HANDSHAKE;
     snprintf(c->addr, sizeof c->addr, "%s", addr);
     c->port = port;
     jute_buf_init(&c->out);
     c->established_ms = zk.core->now_ms();
-    ev_io_init(&c->read_watcher, on_readable, fd, EV_READ);
-    ev_io_init(&c->write_watcher, on_writable, fd, EV_WRITE);
+    c->io = (struct frame_io){.core = zk.core, .ops = &io_ops, .conn = c,
+                              .addr = c->addr, .port = port,
+                              .max_frame = (uint32_t)zk.max_buffer};
+    frame_io_start(&c->io, fd);
     ev_timer_init(&c->handshake_timer, on_handshake_timeout, HANDSHAKE_TIMEOUT, 0.);
-    c->read_watcher.data = c->write_watcher.data = c->handshake_timer.data = c;
-    ev_io_start(zk.core->loop, &c->read_watcher);
+    c->handshake_timer.data = c;
     ev_timer_start(zk.core->loop, &c->handshake_timer);
-    c->reading = 1;
     c->next = zk.conns;
     if (zk.conns)
         zk.conns->prev = c;
@@ -72,10 +64,8 @@ struct zk_conn *zk_conn_new(int fd, const char *addr, int port)
 /* Free everything; the caller made sure c is not on the flush list. */
 void zk_conn_destroy(struct zk_conn *c)
 {
-    ev_io_stop(zk.core->loop, &c->read_watcher);
-    ev_io_stop(zk.core->loop, &c->write_watcher);
+    frame_io_close(&c->io);
     ev_timer_stop(zk.core->loop, &c->handshake_timer);
-    close(c->fd);
     if (c->prev)
         c->prev->next = c->next;
     else
@@ -85,7 +75,6 @@ void zk_conn_destroy(struct zk_conn *c)
     zk.n_conns--;
     if (c->ip)
         zk_ip_release(c->ip);
-    free(c->in);
     jute_buf_free(&c->out);
     free(c);
 }
@@ -99,17 +88,10 @@ void zk_conn_schedule(struct zk_conn *c)
     zk.flush_list = c;
 }
 
-static void stop_reading(struct zk_conn *c)
-{
-    if (c->reading) {
-        ev_io_stop(zk.core->loop, &c->read_watcher);
-        c->reading = 0;
-    }
-}
-
 /* The socket is finished (peer gone, error, bad input): no flush. */
-static void conn_lost(struct zk_conn *c)
+static void conn_lost(void *conn)
 {
+    struct zk_conn *c = conn;
     if (c->state == ZK_DEAD)
         return;
     if (c->session && !c->core_done)
@@ -117,7 +99,7 @@ static void conn_lost(struct zk_conn *c)
     c->core_done = 1;
     c->session = NULL;
     c->state = ZK_DEAD;
-    stop_reading(c);
+    frame_io_stop_reading(&c->io);
     zk_conn_schedule(c);
 }
 
@@ -127,7 +109,7 @@ static void conn_finish(struct zk_conn *c)
     if (c->state == ZK_DEAD || c->state == ZK_CLOSING)
         return;
     c->state = ZK_CLOSING;
-    stop_reading(c);
+    frame_io_stop_reading(&c->io);
     zk_conn_schedule(c);
     /* a peer that never reads its last answer does not keep us forever */
     ev_timer_stop(zk.core->loop, &c->handshake_timer);
@@ -348,43 +330,23 @@ static int32_t be32_at(const uint8_t *p)
     return (int32_t)((uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3]);
 }
 
-static int ensure_input_room(struct zk_conn *c, size_t need)
+static int taking_input(void *conn)
 {
-    if (c->in_cap >= need)
-        return 0;
-    size_t cap = c->in_cap ? c->in_cap : 16 * 1024;
-    while (cap < need)
-        cap *= 2;
-    uint8_t *p = realloc(c->in, cap);
-    if (!p)
-        return -1;
-    c->in = p;
-    c->in_cap = cap;
-    return 0;
-}
-
-static int backlogged(const struct zk_conn *c)
-{
-    return c->out.len - c->out_off > OUTPUT_HIGH;
+    const struct zk_conn *c = conn;
+    return c->state != ZK_CLOSING && c->state != ZK_DEAD;
 }
 
 /*
  * Handle the complete frames at the start of buf[0..len), in order, while the
  * connection still takes input; returns how many bytes were consumed.
  */
-static size_t handle_frames(struct zk_conn *c, const uint8_t *buf, size_t len)
+static size_t handle_frames(void *conn, const uint8_t *buf, size_t len)
 {
+    struct zk_conn *c = conn;
     size_t pos = 0;
-    while (len - pos >= 4) {
-        if (c->state == ZK_CLOSING || c->state == ZK_DEAD)
+    while (len - pos >= 4 && taking_input(c)) {
+        if (frame_io_backlogged(&c->io, c->out.len))
             break;
-        if (backlogged(c)) {
-            if (!c->paused) {
-                c->paused = 1;
-                stop_reading(c);
-            }
-            break;
-        }
         const uint8_t *p = buf + pos;
         if (c->state == ZK_HANDSHAKE && c->packets_received == 0) {
             int cmd = zk_fourlw_lookup(p);
@@ -423,51 +385,6 @@ static size_t handle_frames(struct zk_conn *c, const uint8_t *buf, size_t len)
     return pos;
 }
 
-/*
- * Keep the unconsumed tail rest[0..n) (in the scratch buffer or inside c->in)
- * as c->in, with room for the whole frame it begins.  0, or -1 out of memory.
- */
-static int keep_input(struct zk_conn *c, const uint8_t *rest, size_t n)
-{
-    if (c->state == ZK_CLOSING || c->state == ZK_DEAD) {
-        c->in_len = 0;
-        return 0;
-    }
-    if (n == 0) {
-        c->in_len = 0;
-        if (c->in_cap > 256 * 1024) {       /* an idle connection keeps no big buffer */
-            free(c->in);
-            c->in = NULL;
-            c->in_cap = 0;
-        }
-        return 0;
-    }
-    size_t need = n;
-    if (n >= 4) {
-        int32_t flen = be32_at(rest);
-        if (flen >= 0 && flen <= zk.max_buffer && (size_t)flen + 4 > need)
-            need = (size_t)flen + 4;
-    }
-    if (c->in && rest >= c->in && rest < c->in + c->in_cap) {
-        if (rest != c->in)
-            memmove(c->in, rest, n);
-    } else {
-        if (ensure_input_room(c, n) < 0)
-            return -1;
-        memcpy(c->in, rest, n);
-    }
-    c->in_len = n;
-    return ensure_input_room(c, need);
-}
-
-/* Handle what waits in c->in (after a pause for output backlog). */
-static void process_input(struct zk_conn *c)
-{
-    size_t used = handle_frames(c, c->in, c->in_len);
-    if (keep_input(c, c->in + used, c->in_len - used) < 0)
-        conn_lost(c);
-}
-
 static void on_handshake_timeout(struct ev_loop *loop, ev_timer *w, int revents)
 {
     struct zk_conn *c = w->data;
@@ -480,101 +397,21 @@ static void on_handshake_timeout(struct ev_loop *loop, ev_timer *w, int revents)
     }
 }
 
-/*
- * Reads land in one shared scratch buffer when the connection has nothing
- * pending, and frames are handled straight from it: idle connections hold no
- * input memory and the common case copies nothing.  Only a partial frame is
- * kept in c->in, which then receives the following reads until it completes.
- */
-static uint8_t scratch[READ_CHUNK];
-
-static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
+/* modules/common/frame_io.c moves the bytes and calls these. */
+static void schedule(void *conn)
 {
-    struct zk_conn *c = w->data;
-    for (int round = 0; round < 4; round++) {
-        uint8_t *dst;
-        size_t room;
-        if (c->in_len == 0) {
-            dst = scratch;
-            room = sizeof scratch;
-        } else {
-            if (c->in_cap - c->in_len < 4096 &&
-                ensure_input_room(c, c->in_len + READ_CHUNK / 4) < 0) {
-                zk.core->log(CORRAL_LOG_ERROR, ZK_WHO, "/%s:%d: out of memory", c->addr,
-                             c->port);
-                conn_lost(c);
-                return;
-            }
-            dst = c->in + c->in_len;
-            room = c->in_cap - c->in_len;
-        }
-        ssize_t n = read(c->fd, dst, room);
-        if (n == 0) {
-            conn_lost(c);
-            return;
-        }
-        if (n < 0) {
-            if (errno == EINTR)
-                continue;
-            if (errno != EAGAIN && errno != EWOULDBLOCK)
-                conn_lost(c);
-            return;
-        }
-        if (dst == scratch) {
-            size_t used = handle_frames(c, scratch, (size_t)n);
-            if (keep_input(c, scratch + used, (size_t)n - used) < 0)
-                conn_lost(c);
-        } else {
-            c->in_len += (size_t)n;
-            process_input(c);
-        }
-        if (!c->reading || (size_t)n < room)
-            return;
-    }
+    zk_conn_schedule(conn);
 }
+
+static const struct frame_io_ops io_ops = {
+    .who = ZK_WHO,
+    .frames = handle_frames,
+    .taking_input = taking_input,
+    .lost = conn_lost,
+    .schedule = schedule,
+};
 
 /* ---- output ---- */
-
-/* Write what the socket takes: 1 all written, 0 some left, -1 error. */
-static int flush_output(struct zk_conn *c)
-{
-    if (c->out.oom)
-        return -1;
-    while (c->out_off < c->out.len) {
-        ssize_t n = send(c->fd, c->out.data + c->out_off, c->out.len - c->out_off, MSG_NOSIGNAL);
-        if (n > 0) {
-            c->out_off += (size_t)n;
-            continue;
-        }
-        if (n < 0 && errno == EINTR)
-            continue;
-        if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
-            break;
-        return -1;
-    }
-    if (c->out_off == c->out.len) {
-        c->out_off = 0;
-        jute_buf_reset(&c->out);
-        if (c->out.cap > (4u << 20)) {    /* give back a burst's memory */
-            jute_buf_free(&c->out);
-            jute_buf_init(&c->out);
-        }
-        return 1;
-    }
-    if (c->out_off > c->out.len / 2) {    /* keep the buffer from creeping */
-        memmove(c->out.data, c->out.data + c->out_off, c->out.len - c->out_off);
-        c->out.len -= c->out_off;
-        c->out_off = 0;
-    }
-    return 0;
-}
-
-static void on_writable(struct ev_loop *loop, ev_io *w, int revents)
-{
-    struct zk_conn *c = w->data;
-    ev_io_stop(loop, w);
-    zk_conn_schedule(c);
-}
 
 static void service(struct zk_conn *c)
 {
@@ -582,27 +419,20 @@ static void service(struct zk_conn *c)
         zk_conn_destroy(c);
         return;
     }
-    int rc = flush_output(c);
+    int rc = c->out.oom ? -1 : frame_io_flush(&c->io, &c->out.data, &c->out.len, &c->out.cap);
     if (rc < 0) {
         conn_lost(c);           /* re-lists it: freed in the next round */
         return;
     }
-    if (rc == 0) {
-        ev_io_start(zk.core->loop, &c->write_watcher);
-        return;
-    }
+    if (rc == 0)
+        return;                 /* the rest waits for EV_WRITE */
     if (c->state == ZK_CLOSING) {
         if (c->session && !c->core_done)
             zk.core->session_detach(c->session);     /* closed by us, not by the core */
         zk_conn_destroy(c);
         return;
     }
-    if (c->paused && c->out.len - c->out_off < OUTPUT_LOW) {
-        c->paused = 0;
-        ev_io_start(zk.core->loop, &c->read_watcher);
-        c->reading = 1;
-        process_input(c);
-    }
+    frame_io_resume(&c->io);
 }
 
 void zk_flush_all(struct ev_loop *loop, ev_prepare *w, int revents)

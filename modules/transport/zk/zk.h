@@ -2,8 +2,9 @@
  * zk.h — the zk transport's internal declarations, shared by its files:
  *   zk.c      the module entry, configuration, listening sockets, accept,
  *             per-client-IP connection limits;
- *   conn.c    one client connection: input framing, the output buffer and
- *             its batched flushing, the callbacks the core calls;
+ *   conn.c    one client connection: its frames, the output buffer and its
+ *             batched flushing, the callbacks the core calls (the socket I/O
+ *             itself: modules/common/frame_io.c);
  *   fourlw.c  the four-letter words (ruok, srvr, mntr, ...) as text;
  *   figures.c the figures those words and the AdminServer show (figures.h);
  *   admin.c   the AdminServer: HTTP on admin.serverPort;
@@ -19,6 +20,7 @@
 #include <ev.h>
 #include "corral/module.h"
 #include "listener.h"
+#include "frame_io.h"
 #include "corral/jute.h"
 
 #define ZK_WHO "zk"
@@ -38,11 +40,19 @@ struct zk_conn {
     struct zk_conn *flush_next;         /* pending flush/close work */
     int in_flush_list;
 
-    int fd;
-    ev_io read_watcher, write_watcher;
+    /*
+     * The socket, its watchers and unparsed input (modules/common/frame_io.c).
+     * figures.c reads c->reading and c->write_watcher: the anonymous struct
+     * names io's first members so (a union's common initial sequence).
+     */
+    union {
+        struct frame_io io;
+        struct {
+            ev_io read_watcher, write_watcher;
+            int reading;
+        };
+    };
     ev_timer handshake_timer;           /* no ConnectRequest (or closing stuck): close */
-    int reading;                        /* read_watcher started */
-    int paused;                         /* stopped reading: output backlog */
     enum zk_conn_state state;
 
     struct corral_session *session;
@@ -53,14 +63,14 @@ struct zk_conn {
     int port;
     struct zk_ip_count *ip;
 
-    uint8_t *in;                        /* unparsed input */
-    size_t in_len, in_cap;
-    struct jute_buf out;                /* encoded frames; out_off bytes already written */
-    size_t out_off;
+    struct jute_buf out;                /* encoded frames; io.out_off bytes already written */
 
     int64_t established_ms, last_response_ms;
     int64_t packets_received, packets_sent;
 };
+_Static_assert(offsetof(struct zk_conn, reading) == offsetof(struct zk_conn, io.reading) &&
+               offsetof(struct zk_conn, write_watcher) == offsetof(struct zk_conn, io.write_watcher),
+               "struct frame_io's first members moved: rename them in struct zk_conn too");
 
 /* The transport's state (one per process). */
 struct zk_transport {
