@@ -35,6 +35,7 @@
 #include <sys/mman.h>
 #include <uthash.h>
 #include "tree.h"
+#include "log.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define TREE_ASAN 1
@@ -116,6 +117,9 @@ static int arena_init(struct tree_arena *a)
     for (size_t size = RESERVE_MAX; size >= RESERVE_MIN; size /= 2) {
         void *p = mmap(NULL, size, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (p != MAP_FAILED) {
+            if (size < RESERVE_MAX)
+                log_warn("tree: only %zu MiB of address space for znodes (ulimit -v?); "
+                         "the tree cannot grow past that", size >> 20);
             a->base = p;
             a->reserved = size;
             a->used = 8;                /* offset 0 is reference 0: no node */
@@ -548,8 +552,10 @@ static int node_put_data(struct tree *t, struct znode *n, const uint8_t *data, i
 int tree_init(struct tree *t)
 {
     memset(t, 0, sizeof *t);
-    if (arena_init(&t->arena) < 0)
+    if (arena_init(&t->arena) < 0) {
+        log_error("tree: cannot reserve %zu MiB of address space for znodes", RESERVE_MIN >> 20);
         return -1;
+    }
     struct corral_acl open = {CORRAL_PERM_ALL, "world", "anyone"};
     struct corral_acl read = {CORRAL_PERM_READ, "world", "anyone"};
     struct acl_list *open_acl = acl_cache_get(&open, 1);
