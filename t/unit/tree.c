@@ -267,6 +267,12 @@ static void packed_meta(struct tree *t, struct acl_list *acl)
     ok(tree_set_meta(t, q, &m) == 0, "set_meta with wide values");
     tree_get_meta(t, q, &got);
     ok(!memcmp(&m, &got, sizeof m), "wide zxids, a negative time, a big aversion and cversion round-trip");
+    static uint8_t grow[500];
+    memset(grow, 'g', sizeof grow);
+    q = tree_set_data(t, "/meta/q", grow, sizeof grow);
+    tree_get_meta(t, q, &got);
+    ok(!memcmp(&m, &got, sizeof m) && data_is(t, q, grow, sizeof grow),
+       "the side entry follows a node that moved");
     tree_set_modified(t, q, 4, 12, 13);
     tree_get_meta(t, q, &got);
     ok(got.mzxid == 12 && got.mtime == 13 && got.version == 4 && got.czxid == m.czxid,
