@@ -180,7 +180,7 @@ void zk_conn_figures(const struct zk_conn *c, struct zk_conn_figures *f)
     memset(f, 0, sizeof *f);
     f->addr = c->addr;
     f->port = c->port;
-    f->interest_ops = (c->reading ? 1 : 0) | (ev_is_active(&c->write_watcher) ? 4 : 0);
+    f->interest_ops = (c->io.reading ? 1 : 0) | (ev_is_active(&c->io.write_watcher) ? 4 : 0);
     f->packets_received = c->packets_received;
     f->packets_sent = c->packets_sent;
     f->established_ms = c->established_ms;

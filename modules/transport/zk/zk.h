@@ -40,18 +40,7 @@ struct zk_conn {
     struct zk_conn *flush_next;         /* pending flush/close work */
     int in_flush_list;
 
-    /*
-     * The socket, its watchers and unparsed input (modules/common/frame_io.c).
-     * figures.c reads c->reading and c->write_watcher: the anonymous struct
-     * names io's first members so (a union's common initial sequence).
-     */
-    union {
-        struct frame_io io;
-        struct {
-            ev_io read_watcher, write_watcher;
-            int reading;
-        };
-    };
+    struct frame_io io;                 /* socket, watchers, unparsed input (modules/common/frame_io.c) */
     ev_timer handshake_timer;           /* no ConnectRequest (or closing stuck): close */
     enum zk_conn_state state;
 
@@ -68,9 +57,6 @@ struct zk_conn {
     int64_t established_ms, last_response_ms;
     int64_t packets_received, packets_sent;
 };
-_Static_assert(offsetof(struct zk_conn, reading) == offsetof(struct zk_conn, io.reading) &&
-               offsetof(struct zk_conn, write_watcher) == offsetof(struct zk_conn, io.write_watcher),
-               "struct frame_io's first members moved: rename them in struct zk_conn too");
 
 /* The transport's state (one per process). */
 struct zk_transport {
