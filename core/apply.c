@@ -67,10 +67,13 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
     else
         containers_track(t->path, m.owner);
     struct acl_list *n_acl = tree_acl(n), *parent_acl = tree_acl(parent);
-    /* quota stats writes may move nodes (tree_set_data): look n up again after */
+    /* quota stats writes may move nodes (tree_set_data): then look n up again */
+    uint64_t moves = server.tree.moves;
     quota_node_created(t->path, t->data_len);
+    if (server.tree.moves != moves)
+        n = tree_lookup(&server.tree, t->path);
     res->path = strdup(t->path);
-    tree_fill_stat(&server.tree, tree_lookup(&server.tree, t->path), &res->stat);
+    tree_fill_stat(&server.tree, n, &res->stat);
 
     char pbuf[4096];
     watch_fire_created(t->path, n_acl);
@@ -93,10 +96,13 @@ static int delete_node(const char *path, int64_t zxid)
     struct acl_list *parent_acl = tree_acl(parent);
     int32_t len;
     tree_data(&server.tree, n, &len);
+    uint64_t moves = server.tree.moves;
     quota_node_deleted(path, len);
-    /* the quota stats write may have moved either node */
-    parent = tree_lookup_parent(&server.tree, path, &name);
-    n = tree_child(&server.tree, parent, name);
+    if (server.tree.moves != moves) {
+        /* the quota stats write moved a node, maybe one of these */
+        parent = tree_lookup_parent(&server.tree, path, &name);
+        n = tree_child(&server.tree, parent, name);
+    }
     tree_remove(&server.tree, parent, n);
     /* The stored cversion counts creates only; clients see creates + deletes
      * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
@@ -117,15 +123,17 @@ static int delete_node(const char *path, int64_t zxid)
 
 static int apply_set_data(const struct corral_txn *t, int64_t zxid, struct apply_result *res)
 {
-    struct znode *n = tree_lookup(&server.tree, t->path);
+    struct znode *parent, *n = tree_find(&server.tree, t->path, &parent);
     if (!n)
         return CORRAL_ENONODE;
     int32_t old_len;
     tree_data(&server.tree, n, &old_len);
-    tree_set_data(&server.tree, t->path, t->data, t->data_len);
-    quota_data_set(t->path, old_len, t->data_len);
-    n = tree_lookup(&server.tree, t->path);     /* the data or a quota stats write may move it */
+    n = tree_set_node_data(&server.tree, parent, n, t->data, t->data_len);
     tree_set_modified(&server.tree, n, t->version, zxid, t->time);
+    uint64_t moves = server.tree.moves;
+    quota_data_set(t->path, old_len, t->data_len);
+    if (server.tree.moves != moves)
+        n = tree_lookup(&server.tree, t->path);     /* a quota stats write moved nodes */
     tree_fill_stat(&server.tree, n, &res->stat);
     watch_fire_data_changed(t->path, tree_acl(n));
     return CORRAL_OK;

@@ -173,7 +173,7 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
         }
         n = tree_child(&server.tree, parent, name);
         if (n)
-            n = tree_set_data(&server.tree, path, data, len);
+            n = tree_set_node_data(&server.tree, parent, n, data, len);
         else {
             struct acl_list *tmp = acl_cache_get(acl, n_acl);
             n = tmp ? tree_add_child(&server.tree, parent, name, data, len, tmp) : NULL;

@@ -728,14 +728,27 @@ static struct znode *node_move(struct tree *t, struct znode *parent, struct znod
     return m;
 }
 
+struct znode *tree_find(const struct tree *t, const char *path, struct znode **parent)
+{
+    const char *name;
+    if (!strcmp(path, "/")) {
+        *parent = NULL;
+        return t->root;
+    }
+    if (!(*parent = tree_lookup_parent(t, path, &name)))
+        return NULL;
+    return tree_child(t, *parent, name);
+}
+
 struct znode *tree_set_data(struct tree *t, const char *path, const uint8_t *data, int32_t len)
 {
-    struct znode *parent = NULL, *n;
-    const char *name;
-    if (!strcmp(path, "/") || !*path)
-        n = t->root;
-    else if (!(parent = tree_lookup_parent(t, path, &name)) || !(n = tree_child(t, parent, name)))
-        return NULL;
+    struct znode *parent, *n = tree_find(t, *path ? path : "/", &parent);
+    return n ? tree_set_node_data(t, parent, n, data, len) : NULL;
+}
+
+struct znode *tree_set_node_data(struct tree *t, struct znode *parent, struct znode *n,
+                                 const uint8_t *data, int32_t len)
+{
     if (len < 0)
         len = -1;               /* a null buffer stays null, as in ZooKeeper */
     int32_t old_len;
@@ -755,6 +768,7 @@ struct znode *tree_set_data(struct tree *t, const char *path, const uint8_t *dat
             abort();
         arena_free(&t->arena, ref_of(t, n), have);
         n = m;
+        t->moves++;
     } else if (node_put_data(t, n, data, len) < 0) {
         abort(); /* out of memory while applying a committed txn: cannot continue consistently */
     }
@@ -866,9 +880,14 @@ int tree_set_meta(struct tree *t, struct znode *n, const struct znode_meta *m)
 void tree_set_modified(struct tree *t, struct znode *n, int32_t version, int64_t mzxid,
                        int64_t mtime)
 {
+    n->version = version;
+    if (!(n->flags & ZNODE_WIDE) && fits48(mzxid) && fits48(mtime)) {
+        put48(n->mzxid, mzxid);
+        put48(n->mtime, mtime);
+        return;
+    }
     struct znode_meta m;
     tree_get_meta(t, n, &m);
-    n->version = version;
     if (set_wide(t, n, m.czxid, mzxid, m.ctime, mtime) < 0)
         abort();    /* out of memory while applying a committed txn */
 }

@@ -83,6 +83,7 @@ struct tree {
     struct id_pool owners;      /* distinct owners, shared by their nodes */
     struct owner_entry *owner_index, *last_owner;
     struct znode_extra *extras; /* side entries, by node reference */
+    uint64_t moves;             /* nodes moved so far: pointers held across a change compare it */
     int64_t node_count;
     int64_t data_size;          /* sum of path piece + data lengths, like ZooKeeper's approximate size */
 };
@@ -111,6 +112,8 @@ int tree_init(struct tree *t);
 void tree_destroy(struct tree *t);
 
 struct znode *tree_lookup(const struct tree *t, const char *path);
+/* The node at path and its parent (NULL for the root), or NULL. */
+struct znode *tree_find(const struct tree *t, const char *path, struct znode **parent);
 /* The parent path's node for `path` (which must be valid and not "/"). */
 struct znode *tree_lookup_parent(const struct tree *t, const char *path, const char **name);
 struct znode *tree_child(const struct tree *t, const struct znode *n, const char *name);
@@ -123,9 +126,13 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
 /* Remove n, a childless child of parent. */
 void tree_remove(struct tree *t, struct znode *parent, struct znode *n);
 /*
- * Replace the data of the node at path (len -1: null); returns the node,
- * which may have moved, or NULL if there is no such node.
+ * Replace n's data (len -1: null); n is a child of parent, or the root with
+ * parent NULL.  Returns n, which may have moved (then t->moves grows and
+ * every other node pointer should be looked up again).
  */
+struct znode *tree_set_node_data(struct tree *t, struct znode *parent, struct znode *n,
+                                 const uint8_t *data, int32_t len);
+/* The same by path; NULL if there is no such node. */
 struct znode *tree_set_data(struct tree *t, const char *path, const uint8_t *data, int32_t len);
 
 int32_t tree_num_children(const struct tree *t, const struct znode *n);

@@ -173,9 +173,11 @@ static void data_moves(struct tree *t, struct acl_list *acl)
     static uint8_t big[300];
     memset(big, 'B', sizeof big);
     big[299] = 'E';
+    uint64_t moves = t->moves;
     n = tree_set_data(t, "/d", big, sizeof big);
     ok(n && tree_lookup(t, "/d") == n && data_is(t, n, big, sizeof big) && n->inline_cap >= 300,
        "bigger data moves the node to a bigger block, found by path there");
+    is_int((int64_t)(t->moves - moves), 1, "the tree counts the move");
     const uint8_t *own;
     int32_t len;
     own = tree_data(t, n, &len);
