@@ -56,6 +56,7 @@ static struct {
     long long txns_since_snap, bytes_since_snap, snap_threshold;
     int snap_wanted;
     pid_t snap_pid;
+    int snap_skipped;           /* snapshots due while snap_pid was still writing */
     int64_t snap_zxid;
     int64_t snap_started_ms;
     ev_prepare snap_starter;
@@ -191,10 +192,12 @@ static void on_snapshot_done(struct ev_loop *loop, ev_child *c, int revents)
     (void)revents;
     ev_child_stop(loop, c);
     fs.snap_pid = 0;
-    int st = c->rstatus;
+    int st = c->rstatus, skipped = fs.snap_skipped;
+    fs.snap_skipped = 0;
     if (WIFEXITED(st) && WEXITSTATUS(st) == 0) {
-        zk_log(CORRAL_LOG_INFO, "snapshot.%llx written in %lld ms",
-               (unsigned long long)fs.snap_zxid, (long long)(zk_core->now_ms() - fs.snap_started_ms));
+        zk_log(CORRAL_LOG_INFO, "snapshot.%llx written in %lld ms (%d due meanwhile skipped)",
+               (unsigned long long)fs.snap_zxid, (long long)(zk_core->now_ms() - fs.snap_started_ms),
+               skipped);
         if (fs.purge_hours > 0)
             purge();
     } else if (WIFEXITED(st)) {
@@ -223,8 +226,11 @@ static void start_snapshot(struct ev_loop *loop, ev_prepare *p, int revents)
     ev_prepare_stop(loop, p);
     fs.snap_wanted = 0;
     if (fs.snap_pid) {
-        zk_log(CORRAL_LOG_WARN, "too busy to snapshot (the last one is still being written); "
-               "skipping this one");
+        /* one line per slow snapshot, not one per skip: under load they come every second */
+        if (fs.snap_skipped++ == 0)
+            zk_log(CORRAL_LOG_WARN, "too busy to snapshot (snapshot.%llx is still being written); "
+                   "skipping this one and any more due before it is done",
+                   (unsigned long long)fs.snap_zxid);
         return;
     }
     int64_t zxid = zk_core->last_zxid();
