@@ -14,8 +14,6 @@
 #include "log.h"
 #include "quota.h"
 
-#define CONTAINER_OWNER INT64_MIN
-#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
 
 static char *parent_path(const char *path, char *buf, size_t cap)
 {
@@ -46,9 +44,9 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
     if (t->ephemeral)
         m.owner = t->session_id;
     else if (t->type == CORRAL_OP_CREATE_CONTAINER)
-        m.owner = CONTAINER_OWNER;
+        m.owner = ZNODE_CONTAINER_OWNER;
     else if (t->type == CORRAL_OP_CREATE_TTL)
-        m.owner = TTL_OWNER_BITS | t->ttl;
+        m.owner = ZNODE_TTL_OWNER_BITS | t->ttl;
     if (!n || tree_set_meta(&server.tree, n, &m) < 0)
         abort();
     /*
@@ -83,10 +81,8 @@ static int apply_create(const struct corral_txn *t, int64_t zxid, struct apply_r
 
 static int delete_node(const char *path, int64_t zxid)
 {
-    const char *name;
-    struct znode *parent = strcmp(path, "/") ? tree_lookup_parent(&server.tree, path, &name) : NULL;
-    struct znode *n = parent ? tree_child(&server.tree, parent, name) : NULL;
-    if (!n)
+    struct znode *parent, *n = tree_find(&server.tree, path, &parent);
+    if (!n || !parent)          /* the root cannot go */
         return CORRAL_ENONODE;
     if (tree_num_children(&server.tree, n))
         return CORRAL_ENOTEMPTY;
@@ -98,11 +94,8 @@ static int delete_node(const char *path, int64_t zxid)
     tree_data(&server.tree, n, &len);
     uint64_t moves = server.tree.moves;
     quota_node_deleted(path, len);
-    if (server.tree.moves != moves) {
-        /* the quota stats write moved a node, maybe one of these */
-        parent = tree_lookup_parent(&server.tree, path, &name);
-        n = tree_child(&server.tree, parent, name);
-    }
+    if (server.tree.moves != moves)
+        n = tree_find(&server.tree, path, &parent);     /* a quota stats write moved nodes */
     tree_remove(&server.tree, parent, n);
     /* The stored cversion counts creates only; clients see creates + deletes
      * (tree_fill_stat derives it), as ZooKeeper's StatPersisted does. */
@@ -110,7 +103,7 @@ static int delete_node(const char *path, int64_t zxid)
     tree_get_meta(&server.tree, parent, &pm);
     if (zxid > pm.pzxid)
         tree_set_child_counters(&server.tree, parent, pm.cversion, zxid);
-    if (owner != 0 && owner != CONTAINER_OWNER && (owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
+    if (znode_owner_is_session(owner))
         ephemeral_remove(owner, path);
     else
         containers_untrack(path, owner);

@@ -16,9 +16,6 @@
 #include "server.h"
 #include "log.h"
 
-#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
-#define TTL_MASK ((int64_t)0x000000FFFFFFFFFFLL)
-
 static ev_timer check_timer;
 static long long max_per_minute;
 
@@ -47,17 +44,17 @@ static void path_set_del(struct ephemeral_path **set, const char *path)
 
 void containers_track(const char *path, int64_t owner)
 {
-    if (owner == INT64_MIN)
+    if (znode_owner_is_container(owner))
         path_set_add(&server.containers, path);
-    else if (owner != 0 && (owner & TTL_OWNER_BITS) == TTL_OWNER_BITS)
+    else if (znode_owner_is_ttl(owner))
         path_set_add(&server.ttl_nodes, path);
 }
 
 void containers_untrack(const char *path, int64_t owner)
 {
-    if (owner == INT64_MIN)
+    if (znode_owner_is_container(owner))
         path_set_del(&server.containers, path);
-    else if (owner != 0 && (owner & TTL_OWNER_BITS) == TTL_OWNER_BITS)
+    else if (znode_owner_is_ttl(owner))
         path_set_del(&server.ttl_nodes, path);
 }
 
@@ -92,7 +89,7 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
             if (pass == 0 && m.cversion <= 0)
                 continue;
             if (pass == 1) {
-                int64_t ttl = m.owner & TTL_MASK;
+                int64_t ttl = m.owner & ZNODE_TTL_MASK;
                 if (ttl == 0 || now - m.mtime <= ttl)
                     continue;
             }

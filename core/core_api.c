@@ -194,8 +194,7 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
     acl_list_unref(l);
     if (tree_set_meta(&server.tree, n, &m) < 0)
         return -1;
-    if (m.owner && m.owner != INT64_MIN &&
-        (m.owner & (int64_t)0xFF00000000000000ULL) != (int64_t)0xFF00000000000000ULL)
+    if (znode_owner_is_session(m.owner))
         ephemeral_add(m.owner, path);
     else
         containers_track(path, m.owner);

@@ -248,10 +248,11 @@ static void read_node(struct session *s, const struct corral_request *r,
         else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ | CORRAL_PERM_ADMIN))
             rsp->err = CORRAL_ENOAUTH;
         else {
-            rsp->acl = tree_acl(n)->acl;
-            rsp->n_acl = tree_acl(n)->n;
-            if (redacted && !acl_check(s, tree_acl(n), CORRAL_PERM_ADMIN))
-                rsp->acl = *redacted = acl_redacted(tree_acl(n));
+            struct acl_list *acl = tree_acl(n);
+            rsp->acl = acl->acl;
+            rsp->n_acl = acl->n;
+            if (redacted && !acl_check(s, acl, CORRAL_PERM_ADMIN))
+                rsp->acl = *redacted = acl_redacted(acl);
             tree_fill_stat(&server.tree, n, &rsp->stat);
         }
         break;

@@ -53,9 +53,7 @@ struct view {
 /* Changes of prepped txns not yet applied. */
 static struct view outstanding;
 
-#define CONTAINER_OWNER INT64_MIN
-#define TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
-#define MAX_TTL ((1LL << 40) - 1)
+#define MAX_TTL ZNODE_TTL_MASK    /* the TTL lives below the marker bits */
 
 static void view_get(struct view *v, const char *path, struct vnode *out)
 {
@@ -239,8 +237,7 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
         goto fail;
     }
     rc = CORRAL_ENOCHILDRENFOREPHEMERALS;
-    if (pv.ephemeral_owner != 0 && pv.ephemeral_owner != CONTAINER_OWNER &&
-        (pv.ephemeral_owner & TTL_OWNER_BITS) != TTL_OWNER_BITS) {
+    if (znode_owner_is_session(pv.ephemeral_owner)) {
         free(path);
         goto fail;
     }
@@ -277,8 +274,8 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
      * the rest of its multi); once applied, what the op made.
      */
     struct vnode created = {1, 0, 0, 0, 0, 0, NULL};
-    created.ephemeral_owner = flags == CORRAL_CREATE_CONTAINER ? CONTAINER_OWNER
-                              : r->op == CORRAL_OP_CREATE_TTL ? (TTL_OWNER_BITS | r->ttl)
+    created.ephemeral_owner = flags == CORRAL_CREATE_CONTAINER ? ZNODE_CONTAINER_OWNER
+                              : r->op == CORRAL_OP_CREATE_TTL ? (ZNODE_TTL_OWNER_BITS | r->ttl)
                               : ephemeral_mode ? s->id
                                                : 0;
     created.acl = acl_cache_get(acl, n_acl);
@@ -432,8 +429,7 @@ static int prep_delete_container(struct view *v, const struct corral_request *r,
         return CORRAL_ENONODE;
     if (nv.num_children > 0)
         return CORRAL_ENOTEMPTY;
-    if (nv.ephemeral_owner != CONTAINER_OWNER &&
-        (nv.ephemeral_owner & TTL_OWNER_BITS) != TTL_OWNER_BITS)
+    if (!znode_owner_is_container(nv.ephemeral_owner) && !znode_owner_is_ttl(nv.ephemeral_owner))
         return CORRAL_EBADVERSION;
     t->type = CORRAL_OP_DELETE_CONTAINER;
     t->path = strdup(r->path);

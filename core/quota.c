@@ -403,13 +403,16 @@ static void update_stats(const char *root, int64_t bytes_diff, int64_t count_dif
     free(sp);
 }
 
-/* Subtree walks use an explicit stack: a subtree can be deeper than the C stack. */
-struct node_stack {
-    struct znode **v;
+/*
+ * Subtree walks use an explicit stack: a subtree can be deeper than the C
+ * stack.  It holds nodes (recompute) or malloc'd paths (quota_rebuild).
+ */
+struct walk_stack {
+    void **v;
     size_t n, cap;
 };
 
-static void stack_push(struct node_stack *st, struct znode *n)
+static void stack_push(struct walk_stack *st, void *n)
 {
     if (st->n == st->cap) {
         st->cap = st->cap ? st->cap * 2 : 64;
@@ -420,7 +423,7 @@ static void stack_push(struct node_stack *st, struct znode *n)
     st->v[st->n++] = n;
 }
 
-static void stack_push_children(struct node_stack *st, struct znode *n)
+static void stack_push_children(struct walk_stack *st, struct znode *n)
 {
     TREE_FOREACH_CHILD(&server.tree, n, c)
         stack_push(st, c);
@@ -439,7 +442,7 @@ static void recompute(const char *path, size_t plen)
     int64_t count = 0, bytes = 0;
     struct znode *top = path_lookup(p);
     if (top) {
-        struct node_stack st = {0};
+        struct walk_stack st = {0};
         stack_push(&st, top);
         while (st.n) {
             struct znode *n = st.v[--st.n];
@@ -521,10 +524,7 @@ void quota_rebuild(void)
     if (!path_lookup(QUOTA_ROOT))
         return;
     /* the walk carries paths (nodes do not know theirs); the subtree is small */
-    struct path_stack {
-        char **v;
-        size_t n, cap;
-    } st = {0};
+    struct walk_stack st = {0};
     char *top = strdup(QUOTA_ROOT);
     if (!top)
         abort();
@@ -553,12 +553,7 @@ void quota_rebuild(void)
             memcpy(cp, p, plen);
             cp[plen] = '/';
             memcpy(cp + plen + 1, c->name, l + 1);
-            if (st.n == st.cap) {
-                st.cap = st.cap ? st.cap * 2 : 64;
-                if (!(st.v = realloc(st.v, st.cap * sizeof *st.v)))
-                    abort();
-            }
-            st.v[st.n++] = cp;
+            stack_push(&st, cp);
         }
         free(p);
     }

@@ -153,24 +153,18 @@ static uint32_t arena_alloc(struct tree_arena *a, size_t *bytes)
 {
     size_t size = *bytes;
     uint32_t c = size_class(&size);
-    uint32_t last = c <= SMALL_MAX / 4 ? c + 3 : c;
-    for (uint32_t k = c; k <= last && k <= SMALL_MAX / 4; k++) {
+    /* an exact class may take a free block up to 12 bytes bigger; a geometric one its own only */
+    uint32_t last = c <= SMALL_MAX / 4 ? (c + 3 < SMALL_MAX / 4 ? c + 3 : SMALL_MAX / 4) : c;
+    for (uint32_t k = c; k <= last; k++) {
         uint32_t ref = a->free[k];
         if (ref) {
+            size_t got = k == c ? size : (size_t)k * 4;
             uint8_t *p = a->base + (size_t)ref * 4;
-            UNPOISON(p, (size_t)k * 4);
+            UNPOISON(p, got);
             memcpy(&a->free[k], p, sizeof(uint32_t));
-            *bytes = (size_t)k * 4;
+            *bytes = got;
             return ref;
         }
-    }
-    if (c > SMALL_MAX / 4 && a->free[c]) {
-        uint32_t ref = a->free[c];
-        uint8_t *p = a->base + (size_t)ref * 4;
-        UNPOISON(p, size);
-        memcpy(&a->free[c], p, sizeof(uint32_t));
-        *bytes = size;
-        return ref;
     }
     if (a->used + size > a->committed && arena_commit(a, a->used + size - a->committed) < 0)
         return 0;
@@ -204,7 +198,8 @@ static inline uint32_t ref_of(const struct tree *t, const struct znode *n)
     return (uint32_t)(((const uint8_t *)n - t->arena.base) / 4);
 }
 
-static inline uint8_t *room_of(struct znode *n, size_t name_len)
+/* Where n's data room starts: after its name's NUL. */
+static inline uint8_t *room_of(const struct znode *n, size_t name_len)
 {
     return (uint8_t *)n->name + name_len + 1;
 }
@@ -273,6 +268,13 @@ static struct znode_extra *extra_get(struct tree *t, struct znode *n)
     return e;
 }
 
+static void extra_drop(struct tree *t, struct znode_extra *e)
+{
+    HASH_DEL(t->extras, e);
+    free(e->data);
+    free(e);
+}
+
 static inline int needs_extra(const struct znode *n)
 {
     return (n->flags & (ZNODE_WIDE | ZNODE_EXT_DATA)) || n->aversion == AVERSION_EXT;
@@ -284,10 +286,14 @@ static void extra_trim(struct tree *t, struct znode *n)
     if (needs_extra(n))
         return;
     struct znode_extra *e = extra_find(t, n);
-    if (e) {
-        HASH_DEL(t->extras, e);
-        free(e);
-    }
+    if (e)
+        extra_drop(t, e);
+}
+
+/* n's czxid at full width (a node's pzxid until it has a children table). */
+static int64_t czxid_of(const struct tree *t, const struct znode *n)
+{
+    return n->flags & ZNODE_WIDE ? extra_find(t, n)->czxid : (int64_t)get48(n->czxid);
 }
 
 /* ---- owners ---- */
@@ -364,6 +370,13 @@ static inline uint32_t next_slot(uint32_t i, uint32_t cap)
     return i + 1 == cap ? 0 : i + 1;
 }
 
+/* The hash of the name of the node at ref (tables do not store hashes). */
+static inline uint64_t ref_hash(const struct tree *t, uint32_t ref)
+{
+    const char *name = tree_node_at(t, ref)->name;
+    return name_hash(name, strlen(name));
+}
+
 /* n's table, made with no slots if it has none (counters only).  NULL: no memory. */
 static struct child_table *table_ensure(struct tree *t, struct znode *n)
 {
@@ -372,9 +385,7 @@ static struct child_table *table_ensure(struct tree *t, struct znode *n)
         return tab;
     if (!(tab = calloc(1, sizeof *tab)))
         return NULL;
-    tab->pzxid = (int64_t)get48(n->czxid);
-    if (n->flags & ZNODE_WIDE)
-        tab->pzxid = extra_find(t, n)->czxid;
+    tab->pzxid = czxid_of(t, n);
     if (!(n->kids = id_pool_put(&t->tables, tab))) {
         free(tab);
         return NULL;
@@ -404,10 +415,8 @@ static int table_resize(struct tree *t, struct znode *n, uint32_t cap)
     tab->cap = cap;
     for (uint32_t i = 0; i < old->cap; i++) {
         uint32_t r = old->slot[i];
-        if (r) {
-            const char *name = tree_node_at(t, r)->name;
-            table_put(tab, r, name_hash(name, strlen(name)));
-        }
+        if (r)
+            table_put(tab, r, ref_hash(t, r));
     }
     free(old);
     id_pool_set(&t->tables, n->kids, tab);
@@ -428,10 +437,10 @@ static struct znode *table_find(const struct tree *t, const struct child_table *
     return NULL;
 }
 
-/* The slot holding ref, a child named name. */
-static uint32_t *table_slot_of(struct child_table *tab, const char *name, uint32_t ref)
+/* The slot holding ref (one of the table's children). */
+static uint32_t *table_slot_of(const struct tree *t, struct child_table *tab, uint32_t ref)
 {
-    uint32_t i = home_slot(name_hash(name, strlen(name)), tab->cap);
+    uint32_t i = home_slot(ref_hash(t, ref), tab->cap);
     while (tab->slot[i] != ref)
         i = next_slot(i, tab->cap);
     return &tab->slot[i];
@@ -446,14 +455,13 @@ static void table_del(struct tree *t, struct znode *parent, struct znode *c)
 {
     struct child_table *tab = table_of(t, parent);
     uint32_t cap = tab->cap;
-    uint32_t i = (uint32_t)(table_slot_of(tab, c->name, ref_of(t, c)) - tab->slot);
+    uint32_t i = (uint32_t)(table_slot_of(t, tab, ref_of(t, c)) - tab->slot);
     for (uint32_t j = i;;) {
         j = next_slot(j, cap);
         uint32_t e = tab->slot[j];
         if (!e)
             break;
-        const char *name = tree_node_at(t, e)->name;
-        uint32_t home = home_slot(name_hash(name, strlen(name)), cap);
+        uint32_t home = home_slot(ref_hash(t, e), cap);
         /* e stays if home lies cyclically in (i, j] */
         if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
             continue;
@@ -505,7 +513,7 @@ const uint8_t *tree_data(const struct tree *t, const struct znode *n, int32_t *l
         return e->data;
     }
     *len = n->data_len;
-    return n->data_len ? (const uint8_t *)n->name + strlen(n->name) + 1 : NULL;
+    return n->data_len ? room_of(n, strlen(n->name)) : NULL;
 }
 
 /*
@@ -595,11 +603,8 @@ void tree_destroy(struct tree *t)
     }
     id_pool_clear(&t->owners);
     struct znode_extra *e, *etmp;
-    HASH_ITER(hh, t->extras, e, etmp) {
-        HASH_DEL(t->extras, e);
-        free(e->data);
-        free(e);
-    }
+    HASH_ITER(hh, t->extras, e, etmp)
+        extra_drop(t, e);
     arena_release(&t->arena);
     memset(t, 0, sizeof *t);
 }
@@ -691,11 +696,8 @@ void tree_remove(struct tree *t, struct znode *parent, struct znode *n)
         id_pool_drop(&t->tables, n->kids);
     }
     struct znode_extra *e = needs_extra(n) ? extra_find(t, n) : NULL;
-    if (e) {
-        HASH_DEL(t->extras, e);
-        free(e->data);
-        free(e);
-    }
+    if (e)
+        extra_drop(t, e);
     arena_free(&t->arena, ref_of(t, n), block_size(n, name_len));
 }
 
@@ -716,7 +718,7 @@ static struct znode *node_move(struct tree *t, struct znode *parent, struct znod
     m->data_len = 0;
     uint32_t old_ref = ref_of(t, n), new_ref = ref_of(t, m);
     if (parent)
-        *table_slot_of(table_of(t, parent), n->name, old_ref) = new_ref;
+        *table_slot_of(t, table_of(t, parent), old_ref) = new_ref;
     else
         t->root = m;
     struct znode_extra *e = needs_extra(n) ? extra_find(t, n) : NULL;
@@ -786,9 +788,7 @@ int64_t tree_mzxid(const struct tree *t, const struct znode *n)
 int64_t tree_pzxid(const struct tree *t, const struct znode *n)
 {
     struct child_table *tab = table_of(t, n);
-    if (tab)
-        return tab->pzxid;
-    return n->flags & ZNODE_WIDE ? extra_find(t, n)->czxid : (int64_t)get48(n->czxid);
+    return tab ? tab->pzxid : czxid_of(t, n);
 }
 
 int64_t tree_owner(const struct tree *t, const struct znode *n)
@@ -925,10 +925,7 @@ void tree_fill_stat(const struct tree *t, const struct znode *n, struct corral_s
     st->aversion = m.aversion;
     /* Clients see an owner only for true ephemerals: containers and TTL nodes
      * keep their marker internally but show 0, as ZooKeeper does. */
-    int64_t o = m.owner;
-    st->ephemeral_owner =
-        (o == INT64_MIN || (o & (int64_t)0xFF00000000000000ULL) == (int64_t)0xFF00000000000000ULL)
-            ? 0 : o;
+    st->ephemeral_owner = znode_owner_is_session(m.owner) ? m.owner : 0;
     st->data_length = len > 0 ? len : 0;
     st->num_children = nc;
     st->pzxid = m.pzxid;

@@ -52,6 +52,26 @@ struct znode {
     char name[];                /* "" for the root; NUL-terminated, then the data room */
 };
 
+/*
+ * What ZooKeeper persists as ephemeralOwner besides a session id
+ * (EphemeralType): a container's marker, and a TTL node's marker bits with
+ * the TTL in milliseconds below them.
+ */
+#define ZNODE_CONTAINER_OWNER INT64_MIN
+#define ZNODE_TTL_OWNER_BITS ((int64_t)0xFF00000000000000ULL)
+#define ZNODE_TTL_MASK ((int64_t)0x000000FFFFFFFFFFLL)
+
+static inline int znode_owner_is_container(int64_t o) { return o == ZNODE_CONTAINER_OWNER; }
+static inline int znode_owner_is_ttl(int64_t o)
+{
+    return (o & ZNODE_TTL_OWNER_BITS) == ZNODE_TTL_OWNER_BITS;
+}
+/* An ephemeral's owner: a session, not 0 and not a marker. */
+static inline int znode_owner_is_session(int64_t o)
+{
+    return o != 0 && !znode_owner_is_container(o) && !znode_owner_is_ttl(o);
+}
+
 /* A node's metadata at full width. */
 struct znode_meta {
     int64_t czxid, mzxid, pzxid;
