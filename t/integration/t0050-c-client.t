@@ -16,19 +16,28 @@ ok(out.returncode == 0 and len(lines) >= 27, "the C client program ran every che
 if out.returncode != 0:
     diag(out.stderr[-2000:])
 
-# cli_mt answers asynchronously: feed it one command at a time
-import time
+# cli_mt answers asynchronously: feed it one command at a time, each once the
+# answer to the one before has been printed
+import threading
 cli = subprocess.Popen(["/usr/lib/zookeeper/bin/cli_mt", srv.hosts], stdin=subprocess.PIPE,
                        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-for cmd in ("create /cli", "create /cli/child", "ls /cli", "get /cli", "quit"):
-    time.sleep(0.7)
+printed = []
+reader = threading.Thread(target=lambda: printed.extend(iter(cli.stdout.readline, "")), daemon=True)
+reader.start()
+for cmd, answer in (("create /cli", "[/cli]: rc = 0"), ("create /cli/child", "[/cli/child]: rc = 0"),
+                    ("ls /cli", "\tchild"), ("get /cli", "value_len ="), ("quit", None)):
     cli.stdin.write(cmd + "\n")
     cli.stdin.flush()
+    if answer and not wait_for(lambda: any(answer in l for l in list(printed)), 20):
+        diag("cli_mt printed no %r after %r" % (answer, cmd))
+        break
 try:
-    text = cli.communicate(timeout=20)[0]
+    cli.wait(timeout=20)
 except subprocess.TimeoutExpired:
     cli.kill()
-    text = cli.communicate()[0]
+    cli.wait()
+reader.join(10)
+text = "".join(printed)
 zk = kazoo(srv.hosts)
 ok(zk.exists("/cli/child") is not None, "cli_mt created /cli and /cli/child")
 ok("child" in text and "/cli: rc = 0" in text, "cli_mt listed and read /cli")

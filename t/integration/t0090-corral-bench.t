@@ -89,11 +89,18 @@ EOF
 timeout 30 "$BENCH" "${COMMON[@]}" --prefix /taken >/dev/null 2>"$TMP/err"; [ $? -eq 1 ] && grep -q "already exists" "$TMP/err"
 ok $? "an existing prefix is refused (exit 1), not reused"
 
-(sleep 1.5; kill -9 "$PID") &
-timeout 60 "$BENCH" "${COMMON[@]}" --duration 20 >/dev/null 2>"$TMP/err"; st=$?
+# kill the server once the run is under way: its prefix node exists
+timeout 60 "$BENCH" "${COMMON[@]}" --prefix /midrun --duration 20 >/dev/null 2>"$TMP/err" &
+BPID=$!
+for _ in $(seq 200); do
+    case " $(root_children) " in *" midrun "*) break ;; esac
+    sleep 0.1
+done
+kill -9 "$PID"
+wait "$BPID"; st=$?
 [ $st -eq 2 ] && grep -q "connection lost" "$TMP/err"
 ok $? "a server killed mid-run ends the run: exit 2, 'connection lost'" || sed 's/^/#   /' "$TMP/err"
-wait; PID=""
+PID=""
 
 echo "1..$n"
 exit $((failed > 0))

@@ -138,8 +138,7 @@ class Run:
                 clients[1] = kazoo(self.hosts, auth_data=AUTH[1])
                 self.log.append(("session-restart", 1, None, None))
         for zk in clients:
-            zk.sync(self.base)
-        time.sleep(0.5)
+            settle(zk, self.base)
         for zk in clients:
             zk.stop()
             zk.close()

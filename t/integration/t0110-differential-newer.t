@@ -118,22 +118,16 @@ class Conn:
             return f[1], f[2], f[3], got
 
     def ping(self):
-        self.call(-2, PING)
+        """A keepalive: the events read before its answer stay for the next
+        call (a keepalive comes when a world is slow, so at different points
+        in the two worlds: what it reads must not be lost)."""
+        _, _, _, self.events = self.call(-2, PING)
 
-    def drain(self, wait):
-        """Events that arrive within wait seconds (and any already read)."""
-        self.raw.s.settimeout(wait)
-        try:
-            while True:
-                f = self.raw.reply()
-                if f is None:
-                    break
-                if f[0] == -1:
-                    rd = JuteReader(f[3])
-                    self.events.append((rd.int(), rd.int(), rd.str()))
-        finally:
-            self.raw.s.settimeout(10)
-        got, self.events = self.events, []
+    def settle(self):
+        """Every event the server sent before the answer to a ping sent now
+        (and any already read): a ping is answered in order with the txns
+        committed before it, in ZooKeeper and in Corral."""
+        _, _, _, got = self.call(-2, PING)
         return got
 
     def wait_closed(self, timeout):
@@ -675,10 +669,9 @@ class Sequence:
                 if self.failed:
                     break
             if not self.failed:
-                time.sleep(0.3)
                 for slot in self.slots():
                     self.compare(("final events", slot),
-                                 {w.name: norm_events(w.conns[slot].drain(0.2)) for w in self.worlds})
+                                 {w.name: norm_events(w.conns[slot].settle()) for w in self.worlds})
         except Gone as e:
             self.failed = (len(self.log), "a connection closed unexpectedly: %s" % e, {})
         finally:

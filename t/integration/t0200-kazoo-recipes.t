@@ -489,9 +489,18 @@ def run(server):
     zk.delete("/recipes/tree/a/b")
     ok(wait_for(lambda: tc.get_data("/recipes/tree/a/b") is None, 5), "treecache: mirrors a delete")
     is_(tc.get_children("/recipes/tree/a"), frozenset(), "treecache: no children left")
-    is_([t for t, p in tev if p == "/recipes/tree/a/b"], [TreeEvent.NODE_ADDED, TreeEvent.NODE_REMOVED],
+
+    # TreeCache changes its mirror first and hands the listener its event
+    # later, on kazoo's callback thread: wait for the events themselves.
+    def events_of(path, n):
+        got = [t for t, p in list(tev) if p == path]
+        return got if len(got) >= n else None
+
+    wait_for(lambda: events_of("/recipes/tree/a/b", 2), 5)
+    is_(events_of("/recipes/tree/a/b", 0), [TreeEvent.NODE_ADDED, TreeEvent.NODE_REMOVED],
         "treecache: added then removed events for the child")
-    is_([t for t, p in tev if p == "/recipes/tree/a"][:2], [TreeEvent.NODE_ADDED, TreeEvent.NODE_UPDATED],
+    wait_for(lambda: events_of("/recipes/tree/a", 2), 5)
+    is_(events_of("/recipes/tree/a", 0)[:2], [TreeEvent.NODE_ADDED, TreeEvent.NODE_UPDATED],
         "treecache: added then updated events for the parent")
     tc.close()
 

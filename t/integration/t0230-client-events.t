@@ -194,6 +194,9 @@ def run(target):
     for rnd in range(1, 6):
         # watch, then a pipeline of reads, while another client changes the node
         reader.send_frame(jint(1000) + jint(GETDATA) + jstr("/order") + b"\1")
+        # the watch is set once its reply is back: only then may the set come
+        # (a server that takes both sockets in one turn may serve either first)
+        is_(reader.reply()[0], 1000, "ordering: round %d: the watch is set" % rnd)
         writer = threading.Thread(target=lambda v=rnd: (time.sleep(0.02), plain.set("/order", b"%d" % v)))
         writer.start()
         for i in range(300):            # spread over ~60 ms, so the set lands among them
@@ -201,7 +204,7 @@ def run(target):
             if i % 5 == 4:
                 time.sleep(0.001)
         writer.join()
-        frames = [reader.reply() for _ in range(302)]
+        frames = [reader.reply() for _ in range(301)]
         kinds = []
         for f in frames:
             if f[0] == -1:

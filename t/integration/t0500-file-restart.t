@@ -38,7 +38,15 @@ try:
     eph.create('/t/eph', b'mine', ephemeral=True)
     eph_session = eph.client_id[0]
     before = dump(zk)
-    time.sleep(1.5)   # let the last background snapshot finish and the purge run
+    # Every snapshot started has been logged by now (one starts in the loop
+    # turn of the append that makes it due, before that txn is acknowledged).
+    # Wait until each one has finished and its purge has run.
+    def settled():
+        text = srv.log()
+        snaps = glob.glob(TMP + '/data/version-2/snapshot.*')
+        return (text.count('in the background (pid') == text.count(' written in ') and
+                not glob.glob(TMP + '/data/version-2/tmp.*') and len(snaps) <= 3)
+    wait_for(settled, 30)
     snaps = glob.glob(TMP + '/data/version-2/snapshot.*')
     logs = glob.glob(TMP + '/data/version-2/log.*')
     ok(len(logs) >= 2, 'the txn log rolled at snapshots (%d log files)' % len(logs))

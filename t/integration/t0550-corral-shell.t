@@ -52,8 +52,12 @@ is_(rc, 2, "an unknown create flag is bad usage: exit 2")
 
 # watch: prints the first event on the node, then exits
 w = subprocess.Popen([CORRAL, "-s", srv.hosts, "watch", "/app/b"], stdout=subprocess.PIPE, text=True)
-time.sleep(1.0)
-zk.set("/app/b", b"changed")
+# The watch is set some time after the process starts: change the node until
+# the process has seen a change and exited (each set fires NodeDataChanged).
+for i in range(60):
+    zk.set("/app/b", b"changed %d" % i)
+    if wait_for(lambda: w.poll() is not None, 0.5):
+        break
 try:
     out, _ = w.communicate(timeout=15)
 except subprocess.TimeoutExpired:

@@ -350,13 +350,33 @@ def corrald_only(desc):
     return False
 
 
+# kazoo's own reconnect backoff doubles up to an hour: after a server restart
+# that took a few seconds it may sleep far past any wait of a test.  Test
+# clients retry at most half a second apart, for ever.
+RECONNECT = {"max_tries": -1, "delay": 0.1, "backoff": 1.5, "max_delay": 0.5}
+
+
 def kazoo(hosts, **kw):
     """A started KazooClient (imported late so a missing kazoo is a clear failure)."""
     from kazoo.client import KazooClient
     kw.setdefault("timeout", 10)
+    kw.setdefault("connection_retry", RECONNECT)
     c = KazooClient(hosts=hosts, **kw)
     c.start(timeout=15)
     return c
+
+
+def settle(zk, path="/", timeout=30):
+    """Return once every watch event the server sent zk before now has been
+    handed to its callback.  A sync's reply comes after the events of every
+    txn committed before it, and kazoo runs callbacks in order on one thread:
+    a marker queued behind them runs last.  True unless it timed out."""
+    import threading
+    from kazoo.protocol.states import Callback
+    zk.sync(path)
+    done = threading.Event()
+    zk.handler.dispatch_callback(Callback("watch", done.set, ()))
+    return done.wait(timeout)
 
 
 # ---- raw wire protocol (for what clients never send) --------------------------

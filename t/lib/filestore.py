@@ -32,6 +32,15 @@ def ok(cond, desc):
 def free_port():
     s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close(); return p
 
+def wait_for(cond, timeout=10.0, step=0.05):
+    """Poll cond() until true or timeout; returns its last value."""
+    end = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() > end:
+            return v
+        time.sleep(step)
+
 class Corral:
     def __init__(self, extra=''):
         self.port = free_port()
@@ -69,6 +78,9 @@ class Corral:
     def log(self):
         return open(self.logs[-1]).read()
     def client(self, **kw):
+        # reconnects at most 0.5 s apart (kazoo's default backoff grows to an hour)
+        kw.setdefault('connection_retry', {'max_tries': -1, 'delay': 0.1, 'backoff': 1.5,
+                                           'max_delay': 0.5})
         zk = KazooClient(hosts='127.0.0.1:%d' % self.port, timeout=10, **kw)
         zk.start(timeout=10)
         return zk
