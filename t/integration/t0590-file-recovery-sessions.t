@@ -11,7 +11,7 @@
 # resumes, expires one timeout after the server started serving (from the
 # log's time stamps: not earlier, and not much later), taking its ephemeral
 # with it.  The "recovered ... in N ms" line reports the real recovery time.
-import datetime, logging, os, signal, sys, time
+import datetime, os, sys, time
 from kazoo.client import KazooClient
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
@@ -31,8 +31,7 @@ def logged_at(text, needle):
             return datetime.datetime.strptime(line[:23], '%Y-%m-%d %H:%M:%S.%f').timestamp()
     return None
 
-
-try:
+def test():
     os.makedirs(TMP + '/data/version-2')
     now = int(time.time() * 1000)
     wide_tree_log(TMP + '/data/version-2/log.1', '/bulk', CHILDREN, before=[
@@ -77,12 +76,6 @@ try:
        'the resumed session keeps its ephemeral while it is alive')
     zk.stop(); zk.close()
     ok(srv.stop() == 0, 'corrald stops cleanly')
-    ok('Sanitizer' not in ''.join(open(l).read() for l in srv.logs), 'no sanitizer reports')
-except Exception as e:
-    ok(False, 'unexpected exception: %r' % (e,))
-finally:
-    try:
-        srv.stop(signal.SIGKILL)
-    except Exception:
-        pass
-    finish()
+    no_sanitizer_reports(srv)
+
+run(test)

@@ -5,7 +5,10 @@ whole tree through kazoo to compare two servers or two moments.
 
 AUTH is the module.auth list of the servers a test starts (set it before
 starting one).  finish() prints the plan, keeps the temporary folder when a
-check failed (its path is printed) and exits with the status.
+check failed (its path is printed) and exits with the status; run(body) runs
+a test body, counts an exception as a failure, kills the servers it left
+running and finishes.  wide_tree_log() and the txn_* makers write txn logs
+directly, for trees too big to build through a server within a test.
 """
 import glob, logging, os, re, signal, socket, struct, subprocess, sys, tempfile, time, shutil, zlib
 from kazoo.client import KazooClient
@@ -48,8 +51,11 @@ def wait_gone(zk, path, limit=10.0):
 def free_port():
     s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close(); return p
 
+_started = []     # every Corral made, for run() to stop
+
 class Corral:
     def __init__(self, extra=''):
+        _started.append(self)
         self.port = free_port()
         self.cfg = os.path.join(TMP, 'corral.cfg')
         with open(self.cfg, 'w') as f:
@@ -163,6 +169,26 @@ def recovered_ms(log_text):
     """The time the last "recovered to zxid ... in N ms" line of a log reports."""
     found = re.findall(r'recovered to zxid \S+ \(.*\) in (\d+) ms', log_text)
     return int(found[-1]) if found else None
+
+
+def run(body):
+    """Run body() as the test: an exception is a failed check; then every corrald it started
+    is killed (if still running) and finish() prints the plan and exits."""
+    try:
+        body()
+    except Exception as e:
+        ok(False, 'unexpected exception: %r' % (e,))
+    finally:
+        for srv in _started:
+            try:
+                srv.stop(signal.SIGKILL)
+            except Exception:
+                pass
+        finish()
+
+def no_sanitizer_reports(*servers):
+    return ok('Sanitizer' not in ''.join(open(l).read() for s in servers for l in s.logs),
+              'no sanitizer reports')
 
 
 def finish():
