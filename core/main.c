@@ -161,12 +161,12 @@ int main(int argc, char **argv)
         shutdown_server();
         return 1;
     }
-    session_expiry_start();
     session_reap_orphans();
     if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();
         return 1;
     }
+    session_expiry_start();     /* restored sessions' timeouts start now, not before recovery */
     ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_signal, SIGTERM);
     ev_signal_init(&sigint, on_signal, SIGINT);

@@ -142,8 +142,21 @@ static void expiry_timer_arm(void)
     ev_timer_start(server.loop, &server.expiry_timer);
 }
 
+/*
+ * Called once, as the server starts serving.  Recovery blocks the loop, and
+ * libev's time (what now_ms() reads) only moves once per loop iteration: the
+ * sessions recovery restored were queued against the moment it began, and a
+ * recovery longer than their timeout expired them all (their ephemerals
+ * with them) at the first tick, before their clients could come back.
+ * ZooKeeper starts its session tracker once the data is loaded, so a
+ * restored session has its whole timeout to reconnect; here too: the clock
+ * is read afresh and every session's timeout starts now.
+ */
 void session_expiry_start(void)
 {
+    ev_now_update(server.loop);
+    for (struct session *s = server.sessions; s; s = s->hh.next)
+        session_touch(s);
     ev_init(&server.expiry_timer, on_expiry_tick);
     expiry_timer_arm();
 }

@@ -24,6 +24,16 @@
  * slot by multiply-shift, which works for any capacity.  Hashes are not
  * stored: a probe compares names, which are short, and a resize rehashes.
  *
+ * Every table hashes with a seed of its own, drawn when it is made (from a
+ * per-process random start).  The order a table's slots list its children
+ * in (getChildren, snapshots) is the order of their hashes; inserting names
+ * in that order into a table that hashes the same way but is still small
+ * puts them all at the start of the table, in one probe run that every
+ * insert walks to its end: loading corrald's own snapshot of a node with
+ * 300k children took 30 s, where replaying the log took 0.4 s.  With its
+ * own seed, a table rebuilt from a listing (a snapshot load, a restart, a
+ * client copying a node's children) sees that order as a random one.
+ *
  * Side entries (struct znode_extra, a uthash keyed by node reference) hold
  * what the packed header cannot: the four 48-bit fields at full width, data
  * over 64 KiB, an aversion of 255 or more.  They are rare, so a hash entry
@@ -32,7 +42,10 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
+#include <unistd.h>
 #include <sys/mman.h>
+#include <sys/random.h>
 #include <uthash.h>
 #include "tree.h"
 #include "log.h"
@@ -89,6 +102,7 @@ struct child_table {
     int32_t cversion;
     uint32_t count;
     uint32_t cap;               /* slots */
+    uint32_t seed;              /* of this table's hash (see the top) */
     uint32_t slot[];            /* node references, 0: free */
 };
 
@@ -341,16 +355,30 @@ static inline struct child_table *table_of(const struct tree *t, const struct zn
     return n->kids ? id_pool_get(&t->tables, n->kids) : NULL;
 }
 
-/* FNV-1a over the name, then a 64-bit finaliser so the high bits mix well. */
-static inline uint64_t name_hash(const char *s, size_t len)
+/* splitmix64's finaliser: every output bit depends on every input bit. */
+static inline uint64_t mix64(uint64_t x)
 {
-    uint64_t h = 0xcbf29ce484222325ULL;
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ULL;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebULL;
+    return x ^ (x >> 31);
+}
+
+/* A seed for a new table: the next of a sequence that starts at random in each process. */
+static uint32_t table_seed(struct tree *t)
+{
+    t->seed_state += 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)mix64(t->seed_state);
+}
+
+/* FNV-1a over the name from a seeded start, then mix64 so the high bits mix well. */
+static inline uint64_t name_hash(const char *s, size_t len, uint32_t seed)
+{
+    uint64_t h = 0xcbf29ce484222325ULL ^ (seed * 0x9e3779b97f4a7c15ULL);
     for (size_t i = 0; i < len; i++)
         h = (h ^ (unsigned char)s[i]) * 0x100000001b3ULL;
-    h ^= h >> 33;
-    h *= 0xff51afd7ed558ccdULL;
-    h ^= h >> 33;
-    return h;
+    return mix64(h);
 }
 
 /* strncmp, not memcmp: n's name may be shorter than len (and end its block). */
@@ -370,11 +398,11 @@ static inline uint32_t next_slot(uint32_t i, uint32_t cap)
     return i + 1 == cap ? 0 : i + 1;
 }
 
-/* The hash of the name of the node at ref (tables do not store hashes). */
-static inline uint64_t ref_hash(const struct tree *t, uint32_t ref)
+/* The hash in tab of the name of the node at ref (tables do not store hashes). */
+static inline uint64_t ref_hash(const struct tree *t, const struct child_table *tab, uint32_t ref)
 {
     const char *name = tree_node_at(t, ref)->name;
-    return name_hash(name, strlen(name));
+    return name_hash(name, strlen(name), tab->seed);
 }
 
 /* n's table, made with no slots if it has none (counters only).  NULL: no memory. */
@@ -386,6 +414,7 @@ static struct child_table *table_ensure(struct tree *t, struct znode *n)
     if (!(tab = calloc(1, sizeof *tab)))
         return NULL;
     tab->pzxid = czxid_of(t, n);
+    tab->seed = table_seed(t);
     if (!(n->kids = id_pool_put(&t->tables, tab))) {
         free(tab);
         return NULL;
@@ -413,10 +442,12 @@ static int table_resize(struct tree *t, struct znode *n, uint32_t cap)
     tab->pzxid = old->pzxid;
     tab->cversion = old->cversion;
     tab->cap = cap;
+    /* the same seed: old lists its children by hash, which a bigger table takes in stride */
+    tab->seed = old->seed;
     for (uint32_t i = 0; i < old->cap; i++) {
         uint32_t r = old->slot[i];
         if (r)
-            table_put(tab, r, ref_hash(t, r));
+            table_put(tab, r, ref_hash(t, tab, r));
     }
     free(old);
     id_pool_set(&t->tables, n->kids, tab);
@@ -428,7 +459,7 @@ static struct znode *table_find(const struct tree *t, const struct child_table *
 {
     if (!tab || !tab->cap)
         return NULL;
-    uint32_t i = home_slot(name_hash(name, len), tab->cap);
+    uint32_t i = home_slot(name_hash(name, len, tab->seed), tab->cap);
     for (uint32_t r; (r = tab->slot[i]); i = next_slot(i, tab->cap)) {
         struct znode *c = tree_node_at(t, r);
         if (name_is(c, name, len))
@@ -440,7 +471,7 @@ static struct znode *table_find(const struct tree *t, const struct child_table *
 /* The slot holding ref (one of the table's children). */
 static uint32_t *table_slot_of(const struct tree *t, struct child_table *tab, uint32_t ref)
 {
-    uint32_t i = home_slot(ref_hash(t, ref), tab->cap);
+    uint32_t i = home_slot(ref_hash(t, tab, ref), tab->cap);
     while (tab->slot[i] != ref)
         i = next_slot(i, tab->cap);
     return &tab->slot[i];
@@ -461,7 +492,7 @@ static void table_del(struct tree *t, struct znode *parent, struct znode *c)
         uint32_t e = tab->slot[j];
         if (!e)
             break;
-        uint32_t home = home_slot(ref_hash(t, e), cap);
+        uint32_t home = home_slot(ref_hash(t, tab, e), cap);
         /* e stays if home lies cyclically in (i, j] */
         if (i <= j ? (i < home && home <= j) : (i < home || home <= j))
             continue;
@@ -560,6 +591,11 @@ static int node_put_data(struct tree *t, struct znode *n, const uint8_t *data, i
 int tree_init(struct tree *t)
 {
     memset(t, 0, sizeof *t);
+    if (getrandom(&t->seed_state, sizeof t->seed_state, GRND_NONBLOCK) != sizeof t->seed_state) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        t->seed_state = (uint64_t)ts.tv_nsec ^ (uint64_t)ts.tv_sec << 20 ^ (uint64_t)getpid() << 40;
+    }
     if (arena_init(&t->arena) < 0) {
         log_error("tree: cannot reserve %zu MiB of address space for znodes", RESERVE_MIN >> 20);
         return -1;
@@ -675,7 +711,7 @@ struct znode *tree_add_child(struct tree *t, struct znode *parent, const char *n
     }
     n->acl = acl->id;
     acl_list_ref(acl);
-    table_put(tab, ref_of(t, n), name_hash(name, name_len));
+    table_put(tab, ref_of(t, n), name_hash(name, name_len, tab->seed));
     t->node_count++;
     t->data_size += (int64_t)name_len + (len > 0 ? len : 0);
     return n;

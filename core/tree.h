@@ -18,7 +18,9 @@
  *    it (up to 64 KiB; bigger data has a buffer of its own), and so does
  *    an aversion of 255 or more (side entry too).
  * Children are found through a per-parent open-addressing table of node
- * references.  Only the loop thread touches the tree.
+ * references, each table hashing with a random seed of its own (so loading
+ * children in the order another table lists them stays linear: tree.c).
+ * Only the loop thread touches the tree.
  *
  * So callers never touch the packed fields: they read a node's metadata
  * with tree_get_meta / tree_fill_stat and the accessors below, change it
@@ -104,6 +106,7 @@ struct tree {
     struct owner_entry *owner_index, *last_owner;
     struct znode_extra *extras; /* side entries, by node reference */
     uint64_t moves;             /* nodes moved so far: pointers held across a change compare it */
+    uint64_t seed_state;        /* where the children tables' hash seeds come from (tree.c) */
     int64_t node_count;
     int64_t data_size;          /* sum of path piece + data lengths, like ZooKeeper's approximate size */
 };

@@ -209,6 +209,18 @@ static void on_snapshot_done(struct ev_loop *loop, ev_child *c, int revents)
     }
 }
 
+/*
+ * Milliseconds of the monotonic clock since *t0.  Not zk_core->now_ms(): that
+ * is the loop's time, which stands still while the loop does (a fork, a
+ * recovery before the loop runs).
+ */
+static double ms_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) * 1e3 + (double)(t1.tv_nsec - t0->tv_nsec) / 1e6;
+}
+
 static void close_inherited_fds(void)
 {
 #ifdef SYS_close_range
@@ -234,7 +246,7 @@ static void start_snapshot(struct ev_loop *loop, ev_prepare *p, int revents)
         return;
     }
     int64_t zxid = zk_core->last_zxid();
-    struct timespec t0, t1;
+    struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
     pid_t pid = zk_log_fork();
     if (pid < 0) {
@@ -255,8 +267,7 @@ static void start_snapshot(struct ev_loop *loop, ev_prepare *p, int revents)
         _exit(rc == 0 ? 0 : (errno > 0 && errno < 256 ? errno : EIO));
     }
     /* the loop stands still while the page tables are copied (as Redis reports latest_fork_usec) */
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    double fork_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
+    double fork_ms = ms_since(&t0);
     fs.snap_pid = pid;
     fs.snap_zxid = zxid;
     fs.snap_started_ms = zk_core->now_ms();
@@ -312,7 +323,8 @@ static int file_recover(void)
         return -1;
     }
     remove_temp_snapshots();
-    int64_t t0 = zk_core->now_ms();
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     struct zk_file *snaps = NULL, *logs = NULL;
     size_t n_snaps = 0, n_logs = 0;
     int rc = -1;
@@ -352,7 +364,7 @@ static int file_recover(void)
         goto out;
     zk_log(CORRAL_LOG_INFO, "recovered to zxid 0x%llx (snapshot 0x%llx + %lld txns) in %lld ms",
            (unsigned long long)zk_core->last_zxid(), (unsigned long long)(snap_zxid < 0 ? 0 : snap_zxid),
-           (long long)replayed, (long long)(zk_core->now_ms() - t0));
+           (long long)replayed, (long long)ms_since(&t0));
 
     if (zk_check_myid(zk_core->config_get("dataDir")) < 0 ||
         zk_check_epochs(fs.snap_dir, zk_core->last_zxid()) < 0)
