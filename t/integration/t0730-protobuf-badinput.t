@@ -7,10 +7,9 @@ and close; an unknown request is answered UNIMPLEMENTED (-6) and the
 connection goes on; a string holding a NUL byte is refused (-5, close) rather
 than cut short; a connect whose password is present but empty is served
 (resume: SESSIONEXPIRED; new: connected); ids are echoed whatever their
-value; a huge multi of empty
-members is refused member by member; and after hundreds of connections of
-random and mutated messages the server still serves, and stops with the
-sanitizers silent."""
+value; a huge multi of empty members is refused member by member; and after
+hundreds of connections of random and mutated messages the server still
+serves, and stops with the sanitizers silent."""
 import os, random, socket, struct, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
