@@ -118,19 +118,8 @@ for i in range(150):
     except OSError:
         break
 
-
-def closed(c):
-    c.setblocking(False)
-    try:
-        return c.recv(1) == b""
-    except BlockingIOError:
-        return False
-    except OSError:
-        return True
-
-
-wait_for(lambda: sum(closed(c) for c in idle) >= 150 - 64, timeout=5)
-shut = [closed(c) for c in idle]
+wait_for(lambda: sum(closed_by_peer(c) for c in idle) >= 150 - 64, timeout=5)
+shut = [closed_by_peer(c) for c in idle]
 ok(len(idle) == 150 and shut.count(True) >= 150 - 64,
    "of 150 connections all but the cap of 64 are closed (%d)" % shut.count(True))
 # (the idle timeout of 1 s closes old ones too, so more may be gone: still the oldest)
