@@ -64,6 +64,11 @@ static int read_settings(void)
     if (config_get_int(&server.cfg, "globalOutstandingLimit", 1000, 1, 1000000, &outstanding) < 0)
         return -1;
     server.max_txns_in_flight = (int)outstanding;
+    /* a reply no client could read (its jute.maxbuffer is the same) is refused */
+    long long max_buffer;
+    if (config_get_int(&server.cfg, "jute.maxbuffer", 0xfffff, 1, INT32_MAX, &max_buffer) < 0)
+        return -1;
+    server.max_reply = (int32_t)max_buffer;
     sid = 0;
     server.tick_time = (int32_t)tick;
     server.min_session_timeout = (int32_t)min_to;

@@ -18,6 +18,10 @@
  * are applied in that order.  Within a session, consecutive writes may all be
  * in flight; a read waits until every write before it is applied.
  *
+ * Replies are measured before they go to the transport (replysize.c): one
+ * that would be longer than jute.maxbuffer is answered MarshallingError
+ * instead, with a log line, and sets no watch.
+ *
  * Session life: connect queues an internal createSession write; closeSession
  * (client) or expiry (server) queues a closeSession write whose apply removes
  * the ephemerals; then the connection is told to close and the session goes.
@@ -28,6 +32,7 @@
 #include "path.h"
 #include "log.h"
 #include "hooks.h"
+#include "replysize.h"
 
 static void write_stage_drain(void);
 
@@ -163,11 +168,53 @@ static void reply_error(struct session *s, const struct pending *p, int32_t err)
 
 /* ---- reads ---- */
 
+static const char *read_op_name(int32_t op)
+{
+    switch (op) {
+    case CORRAL_OP_GET_DATA: return "getData";
+    case CORRAL_OP_GET_CHILDREN: return "getChildren";
+    case CORRAL_OP_GET_CHILDREN2: return "getChildren2";
+    case CORRAL_OP_GET_ACL: return "getACL";
+    case CORRAL_OP_MULTI_READ: return "multiRead";
+    case CORRAL_OP_GET_EPHEMERALS: return "getEphemerals";
+    case CORRAL_OP_WHO_AM_I: return "whoAmI";
+    default: return "read";
+    }
+}
+
 /*
- * Answer one node read into rsp.  Like ZooKeeper, reads do not validate the
- * path: a path that cannot exist is simply not found.  *names receives an
- * array the caller frees after the reply is encoded.
+ * Whether a reply of `size` bytes (replysize.c; at least that many when
+ * `partial`: measuring stopped there) to p may go out.  A larger
+ * one would cost the transport that much memory to encode, only for the
+ * client to drop the connection on reading its length ("Packet len ... is
+ * out of range") and, typically, retry: it is refused instead, with an error
+ * code the client surfaces as an exception and does not retry.  ZooKeeper
+ * has no such code; MarshallingError ("the reply could not be marshalled")
+ * is the one clients know that says it.
  */
+static int reply_fits(const struct session *s, const struct pending *p, int64_t size,
+                      int partial)
+{
+    if (server.max_reply <= 0 || size <= server.max_reply)
+        return 1;
+    const char *path = p->req->path;
+    log_warn("session 0x%llx: the reply to %s%s%s (xid %d) would be %s%lld bytes, more than "
+             "jute.maxbuffer (%d): answered MarshallingError",
+             (unsigned long long)s->id, read_op_name(p->req->op), path ? " " : "",
+             path ? path : "", p->req->xid, partial ? "at least " : "", (long long)size,
+             (int)server.max_reply);
+    return 0;
+}
+
+/* Send rsp if it fits the reply limit, else MarshallingError. */
+static void send_if_fits(struct session *s, const struct pending *p, struct corral_response *rsp)
+{
+    if (reply_fits(s, p, reply_size(rsp), 0))
+        send_reply(s, p, rsp);
+    else
+        reply_error(s, p, CORRAL_EMARSHALLINGERROR);
+}
+
 /* A copy of acl with each id as its scheme's module shows it to non-admins. */
 static struct corral_acl *acl_redacted(const struct acl_list *acl)
 {
@@ -185,6 +232,12 @@ static struct corral_acl *acl_redacted(const struct acl_list *acl)
     return out;
 }
 
+/*
+ * Answer one node read into rsp.  Like ZooKeeper, reads do not validate the
+ * path: a path that cannot exist is simply not found.  *names receives an
+ * array the caller frees after the reply is encoded.  The watch the request
+ * asks for is set apart (read_watch), once the reply is known to go out.
+ */
 static void read_node(struct session *s, const struct corral_request *r,
                       struct corral_response *rsp, const char ***names,
                       struct corral_acl **redacted)
@@ -193,17 +246,14 @@ static void read_node(struct session *s, const struct corral_request *r,
     rsp->op = r->op;
     rsp->zxid = server.last_zxid;
     struct znode *n = path_lookup(r->path);
-    int watch = r->watch && s->ops;
     switch (r->op) {
     case CORRAL_OP_EXISTS:
-        /* exists checks no ACL, and watches a missing node for its creation;
-         * but first, as ZooKeeper's FinalRequestProcessor, refuses a NUL */
+        /* exists checks no ACL; but first, as ZooKeeper's
+         * FinalRequestProcessor, it refuses a NUL */
         if (r->path_had_nul) {
             rsp->err = CORRAL_EBADARGUMENTS;
             break;
         }
-        if (watch)
-            watch_add(s, r->path, 0, WATCH_STANDARD);
         if (!n)
             rsp->err = CORRAL_ENONODE;
         else
@@ -215,8 +265,6 @@ static void read_node(struct session *s, const struct corral_request *r,
         else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ))
             rsp->err = CORRAL_ENOAUTH;
         else {
-            if (watch)
-                watch_add(s, r->path, 0, WATCH_STANDARD);
             rsp->data = tree_data(&server.tree, n, &rsp->data_len);
             tree_fill_stat(&server.tree, n, &rsp->stat);
         }
@@ -228,8 +276,6 @@ static void read_node(struct session *s, const struct corral_request *r,
         else if (!acl_check(s, tree_acl(n), CORRAL_PERM_READ))
             rsp->err = CORRAL_ENOAUTH;
         else {
-            if (watch)
-                watch_add(s, r->path, 1, WATCH_STANDARD);
             int32_t count = tree_num_children(&server.tree, n), i = 0;
             *names = malloc((count ? (size_t)count : 1) * sizeof **names);
             if (!*names)
@@ -265,44 +311,90 @@ static void read_node(struct session *s, const struct corral_request *r,
     }
 }
 
+/*
+ * The watch r asks for, given its answer: getData and getChildren watch a
+ * node they could read, exists also watches a missing node for its creation.
+ */
+static void read_watch(struct session *s, const struct corral_request *r,
+                       const struct corral_response *rsp)
+{
+    if (!r->watch || !s->ops)
+        return;
+    switch (r->op) {
+    case CORRAL_OP_EXISTS:
+        if (rsp->err == CORRAL_OK || rsp->err == CORRAL_ENONODE)
+            watch_add(s, r->path, 0, WATCH_STANDARD);
+        break;
+    case CORRAL_OP_GET_DATA:
+        if (rsp->err == CORRAL_OK)
+            watch_add(s, r->path, 0, WATCH_STANDARD);
+        break;
+    case CORRAL_OP_GET_CHILDREN:
+    case CORRAL_OP_GET_CHILDREN2:
+        if (rsp->err == CORRAL_OK)
+            watch_add(s, r->path, 1, WATCH_STANDARD);
+        break;
+    default:
+        break;
+    }
+}
+
 static void read_node_op(struct session *s, const struct pending *p)
 {
     struct corral_response rsp;
     const char **names = NULL;
     struct corral_acl *redacted = NULL;
     read_node(s, p->req, &rsp, &names, &redacted);
-    send_reply(s, p, &rsp);
+    if (reply_fits(s, p, reply_size(&rsp), 0)) {
+        read_watch(s, p->req, &rsp);
+        send_reply(s, p, &rsp);
+    } else {
+        reply_error(s, p, CORRAL_EMARSHALLINGERROR);
+    }
     free(names);
     if (redacted)
         acl_free_list(redacted, rsp.n_acl);
 }
 
-/* multiRead: every member answered on its own (getData/getChildren), no atomicity. */
+/*
+ * multiRead: every member answered on its own (getData/getChildren), no
+ * atomicity.  The reply is measured as the members are read, and reading
+ * stops once it is over the limit: the whole multiRead is then refused, and
+ * none of its members' watches is set.
+ */
 static void multi_read(struct session *s, const struct pending *p)
 {
     const struct corral_request *r = p->req;
-    int32_t n = r->n_ops > 0 ? r->n_ops : 0;
+    int32_t n = r->n_ops > 0 ? r->n_ops : 0, done = 0;
     struct corral_response rsp, *results = calloc(n ? (size_t)n : 1, sizeof *results);
     const char ***names = calloc(n ? (size_t)n : 1, sizeof *names);
     if (!results || !names)
         abort();
-    for (int32_t i = 0; i < n; i++) {
-        const struct corral_request *m = &r->ops[i];
+    int64_t size = reply_multi_overhead();
+    for (; done < n && (server.max_reply <= 0 || size <= server.max_reply); done++) {
+        const struct corral_request *m = &r->ops[done];
         if (m->op != CORRAL_OP_GET_DATA && m->op != CORRAL_OP_GET_CHILDREN) {
-            memset(&results[i], 0, sizeof results[i]);
-            results[i].err = CORRAL_EBADARGUMENTS;
+            memset(&results[done], 0, sizeof results[done]);
+            results[done].err = CORRAL_EBADARGUMENTS;
         } else {
-            read_node(s, m, &results[i], &names[i], NULL);
+            read_node(s, m, &results[done], &names[done], NULL);
         }
-        if (results[i].err)
-            results[i].op = CORRAL_OP_ERROR;
+        if (results[done].err)
+            results[done].op = CORRAL_OP_ERROR;
+        size += reply_member_size(&results[done]);
     }
-    memset(&rsp, 0, sizeof rsp);
-    rsp.zxid = server.last_zxid;
-    rsp.results = results;
-    rsp.n_results = n;
-    send_reply(s, p, &rsp);
-    for (int32_t i = 0; i < n; i++)
+    if (reply_fits(s, p, size, done < n)) {
+        for (int32_t i = 0; i < n; i++)
+            read_watch(s, &r->ops[i], &results[i]);
+        memset(&rsp, 0, sizeof rsp);
+        rsp.zxid = server.last_zxid;
+        rsp.results = results;
+        rsp.n_results = n;
+        send_reply(s, p, &rsp);
+    } else {
+        reply_error(s, p, CORRAL_EMARSHALLINGERROR);
+    }
+    for (int32_t i = 0; i < done; i++)
         free(names[i]);
     free(names);
     free(results);
@@ -418,9 +510,10 @@ static void get_ephemerals(struct session *s, const struct pending *p)
     struct corral_response rsp;
     memset(&rsp, 0, sizeof rsp);
     rsp.zxid = server.last_zxid;
+    rsp.op = CORRAL_OP_GET_EPHEMERALS;
     rsp.children = paths;
     rsp.n_children = n;
-    send_reply(s, p, &rsp);
+    send_if_fits(s, p, &rsp);
     free(paths);
 }
 
@@ -468,9 +561,10 @@ static void who_am_i(struct session *s, const struct pending *p)
     struct corral_response rsp;
     memset(&rsp, 0, sizeof rsp);
     rsp.zxid = server.last_zxid;
+    rsp.op = CORRAL_OP_WHO_AM_I;
     rsp.acl = ids;
     rsp.n_acl = n;
-    send_reply(s, p, &rsp);
+    send_if_fits(s, p, &rsp);
     for (int32_t i = 0; i < n; i++)
         free(users[i]);
     free(users);

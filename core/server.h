@@ -115,6 +115,7 @@ struct server {
     int32_t min_session_timeout, max_session_timeout;
     int32_t server_id;
     int skip_acl;
+    int32_t max_reply;          /* jute.maxbuffer: longer replies are refused (replysize.c) */
 
     /* state */
     struct tree tree;

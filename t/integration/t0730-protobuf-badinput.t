@@ -5,10 +5,11 @@ closes; a length above protobuf.maxMessageSize closes it with a log line; a
 request before `connect` and a second `connect` are answered BADARGUMENTS (-8)
 and close; an unknown request is answered UNIMPLEMENTED (-6) and the
 connection goes on; a string holding a NUL byte is refused (-5, close) rather
-than cut short; ids are echoed whatever their value; a huge multi of empty
-members is refused member by member; and after hundreds of connections of
-random and mutated messages the server still serves, and stops with the
-sanitizers silent."""
+than cut short; a connect whose password is present but empty is served
+(resume: SESSIONEXPIRED; new: connected); ids are echoed whatever their
+value; a huge multi of empty members is refused member by member; and after
+hundreds of connections of random and mutated messages the server still
+serves, and stops with the sanitizers silent."""
 import os, random, socket, struct, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
@@ -93,6 +94,26 @@ just = pb.ClientMessage(id=10, create=pb.CreateRequest(path="/just", data=b"y" *
 ok(len(just.SerializeToString()) <= LIMIT, "(a message just under the limit)")
 r = c.call(create=just.create)
 is_(r.err, 0, "a message just under the limit is served")
+c.close()
+
+# an empty password (a present bytes field of length 0: protobuf-c gives it no
+# buffer at all); the sanitizers stop the server if the codec copies from it
+c = fresh(False)
+m = pb.ClientMessage(id=11)
+m.connect.timeout_ms = 5000
+m.connect.session_id = 0x1234
+m.connect.passwd = b""
+c.send_raw(m.SerializeToString())
+error_then_close(c, pb.SESSIONEXPIRED, "resuming with an empty password")
+c = fresh(False)
+m = pb.ClientMessage(id=12)
+m.connect.timeout_ms = 5000
+m.connect.passwd = b""
+c.send_raw(m.SerializeToString())
+r = c.recv_message(5)
+is_((r.id, r.err, r.WhichOneof("response")), (12, 0, "connected"),
+    "a new session with an empty password field is connected")
+is_(c.call(exists=pb.PathWatchRequest(path="/keep")).err, 0, "and served")
 c.close()
 
 # protocol order

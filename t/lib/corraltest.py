@@ -107,6 +107,18 @@ def wait_for(cond, timeout=10.0, step=0.05):
 
 # ---- servers -----------------------------------------------------------------
 
+def closed_by_peer(sock):
+    """True when the other end has closed sock (EOF or reset), without waiting
+    (sock is left non-blocking)."""
+    sock.setblocking(False)
+    try:
+        return sock.recv(1) == b""
+    except BlockingIOError:
+        return False
+    except OSError:
+        return True
+
+
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))

@@ -438,7 +438,8 @@ int pb_decode(const uint8_t *frame, size_t len, uint32_t *id, struct pb_connect 
         conn->last_zxid_seen = c->has_last_zxid_seen ? c->last_zxid_seen : 0;
         conn->timeout_ms = c->timeout_ms;
         conn->session_id = c->has_session_id ? c->session_id : 0;
-        if (c->has_passwd) {
+        /* an empty bytes field comes with no buffer at all (data NULL): nothing to copy */
+        if (c->has_passwd && c->passwd.len > 0) {
             conn->passwd_len = c->passwd.len > INT32_MAX ? INT32_MAX : (int32_t)c->passwd.len;
             memcpy(conn->passwd, c->passwd.data,
                    c->passwd.len < sizeof conn->passwd ? c->passwd.len : sizeof conn->passwd);

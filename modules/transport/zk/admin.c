@@ -6,19 +6,26 @@
  *   GET <admin.commandURL>          the list of commands (HTML links)
  *   GET <admin.commandURL>/<name>   one command's JSON; 404 + JSON if unknown
  *
- * Configuration, with ZooKeeper's keys and defaults: admin.enableServer
- * (true), admin.serverAddress (0.0.0.0), admin.serverPort (8080),
- * admin.commandURL (/commands), admin.idleTimeout (30000 ms).  A port that
- * cannot be bound is a WARN line, not a failure: two servers on one host
- * (an ensemble on loopback) still start, only the first answers HTTP.
+ * Configuration, with ZooKeeper's keys: admin.enableServer (true),
+ * admin.serverAddress (0.0.0.0), admin.serverPort (8080), admin.commandURL
+ * (/commands), admin.idleTimeout (ZooKeeper: 30000 ms; here 5000 ms, see
+ * below).  A port that cannot be bound is a WARN line, not a failure: two
+ * servers on one host (an ensemble on loopback) still start, only the first
+ * answers HTTP.
  *
  * One request per connection (the answer says Connection: close).  It is
  * built to be boring under abuse: the request head is capped at
  * ADMIN_MAX_HEAD bytes (431 beyond), anything that is not a well-formed
  * request line and header block gets 400, methods other than GET and HEAD
- * get 405, the whole head must arrive within admin.idleTimeout and a stalled
- * reader of the answer is dropped after it, and at most ADMIN_MAX_CONNS
- * connections are open at once (more are closed on accept).  After the answer
+ * get 405.  The whole head must arrive within admin.idleTimeout of the
+ * connect — bytes trickling in do not extend it, unlike Jetty's idle timer,
+ * so a slowloris client cannot hold a connection — and a stalled reader of
+ * the answer is dropped after it.  The default is 5 s rather than Jetty's
+ * 30 s: no HTTP client waits seconds between connecting and sending its
+ * request, and an operator should not wait 30 s behind idle sockets.  At
+ * most ADMIN_MAX_CONNS connections are open at once; at the cap a new one
+ * does not wait or get shed: it takes the place of the oldest connection
+ * still owed nothing or waiting for its head (make_room).  After the answer
  * the socket is half-closed and the rest of the client's input drained for a
  * moment (nginx's lingering close), so the client reads the answer rather
  * than a reset.
@@ -36,6 +43,8 @@
 #define ADMIN_WHO "zk.admin"
 #define ADMIN_MAX_HEAD 8192
 #define ADMIN_MAX_CONNS 64
+#define ADMIN_IDLE_TIMEOUT_MS 5000
+#define ADMIN_EVICT_LOG_SECONDS 10.0
 #define ADMIN_LINGER_SECONDS 2.0
 #define ADMIN_LINGER_MAX_BYTES (1 << 20)
 
@@ -62,8 +71,11 @@ static struct {
     char *url;                  /* commandURL without a trailing '/' ("" for the root) */
     double idle_timeout;        /* seconds */
     struct listeners *listeners;        /* modules/common/listener.c */
-    struct admin_conn *conns;
+    struct admin_conn *conns;   /* newest first */
     int n_conns;
+    long long evicted;          /* connections closed to make room at the cap */
+    long long evicted_logged;
+    double evict_logged_at;
 } admin;
 
 /* ---- configuration ---- */
@@ -79,7 +91,8 @@ int zk_admin_init(const struct corral_core *core)
     memset(&admin, 0, sizeof admin);
     if (core->config_bool("admin.enableServer", 1, &admin.enabled) < 0 ||
         core->config_int("admin.serverPort", 8080, 0, 65535, &port) < 0 ||
-        core->config_int("admin.idleTimeout", 30000, 1, 24LL * 3600 * 1000, &idle) < 0)
+        core->config_int("admin.idleTimeout", ADMIN_IDLE_TIMEOUT_MS, 1, 24LL * 3600 * 1000,
+                         &idle) < 0)
         return -1;
     admin.port = (int)port;
     admin.idle_timeout = (double)idle / 1000.0;
@@ -496,13 +509,46 @@ static void conn_new(int fd)
 
 /* ---- listening ---- */
 
+/*
+ * At the cap, close one connection so a new one can be served: an operator
+ * must get in even while idle or slow clients hold every slot.  The one
+ * that costs least to lose goes: the oldest already answered (lingering),
+ * else the oldest still waiting for its request head (idle, or trickling it
+ * in), else the oldest stalled reader of an answer.  A request that arrives
+ * with its connection, as every real client sends it, is read long before
+ * it could become the oldest.
+ */
+static void make_room(void)
+{
+    struct admin_conn *victim = NULL;
+    int victim_rank = -1;
+    for (struct admin_conn *c = admin.conns; c; c = c->next) {      /* newest first */
+        int rank = c->state == ADMIN_LINGERING ? 2 : c->state == ADMIN_READING ? 1 : 0;
+        if (rank >= victim_rank) {
+            victim = c;
+            victim_rank = rank;
+        }
+    }
+    if (!victim)
+        return;
+    conn_close(victim);
+    admin.evicted++;
+    double now = ev_now(zk.core->loop);
+    if (admin.evicted_logged == 0 || now - admin.evict_logged_at >= ADMIN_EVICT_LOG_SECONDS) {
+        zk.core->log(CORRAL_LOG_WARN, ADMIN_WHO,
+                     "%d connections open (the cap): closed the longest-waiting one to serve a new "
+                     "one (%lld since the last such line)",
+                     ADMIN_MAX_CONNS, admin.evicted - admin.evicted_logged);
+        admin.evicted_logged = admin.evicted;
+        admin.evict_logged_at = now;
+    }
+}
+
 /* A new HTTP connection (modules/common/listener.c accepted it). */
 static void on_client(int fd, const char *addr, int port, void *arg)
 {
-    if (admin.n_conns >= ADMIN_MAX_CONNS) {
-        close(fd);
-        return;
-    }
+    if (admin.n_conns >= ADMIN_MAX_CONNS)
+        make_room();
     conn_new(fd);
 }
 
