@@ -115,6 +115,9 @@ struct server {
     int32_t min_session_timeout, max_session_timeout;
     int32_t server_id;
     int skip_acl;
+    /* the largest txn that may be logged (txn_size.h): jute.maxbuffer + extrasize */
+    int64_t max_txn_bytes;
+    int64_t jute_max_buffer, jute_extra_size;
 
     /* state */
     struct tree tree;
