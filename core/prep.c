@@ -9,7 +9,9 @@
  * ephemeral parent.
  *
  * A failed write still becomes a txn (type error, with the code), as in
- * ZooKeeper: it takes a zxid and is logged.
+ * ZooKeeper: it takes a zxid and is logged.  So does one whose txn would be
+ * longer than the txn limit (txn_size.h), which the log could not be read
+ * back with: it fails with MarshallingError before storage sees it.
  *
  * Prep runs ahead of the disk: many txns may be prepped while earlier ones
  * are still being made durable (group commit).  So prep reads a *view*: the

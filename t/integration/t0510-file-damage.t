@@ -17,26 +17,6 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..'
 import filestore
 from filestore import *    # the file-storage tests' shared harness
 
-def entries(path):
-    """(offset, length) of each entry of a ZooKeeper txn log."""
-    b = open(path, 'rb').read()
-    off, out = 16, []
-    while off + 12 <= len(b):
-        n = struct.unpack('>i', b[off + 8:off + 12])[0]
-        if n <= 0 or off + 13 + n > len(b):
-            break
-        out.append((off, n))
-        off += 13 + n
-    return out
-
-def newest_log():
-    logs = glob.glob(TMP + '/data/version-2/log.*')
-    return max(logs, key=lambda p: int(p.rsplit('.', 1)[1], 16))
-
-def patch(path, off, data):
-    with open(path, 'r+b') as f:
-        f.seek(off); f.write(data)
-
 try:
     srv = Corral('preAllocSize=64\nsnapCount=100000\n')
     ok(srv.start(), 'corrald starts')
@@ -70,7 +50,7 @@ try:
     # write but damage, which ZooKeeper refuses too.
     log = newest_log()
     ents = entries(log)
-    last_off, last_len = ents[-1]
+    last_off, last_len = ents[-1][:2]
     intact = open(log, 'rb').read()
     patch(log, last_off + 12 + last_len - 3, b'\xff')
     started = srv.start()
@@ -96,7 +76,7 @@ try:
     log = newest_log()
     ents = entries(log)
     ok(len(ents) >= 30, 'the new log holds the 30 new txns')
-    bad_off, bad_len = ents[len(ents) // 2]
+    bad_off, bad_len = ents[len(ents) // 2][:2]
     good = open(log, 'rb').read()
     patch(log, bad_off + 12 + bad_len // 2, b'\x00\x7f')
     started = srv.start()

@@ -72,6 +72,6 @@ if corrald_only("file storage"):
         zoo.stop()
     except RuntimeError as e:
         ok(False, "Apache ZooKeeper loads the same data dir")
-        diag(str(e)[-1500:])
+        diag("\n".join(l for l in str(e).splitlines() if "Exception" in l or "ERROR" in l)[-1500:])
 
 done()

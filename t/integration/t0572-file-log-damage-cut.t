@@ -19,30 +19,12 @@ from filestore import *    # the file-storage tests' shared harness
 
 CORRAL = filestore.BUILD + '/tools/corral'
 
-def entries(path):
-    """(offset, length, path created or None) of each entry of a txn log."""
-    b = open(path, 'rb').read()
-    off, out = 16, []
-    while off + 12 <= len(b):
-        n = struct.unpack('>i', b[off + 8:off + 12])[0]
-        if n <= 0 or off + 13 + n > len(b):
-            break
-        txn = b[off + 12:off + 12 + n]
-        created = None
-        if struct.unpack('>i', txn[28:32])[0] == 1:          # create
-            plen = struct.unpack('>i', txn[32:36])[0]
-            created = txn[36:36 + plen].decode()
-        out.append((off, n, created))
-        off += 13 + n
-    return out
-
-def newest_log():
-    logs = glob.glob(TMP + '/data/version-2/log.*')
-    return max(logs, key=lambda p: int(p.rsplit('.', 1)[1], 16))
-
-def patch(path, off, data):
-    with open(path, 'r+b') as f:
-        f.seek(off); f.write(data)
+def created(txn):
+    """The path a create txn creates, or None."""
+    if struct.unpack('>i', txn[28:32])[0] != 1:
+        return None
+    plen = struct.unpack('>i', txn[32:36])[0]
+    return txn[36:36 + plen].decode()
 
 def flip_length(path, off, bit):
     b = open(path, 'rb').read()
@@ -72,8 +54,9 @@ def truncate(*args):
         print('#   ' + line)
     return p.returncode, p.stdout
 
-try:
-    srv = Corral('snapCount=100000\n')        # the default 64 MiB preallocation
+srv = Corral('snapCount=100000\n')        # the default 64 MiB preallocation
+
+def test():
     fill(srv, '/d', 20)
 
     # 1. a flipped length bit in the middle of the newest log: the declared end
@@ -103,7 +86,7 @@ try:
     rc, out = truncate('-n', log, bad_off)
     ok(rc == 0 and 'drops the damage at offset %d' % bad_off in out and open(log, 'rb').read() == damaged,
        'log-truncate -n says what it would drop and cuts nothing')
-    later = [c for o, n, c in ents if o > bad_off and c]
+    later = [created(t) for o, n, t in ents if o > bad_off and created(t)]
     ok(('%d txns look intact' % (len(ents) - len(ents) // 2 - 1)) in out,
        'it counts the intact-looking txns after the damage')
     rc, out = truncate(log, bad_off)
@@ -111,7 +94,7 @@ try:
     ok(srv.start(), 'corrald then starts')
     zk = srv.client()
     kept = sorted('/d/' + c for c in zk.get_children('/d'))
-    want = sorted(c for o, n, c in ents if o < bad_off and c and c.startswith('/d/'))
+    want = sorted(created(t) for o, n, t in ents if o < bad_off and (created(t) or '').startswith('/d/'))
     ok(kept == want and len(want) > 0, 'with every txn before the cut (%d nodes)' % len(kept))
     ok(not any(zk.exists(c) for c in later), 'and none from the cut on')
     zk.create('/after-cut', b'x')
@@ -139,7 +122,7 @@ try:
     # 4. genuine torn tails are still cut: the last entry half written ...
     log = newest_log()
     ents = entries(log)
-    last_off, last_len, last_path = ents[-1]
+    last_off, last_len, _ = ents[-1]
     patch(log, last_off + 12 + last_len // 2, b'\0' * (last_len - last_len // 2 + 1))
     ok(srv.start(), 'the last entry written half way (zeros after): corrald starts')
     text = srv.log()
@@ -159,11 +142,5 @@ try:
     ok('torn' in srv.log() and ('offset %d' % end) in srv.log(), 'the torn header is reported')
     ok(srv.client().exists('/e/more') is not None, 'every acknowledged txn is there')
     ok(srv.stop() == 0, 'stops cleanly')
-except Exception as e:
-    ok(False, 'unexpected exception: %r' % (e,))
-finally:
-    try:
-        srv.stop(signal.SIGKILL)
-    except Exception:
-        pass
-    finish()
+
+run(test, srv)
