@@ -12,13 +12,15 @@ the result.  Now the write is refused with MarshallingError (ZooKeeper's code
 for a request it cannot serialize), a log line names the limit, nothing
 changes, and the server restarts; a txn just under the limit is taken, and
 the limit follows jute.maxbuffer.extrasize.  The server's own writes (a
-script's corral.set) are held to the same limit."""
+script's corral.set) and protobuf messages (which may be larger than
+jute.maxbuffer) are held to the same limit."""
 import os
 import sys
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import corrald_only, done, is_, kazoo, ok, raises, wait_for  # noqa: E402
 from luatest import log_has, lua_server  # noqa: E402
+from protobuf_client import PbClient, PbCorrald  # noqa: E402
 from kazoo.exceptions import MarshallingError  # noqa: E402
 
 SCRIPT = ("big.lua", """
@@ -94,6 +96,22 @@ if corrald_only("txn limit"):
     ok(len(zk.get("/big/b")[0]) == 1153433, "and reads back on restart")
     zk.stop()
     zk.close()
+    srv.check_clean_exit()
+
+    # a protobuf message may be larger than jute.maxbuffer; its txn meets the same limit
+    srv = PbCorrald({"module.storage": "file", "protobuf.maxMessageSize": "4000000"})
+    c = PbClient(srv.pb_port)
+    c.connect()
+    c.create("/p", b"")
+    is_(c.set("/p", b"z" * 2200000).err, -5, "a 2.2 MB protobuf setData: MarshallingError (-5)")
+    is_(c.set("/p", b"z" * 1500000).err, 0, "a 1.5 MB one (past jute.maxbuffer, within the limit) is taken")
+    c.close()
+    ok(srv.stop() == 0, "corrald stops")
+    srv.start()
+    c = PbClient(srv.pb_port)
+    c.connect()
+    is_(len(c.get("/p").data.data), 1500000, "and reads back on restart")
+    c.close()
     srv.check_clean_exit()
 
 done()
