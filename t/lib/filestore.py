@@ -111,6 +111,42 @@ class Corral:
         zk.start(timeout=10)
         return zk
 
+def entries(path):
+    """(offset, length, txn bytes) of each valid-looking entry of a ZooKeeper txn log,
+    up to the first zero or impossible length."""
+    b = open(path, 'rb').read()
+    off, out = 16, []
+    while off + 12 <= len(b):
+        n = int.from_bytes(b[off + 8:off + 12], 'big', signed=True)
+        if n <= 0 or off + 13 + n > len(b):
+            break
+        out.append((off, n, b[off + 12:off + 12 + n]))
+        off += 13 + n
+    return out
+
+def newest_log():
+    logs = glob.glob(TMP + '/data/version-2/log.*')
+    return max(logs, key=lambda p: int(p.rsplit('.', 1)[1], 16))
+
+def patch(path, off, data):
+    with open(path, 'r+b') as f:
+        f.seek(off); f.write(data)
+
+def run(body, *servers):
+    """Run a test's body: an exception is a failed check; the servers it
+    started (Corral instances) are killed whatever happened; then finish()."""
+    try:
+        body()
+    except Exception as e:
+        ok(False, 'unexpected exception: %r' % (e,))
+    finally:
+        for s in servers:
+            try:
+                s.stop(signal.SIGKILL)
+            except Exception:
+                pass
+    finish()
+
 def dump(zk):
     out = {}
     def walk(p):

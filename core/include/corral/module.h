@@ -285,6 +285,14 @@ struct corral_core {
     int (*snapshot_now)(void);
     /* Reload every plugin, as SIGHUP does (`corral reload`). */
     void (*reload_plugins)(void);
+
+    /*
+     * The largest txn, in bytes of ZooKeeper's encoding (TxnHeader + record),
+     * that prep lets through: jute.maxbuffer + jute.maxbuffer.extrasize, the
+     * length Apache ZooKeeper's log reader accepts.  A storage module must
+     * read back any txn up to it, and should refuse to write a bigger one.
+     */
+    int64_t (*max_txn_bytes)(void);
 };
 
 /* Plugins: started after the transports, stopped before them. */
