@@ -143,4 +143,4 @@ def test():
     ok(srv.client().exists('/e/more') is not None, 'every acknowledged txn is there')
     ok(srv.stop() == 0, 'stops cleanly')
 
-run(test, srv)
+run(test)

@@ -57,4 +57,4 @@ def test():
     zk.stop(); zk.close()
     ok(srv.stop() == 0, 'stops cleanly')
 
-run(test, srv)
+run(test)

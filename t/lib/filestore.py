@@ -132,21 +132,6 @@ def patch(path, off, data):
     with open(path, 'r+b') as f:
         f.seek(off); f.write(data)
 
-def run(body, *servers):
-    """Run a test's body: an exception is a failed check; the servers it
-    started (Corral instances) are killed whatever happened; then finish()."""
-    try:
-        body()
-    except Exception as e:
-        ok(False, 'unexpected exception: %r' % (e,))
-    finally:
-        for s in servers:
-            try:
-                s.stop(signal.SIGKILL)
-            except Exception:
-                pass
-    finish()
-
 def dump(zk):
     out = {}
     def walk(p):
