@@ -25,16 +25,22 @@ from kazoo.exceptions import MarshallingError  # noqa: E402
 
 SCRIPT = ("big.lua", """
 local MB = 1048576
--- /big/two-*: two sets of 1.1 MB each with the client's create (2.2 MB: too big)
--- /big/one-*: one (1.1 MB: fine)
+-- Each set is 0.75 MB, so every node stays readable by a client (a reply is
+-- bounded by jute.maxbuffer); the txns are what grow past it.
+-- /big/three-*: three sets with the client's create (2.25 MB: too big)
+-- /big/two-*: two (1.5 MB: more than jute.maxbuffer, within the txn limit)
 corral.on_write("/big/*", function(req)
   if req.op ~= "create" then return end
-  local chunk = string.rep("x", MB + MB // 10)
-  if req.path:find("^/big/two%-") then
-    return {{op = "set", path = "/big/a", data = chunk}, {op = "set", path = "/big/b", data = chunk}}
+  local chunk = string.rep("x", 3 * MB // 4)
+  local sets = {}
+  for _, node in ipairs({"a", "b", "c"}) do
+    sets[#sets + 1] = {op = "set", path = "/big/" .. node, data = chunk}
   end
-  if req.path:find("^/big/one%-") then
-    return {op = "set", path = "/big/a", data = chunk}
+  if req.path:find("^/big/three%-") then
+    return sets
+  end
+  if req.path:find("^/big/two%-") then
+    return {sets[1], sets[2]}
   end
 end)
 -- a write the server makes itself: 3 MB through corral.set
@@ -52,15 +58,17 @@ if corrald_only("txn limit"):
     zk.create("/big", b"")
     zk.create("/big/a", b"a0")
     zk.create("/big/b", b"b0")
+    zk.create("/big/c", b"c0")
 
-    raises(MarshallingError, lambda: zk.create("/big/two-1", b""),
-           "a create whose trigger adds 2.2 MB: MarshallingError")
+    raises(MarshallingError, lambda: zk.create("/big/three-1", b""),
+           "a create whose trigger adds 2.25 MB: MarshallingError")
     ok(log_has(srv, LIMIT_LINE), "a log line names the limit and where it comes from")
-    ok(zk.exists("/big/two-1") is None, "the create did not happen")
-    is_((zk.get("/big/a")[0], zk.get("/big/b")[0]), (b"a0", b"b0"), "nor the trigger's sets")
+    ok(zk.exists("/big/three-1") is None, "the create did not happen")
+    is_([zk.get("/big/" + n)[0] for n in "abc"], [b"a0", b"b0", b"c0"], "nor the trigger's sets")
 
-    zk.create("/big/one-1", b"")
-    ok(len(zk.get("/big/a")[0]) == 1153433, "a create whose trigger adds 1.1 MB is taken")
+    zk.create("/big/two-1", b"")
+    is_([len(zk.get("/big/" + n)[0]) for n in "abc"], [786432, 786432, 2],
+        "a create whose trigger adds 1.5 MB (past jute.maxbuffer) is taken")
 
     zk.create("/trigger", b"")
     ok(log_has(srv, "session 0x0: write (op 5") and zk.get("/big/a")[0][:1] == b"x",
@@ -72,9 +80,9 @@ if corrald_only("txn limit"):
     ok(srv.stop() == 0, "corrald stops")
     srv.start()
     zk = kazoo(srv.hosts)
-    ok(zk.exists("/big/one-1") and zk.exists("/big/after") and not zk.exists("/big/two-1"),
+    ok(zk.exists("/big/two-1") and zk.exists("/big/after") and not zk.exists("/big/three-1"),
        "it restarts from its log with the taken writes and without the refused one")
-    ok(len(zk.get("/big/a")[0]) == 1153433, "the 1.1 MB value reads back")
+    is_([len(zk.get("/big/" + n)[0]) for n in "ab"], [786432, 786432], "the 1.5 MB txn's values read back")
     zk.stop()
     zk.close()
     srv.check_clean_exit()
@@ -85,15 +93,16 @@ if corrald_only("txn limit"):
     zk.create("/big", b"")
     zk.create("/big/a", b"")
     zk.create("/big/b", b"")
-    zk.create("/big/two-2", b"")
-    ok(zk.exists("/big/two-2") is not None,
-       "with jute.maxbuffer.extrasize=2000000 the 2.2 MB txn fits the limit")
+    zk.create("/big/c", b"")
+    zk.create("/big/three-2", b"")
+    ok(zk.exists("/big/three-2") is not None,
+       "with jute.maxbuffer.extrasize=2000000 the 2.25 MB txn fits the limit")
     zk.stop()
     zk.close()
     ok(srv.stop() == 0, "corrald stops")
     srv.start()
     zk = kazoo(srv.hosts)
-    ok(len(zk.get("/big/b")[0]) == 1153433, "and reads back on restart")
+    is_(len(zk.get("/big/c")[0]), 786432, "and reads back on restart")
     zk.stop()
     zk.close()
     srv.check_clean_exit()
