@@ -5,6 +5,7 @@
  * sandbox.c  one sandboxed lua_State: allocator with a memory cap, the safe
  *            subset of the standard library, the per-call instruction limit,
  *            protected calls that log file:line and never let an error out
+ * pattern.c  Lua's pattern functions, counting their steps against that limit
  * api.c      the `corral` table scripts see (registration, reads, log, match)
  * writes.c   writes scripts queue, submitted from the loop between callbacks
  * convert.c  Lua tables <-> core requests, txns and stats
@@ -45,6 +46,8 @@ struct lua_scripts {
     lua_State *L;
     size_t mem_used, mem_limit;
     long long instruction_limit;
+    long long used;             /* instructions + matcher steps the running call took */
+    int armed;                  /* instructions the count hook was armed for */
     int exhausted;              /* the running call hit the instruction limit */
     int loading;                /* registrations allowed only while loading */
     char **search_path;         /* folders require() looks in, NULL-terminated */
@@ -65,6 +68,16 @@ int lp_scripts_load_file(struct lua_scripts *sc, const char *file);
  * after logging "<what>: file:line: message (hook skipped)".
  */
 int lp_protected(struct lua_scripts *sc, lua_CFunction fn, void *ctx, const char *what);
+/*
+ * Work done outside the VM draws on the running call's instruction budget:
+ * lp_budget_left is what remains; lp_budget_charge adds steps and, once the
+ * budget is gone, raises the instruction-limit error as the count hook does.
+ */
+long long lp_budget_left(lua_State *L);
+void lp_budget_charge(lua_State *L, long long steps);
+
+/* pattern.c: string.find/match/gmatch/gsub with the step budget */
+void lp_open_patterns(lua_State *L);
 
 /* api.c */
 void lp_open_api(lua_State *L);
