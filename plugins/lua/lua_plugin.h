@@ -75,6 +75,13 @@ int lp_protected(struct lua_scripts *sc, lua_CFunction fn, void *ctx, const char
  */
 long long lp_budget_left(lua_State *L);
 void lp_budget_charge(lua_State *L, long long steps);
+/*
+ * C memory held for the scripts (queued writes, returned operations) counts
+ * against memoryLimit with the state's own: lp_hold is 0, or -1 (nothing
+ * held) when it would pass the limit; lp_release gives bytes back.
+ */
+int lp_hold(lua_State *L, size_t bytes);
+void lp_release(size_t bytes);
 
 /* pattern.c: string.find/match/gmatch/gsub with the step budget */
 void lp_open_patterns(lua_State *L);
@@ -89,13 +96,16 @@ int lp_pattern_covers(const struct lp_registration *r, const char *path);
 int lp_writes_start(void);
 void lp_writes_stop(void);
 /* Take req (malloc'd, core ownership rules) and submit it soon. */
-void lp_writes_queue(struct corral_request *req);
+/* cost: bytes lp_hold()s for it, released once the core has it */
+void lp_writes_queue(struct corral_request *req, size_t cost);
 
 /* convert.c */
 /* Fill *out (zeroed first) from the op table at idx; luaL_error on bad input. */
 void lp_request_from_table(lua_State *L, int idx, struct corral_request *out);
 /* Free what lp_request_from_table put in req (not req itself). */
 void lp_request_clear(struct corral_request *req);
+/* Bytes a request built by lp_request_from_table holds, for lp_hold. */
+size_t lp_request_cost(const struct corral_request *req);
 void lp_push_request(lua_State *L, const struct corral_request *op, int64_t session_id);
 void lp_push_txn(lua_State *L, const struct corral_txn *txn);
 void lp_push_stat(lua_State *L, const struct corral_stat *st);

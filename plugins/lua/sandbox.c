@@ -5,7 +5,8 @@
  * crash, stall or bloat the server.  Hence:
  *   - memory: a custom lua_Alloc counts the bytes the state holds and refuses
  *     any growth past plugin.lua.memoryLimit (Lua then raises "not enough
- *     memory", which the protected call catches);
+ *     memory", which the protected call catches); the C copies of writes the
+ *     scripts queued count against the same limit (lp_hold);
  *   - time: a LUA_MASKCOUNT hook, armed afresh for every call into the state,
  *     raises an error once plugin.lua.instructionLimit VM instructions ran,
  *     and from then on at every instruction, so a script's own pcall cannot
@@ -28,6 +29,31 @@
 #include <lualib.h>
 #include "lua_plugin.h"
 
+/*
+ * Bytes the plugin holds outside the Lua heap on the scripts' behalf: writes
+ * they queued (writes.c) and operations an on_write answer returned, until
+ * the core takes them.  They count against memoryLimit together with the
+ * state's own allocations, so a loop of corral.set() calls cannot grow the
+ * server past the limit with C copies of its data.  One counter for the
+ * whole plugin, not per state: a queued write may outlive the state that
+ * made it (a reload between the hook and the flush).
+ */
+static size_t held_outside;
+
+int lp_hold(lua_State *L, size_t bytes)
+{
+    struct lua_scripts *sc = lp_scripts_of(L);
+    if (bytes > sc->mem_limit || sc->mem_used + held_outside > sc->mem_limit - bytes)
+        return -1;
+    held_outside += bytes;
+    return 0;
+}
+
+void lp_release(size_t bytes)
+{
+    held_outside -= bytes < held_outside ? bytes : held_outside;
+}
+
 static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct lua_scripts *sc = ud;
@@ -37,7 +63,7 @@ static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sc->mem_used -= old;
         return NULL;
     }
-    if (nsize > old && sc->mem_used - old + nsize > sc->mem_limit)
+    if (nsize > old && sc->mem_used - old + nsize + held_outside > sc->mem_limit)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p)
