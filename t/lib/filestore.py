@@ -51,14 +51,7 @@ def wait_gone(zk, path, limit=10.0):
 def free_port():
     s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close(); return p
 
-def wait_for(cond, timeout=10.0, step=0.05):
-    """Poll cond() until true or timeout; returns its last value."""
-    end = time.time() + timeout
-    while True:
-        v = cond()
-        if v or time.time() > end:
-            return v
-        time.sleep(step)
+from waiting import wait_for  # noqa: E402,F401 - re-exported to the tests
 
 _started = []     # every Corral made, for run() to stop
 
