@@ -139,7 +139,12 @@ static int open_log_file(int64_t zxid)
     return 0;
 }
 
-/* ZooKeeper's FilePadding: grow by preAllocSize when within 4 KiB of the end. */
+/*
+ * ZooKeeper's FilePadding: grow by preAllocSize when within 4 KiB of the end.
+ * Preallocation only saves metadata updates: when the file system refuses it
+ * (a preAllocSize ZooKeeper accepts but no disk can hold) the log goes on
+ * without it, as ZooKeeper's sparse setLength would not have failed.
+ */
 static int preallocate(size_t need)
 {
     int64_t prealloc = w.cfg.prealloc;
@@ -150,9 +155,10 @@ static int preallocate(size_t need)
         size += prealloc;
     if (fallocate(w.fd, 0, w.allocated, size - w.allocated) < 0 &&
         ftruncate(w.fd, size) < 0) {
-        zk_log(CORRAL_LOG_ERROR, "%s: preallocating %lld bytes: %s", w.file_path,
-               (long long)size, strerror(errno));
-        return -1;
+        zk_log(CORRAL_LOG_WARN, "%s: preallocating %lld bytes: %s; going on without "
+               "preallocation", w.file_path, (long long)size, strerror(errno));
+        w.cfg.prealloc = 0;
+        return 0;
     }
     w.allocated = size;
     return 0;
