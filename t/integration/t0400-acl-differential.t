@@ -230,7 +230,11 @@ def credential_script(port):
     r.connect()
     go = []
     rep = r.request(1, 100, auth_packet("digest", b"blah"))
-    go.append(("setAuth", rep[0], rep[2]))
+    go.append(("setAuth", rep[0], rep[2]) if rep else ("setAuth", "connection closed"))
+    if rep is None or rep[2] != 0:
+        r.close()
+        r = Raw(port)
+        r.connect()
     go.append(("delete", r.request(2, 2, jstr("/gozk-test") + jint(-1))[2]))
     rep = r.request(3, 1, jstr("/gozk-test") + jbuf(b"\1\2\3\4") + OPEN_ACL + jint(0))
     go.append(("create", rep[2], JuteReader(rep[3]).str() if rep[2] == 0 else None))
