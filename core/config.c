@@ -10,6 +10,8 @@
  */
 #include <ctype.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -61,6 +63,19 @@ static const struct corral_config_key core_keys[] = {
     {"netty.*", NULL}, {"learner.*", NULL}, {"observer.*", NULL}, {"maxCnxns", NULL},
     {"throttledOpWaitTime", NULL}, {"flushDelay", NULL}, {"maxWriteQueuePollTime", NULL},
     {"maxBatchSize", NULL}, {"requestThrottler.*", NULL}, {"fastleader.*", NULL},
+    {"znode.container.maxNeverUsedIntervalMs", "delete containers never used for this long (ms)"},
+    {"DigestAuthenticationProvider.*", NULL}, {"X509AuthenticationProvider.*", NULL},
+    {"advancedFlowControlEnabled", NULL}, {"audit.*", NULL}, {"bitHashCacheSize", NULL},
+    {"client.portUnification", NULL}, {"clientPortListenBacklog", NULL},
+    {"clientTcpKeepAlive", NULL}, {"tcpKeepAlive", NULL}, {"connection*", NULL},
+    {"enableEagerACLCheck", NULL}, {"forward_learner_requests_to_commit_processor_disabled", NULL},
+    {"fsync.warningthresholdms", NULL}, {"largeRequestMaxBytes", NULL},
+    {"largeRequestThreshold", NULL}, {"leader.*", NULL}, {"maxConcurrentDiffSyncs", NULL},
+    {"maxConcurrentSnapSyncs", NULL}, {"maxInProcessingDeadWatchers", NULL},
+    {"maxTimeToWaitForEpoch", NULL}, {"observerMasterPort", NULL},
+    {"outstandingHandshake.limit", NULL}, {"quorumCnxnTimeoutMs", NULL},
+    {"requestStale*", NULL}, {"requestThrottle*", NULL}, {"watchManagerName", NULL},
+    {"watcherClean*", NULL}, {"oraclePath", NULL}, {"jvm.pause.*", NULL},
     /* Corral's own */
     {"module.path", "colon-separated folders searched for modules"},
     {"module.transport", "transport modules to load (comma-separated)"},
@@ -128,6 +143,7 @@ int config_parse(struct config *cfg, const char *name, const char *text)
         e->key = strdup(key);
         e->value = strdup(value);
         e->line = lineno;
+        e->warned = 0;
     }
     free(copy);
     return rc;
@@ -177,12 +193,18 @@ void config_free(struct config *cfg)
     memset(cfg, 0, sizeof *cfg);
 }
 
-const struct config_entry *config_find(const struct config *cfg, const char *key)
+/* The last entry for key, writable (to remember a warning was given). */
+static struct config_entry *find_entry(const struct config *cfg, const char *key)
 {
     for (int i = cfg->n_entries - 1; i >= 0; i--)
         if (strcmp(cfg->entries[i].key, key) == 0)
             return &cfg->entries[i];
     return NULL;
+}
+
+const struct config_entry *config_find(const struct config *cfg, const char *key)
+{
+    return find_entry(cfg, key);
 }
 
 const char *config_value(const struct config *cfg, const char *key)
@@ -191,35 +213,203 @@ const char *config_value(const struct config *cfg, const char *key)
     return e ? e->value : NULL;
 }
 
-int config_get_int(const struct config *cfg, const char *key, long long def,
-                   long long min, long long max, long long *out)
+/*
+ * How Apache ZooKeeper 3.8 reads its integer keys, so that every value it
+ * starts with starts Corral too.  Two readers exist there:
+ *  - QuorumPeerConfig: Integer.parseInt (decimal, optional sign); a bad
+ *    number stops ZooKeeper (ZK_STRICT);
+ *  - system properties (Integer.getInteger, Long.getLong: Integer.decode,
+ *    so 0x1F, #1F and octal 017 too): a bad number is silently the default.
+ *    preAllocSize is read with Long.parseLong but also falls back.
+ * Some keys ZooKeeper raises to a floor (snapCount 2, snapRetainCount 3);
+ * clientPort outside 0..65535 stops it.  Within what ZooKeeper accepts, a
+ * value outside the range the caller of config_get_int can work with is
+ * clamped into it, with a warning, instead of refusing to start.
+ */
+enum {
+    ZK_STRICT = 1,      /* a malformed number stops the server */
+    ZK_DECODE = 2,      /* Integer.decode syntax (hex, octal) instead of decimal */
+    ZK_LONG = 4,        /* a Java long, not an int */
+};
+
+struct zk_int_rule {
+    const char *key;
+    int flags;
+    long long floor;    /* ZooKeeper raises smaller values to this */
+    long long lo, hi;   /* ZooKeeper refuses to start outside; 0, 0: the type's range */
+};
+
+static const struct zk_int_rule zk_int_rules[] = {
+    {"tickTime", ZK_STRICT, LLONG_MIN, 0, 0},
+    {"minSessionTimeout", ZK_STRICT, LLONG_MIN, 0, 0},
+    {"maxSessionTimeout", ZK_STRICT, LLONG_MIN, 0, 0},
+    {"clientPort", ZK_STRICT, LLONG_MIN, 0, 65535},
+    {"maxClientCnxns", ZK_STRICT, LLONG_MIN, 0, 0},
+    {"autopurge.snapRetainCount", ZK_STRICT, 3, 0, 0},
+    {"autopurge.purgeInterval", ZK_STRICT, LLONG_MIN, 0, 0},
+    {"globalOutstandingLimit", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"snapCount", ZK_DECODE, 2, 0, 0},
+    {"snapSizeLimitInKb", ZK_DECODE | ZK_LONG, LLONG_MIN, 0, 0},
+    {"preAllocSize", ZK_LONG, LLONG_MIN, 0, 0},
+    {"jute.maxbuffer", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"admin.serverPort", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"admin.idleTimeout", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"znode.container.checkIntervalMs", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"znode.container.maxPerMinute", ZK_DECODE, LLONG_MIN, 0, 0},
+    {"znode.container.maxNeverUsedIntervalMs", ZK_DECODE | ZK_LONG, LLONG_MIN, 0, 0},
+    {NULL, 0, 0, 0, 0},
+};
+
+static const struct zk_int_rule *zk_int_rule(const char *key)
 {
-    const struct config_entry *e = config_find(cfg, key);
-    if (!e) {
-        *out = def;
-        return 0;
+    for (const struct zk_int_rule *r = zk_int_rules; r->key; r++)
+        if (!strcmp(r->key, key))
+            return r;
+    return NULL;
+}
+
+/*
+ * Java's number syntax: Long.parseLong (decimal, optional + or -) or, with
+ * decode, Long.decode (also 0x, 0X or # for hex and a leading 0 for octal).
+ * 0 and *out set when the whole text is such a number within [lo, hi].
+ */
+static int java_number(const char *s, int decode, long long lo, long long hi, long long *out)
+{
+    const char *p = s;
+    int neg = 0, base = 10;
+    if (*p == '+' || *p == '-')
+        neg = *p++ == '-';
+    if (decode) {
+        if (p[0] == '0' && (p[1] == 'x' || p[1] == 'X'))
+            base = 16, p += 2;
+        else if (p[0] == '#')
+            base = 16, p += 1;
+        else if (p[0] == '0' && p[1])
+            base = 8, p += 1;
     }
-    char *end;
-    errno = 0;
-    long long v = strtoll(e->value, &end, 0);
-    if (errno || end == e->value || *end) {
-        log_error("%s:%d: key '%s': '%s' is not an integer", cfg->path, e->line, key, e->value);
+    if (!*p)
         return -1;
+    unsigned long long mag = 0, limit = neg ? (unsigned long long)LLONG_MAX + 1 : LLONG_MAX;
+    for (; *p; p++) {
+        int d = isdigit((unsigned char)*p) ? *p - '0'
+                : isxdigit((unsigned char)*p) ? tolower((unsigned char)*p) - 'a' + 10 : 99;
+        if (d >= base || mag > (limit - (unsigned long long)d) / (unsigned long long)base)
+            return -1;
+        mag = mag * (unsigned long long)base + (unsigned long long)d;
     }
-    if (v < min || v > max) {
-        log_error("%s:%d: key '%s': %lld is out of range [%lld, %lld]", cfg->path, e->line,
-                  key, v, min, max);
+    long long v = neg ? (mag == (unsigned long long)LLONG_MAX + 1 ? LLONG_MIN : -(long long)mag)
+                      : (long long)mag;
+    if (v < lo || v > hi)
         return -1;
-    }
     *out = v;
     return 0;
 }
 
-int config_get_bool(const struct config *cfg, const char *key, int def, int *out)
+int config_get_int(const struct config *cfg, const char *key, long long def,
+                   long long min, long long max, long long *out)
 {
-    const struct config_entry *e = config_find(cfg, key);
+    struct config_entry *e = find_entry(cfg, key);
     if (!e) {
         *out = def;
+        return 0;
+    }
+    const struct zk_int_rule *r = zk_int_rule(key);
+    long long v, tlo = LLONG_MIN, thi = LLONG_MAX;
+    if (r && !(r->flags & ZK_LONG))
+        tlo = INT32_MIN, thi = INT32_MAX;
+    /* Corral's own keys keep C's syntax (strtoll base 0: hex and octal too) */
+    if (java_number(e->value, !r || (r->flags & ZK_DECODE), tlo, thi, &v) < 0) {
+        if (r && !(r->flags & ZK_STRICT)) {
+            /* ZooKeeper falls back to its default without a word; say it */
+            if (!e->warned)
+                log_warn("%s:%d: key '%s': '%s' is not an integer%s; using the default %lld, "
+                         "as ZooKeeper does", cfg->path, e->line, key, e->value,
+                         thi == INT32_MAX ? " in ZooKeeper's 32-bit range" : "", def);
+            e->warned = 1;
+            *out = def;
+            return 0;
+        }
+        log_error("%s:%d: key '%s': '%s' is not an integer%s", cfg->path, e->line, key,
+                  e->value, thi == INT32_MAX ? " in ZooKeeper's 32-bit range" : "");
+        return -1;
+    }
+    if (r && (r->lo || r->hi) && (v < r->lo || v > r->hi)) {
+        log_error("%s:%d: key '%s': %lld is out of range [%lld, %lld]", cfg->path, e->line,
+                  key, v, r->lo, r->hi);
+        return -1;
+    }
+    if (r && v < r->floor) {
+        if (!e->warned)
+            log_warn("%s:%d: key '%s': %lld is below the minimum %lld; using %lld, as ZooKeeper "
+                     "does", cfg->path, e->line, key, v, r->floor, r->floor);
+        v = r->floor;
+    }
+    if (v < min || v > max) {
+        if (!r) {
+            log_error("%s:%d: key '%s': %lld is out of range [%lld, %lld]", cfg->path, e->line,
+                      key, v, min, max);
+            return -1;
+        }
+        /* ZooKeeper starts with it: so does Corral, within what it can do */
+        long long c = v < min ? min : max;
+        if (!e->warned)
+            log_warn("%s:%d: key '%s': %lld is outside what Corral supports [%lld, %lld]; "
+                     "using %lld", cfg->path, e->line, key, v, min, max, c);
+        v = c;
+    }
+    e->warned = 1;
+    *out = v;
+    return 0;
+}
+
+/*
+ * ZooKeeper's booleans are read with different tests, and none of them
+ * refuses a value: skipACL is on only for exactly "yes", forceSync off only
+ * for exactly "no", admin.enableServer off only for exactly "false", and
+ * Boolean.getBoolean keys (extendedTypesEnabled) on only for "true" in any
+ * case.  Corral reads them the same way (so forceSync=false keeps fsync on,
+ * skipACL=true keeps ACLs checked, as in ZooKeeper) and warns once when a
+ * value is not the one word ZooKeeper looks for.  Corral's own keys take
+ * true/false, yes/no or 1/0 and refuse anything else.
+ */
+enum zk_bool { ZK_ONLY_YES = 1, ZK_UNLESS_NO, ZK_UNLESS_FALSE, ZK_JAVA_TRUE };
+
+static const struct {
+    const char *key;
+    enum zk_bool how;
+} zk_bool_rules[] = {
+    {"skipACL", ZK_ONLY_YES},
+    {"forceSync", ZK_UNLESS_NO},
+    {"admin.enableServer", ZK_UNLESS_FALSE},
+    {"extendedTypesEnabled", ZK_JAVA_TRUE},
+    {NULL, 0},
+};
+
+int config_get_bool(const struct config *cfg, const char *key, int def, int *out)
+{
+    struct config_entry *e = find_entry(cfg, key);
+    if (!e) {
+        *out = def;
+        return 0;
+    }
+    for (int i = 0; zk_bool_rules[i].key; i++) {
+        if (strcmp(zk_bool_rules[i].key, key))
+            continue;
+        const char *v = e->value, *word;
+        int on;
+        switch (zk_bool_rules[i].how) {
+        case ZK_ONLY_YES: on = !strcmp(v, "yes"), word = on || !strcmp(v, "no") ? NULL : "yes"; break;
+        case ZK_UNLESS_NO: on = !!strcmp(v, "no"), word = !on || !strcmp(v, "yes") ? NULL : "no"; break;
+        case ZK_UNLESS_FALSE:
+            on = !!strcmp(v, "false"), word = !on || !strcmp(v, "true") ? NULL : "false";
+            break;
+        default: on = !strcasecmp(v, "true"), word = on || !strcasecmp(v, "false") ? NULL : "true"; break;
+        }
+        if (word && !e->warned)
+            log_warn("%s:%d: key '%s': '%s' reads as %s (ZooKeeper looks only for '%s')",
+                     cfg->path, e->line, key, v, on ? "true" : "false", word);
+        e->warned = 1;
+        *out = on;
         return 0;
     }
     if (!strcasecmp(e->value, "true") || !strcasecmp(e->value, "yes") || !strcmp(e->value, "1"))

@@ -13,6 +13,7 @@ struct config_entry {
     char *key;
     char *value;
     int line;
+    int warned;         /* a warning about this value was logged */
 };
 
 struct config {

@@ -6,10 +6,16 @@
  * looks at the nodes apply registered as containers or TTL nodes:
  *  - a container that has had children (cversion > 0) and has none now,
  *  - a TTL node without children not modified for longer than its TTL,
+ *  - with znode.container.maxNeverUsedIntervalMs set, a container that never
+ *    had a child (cversion 0) created longer ago than that,
  * and submits a deleteContainer write for each, through the normal write path
  * as the server's own session (id 0), so the deletion is a logged txn like
  * any other and is re-checked at prep (a child may have appeared meanwhile).
- * At most znode.container.maxPerMinute deletions are submitted per minute.
+ * At most znode.container.maxPerMinute deletions are submitted per minute:
+ * each check earns its share of that rate and unspent shares carry over (up
+ * to one check's worth, at least one deletion), so a short interval (Curator's
+ * tests use 1 ms) spaces deletions out as ZooKeeper does instead of deleting
+ * one per check.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -17,7 +23,8 @@
 #include "log.h"
 
 static ev_timer check_timer;
-static long long max_per_minute;
+static long long max_per_minute, max_never_used_ms;
+static double credit;           /* deletions this check may still submit */
 
 static void path_set_add(struct ephemeral_path **set, const char *path)
 {
@@ -70,9 +77,13 @@ static void submit_delete(const char *path)
 static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
 {
     int64_t now = now_ms();
-    long long budget = max_per_minute * (long long)(w->repeat * 1000.0) / 60000;
+    double share = (double)max_per_minute * (w->repeat * 1000.0) / 60000.0;
+    credit += share;
+    if (credit > (share > 1 ? share : 1))
+        credit = share > 1 ? share : 1;
+    long long budget = (long long)credit;
     if (budget < 1)
-        budget = 1;
+        return;
     /* Collect first: submitting may apply at once and change the sets. */
     int n = 0, cap = 16;
     char **victims = malloc((size_t)cap * sizeof *victims);
@@ -86,7 +97,8 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
                 continue;
             struct znode_meta m;
             tree_get_meta(&server.tree, z, &m);
-            if (pass == 0 && m.cversion <= 0)
+            if (pass == 0 && m.cversion <= 0 &&
+                (max_never_used_ms <= 0 || now - m.ctime <= max_never_used_ms))
                 continue;
             if (pass == 1) {
                 int64_t ttl = m.owner & ZNODE_TTL_MASK;
@@ -102,6 +114,7 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
             victims[n++] = strdup(p->path);
         }
     }
+    credit -= n;
     for (int i = 0; i < n; i++) {
         log_debug("deleting unused %s", victims[i]);
         submit_delete(victims[i]);
@@ -113,11 +126,14 @@ static void on_check(struct ev_loop *loop, ev_timer *w, int revents)
 int containers_start(void)
 {
     long long interval;
-    if (config_get_int(&server.cfg, "znode.container.checkIntervalMs", 60000, 10, 86400000,
+    if (config_get_int(&server.cfg, "znode.container.checkIntervalMs", 60000, 1, INT32_MAX,
                        &interval) < 0 ||
-        config_get_int(&server.cfg, "znode.container.maxPerMinute", 10000, 1, 1000000000,
-                       &max_per_minute) < 0)
+        config_get_int(&server.cfg, "znode.container.maxPerMinute", 10000, 1, INT32_MAX,
+                       &max_per_minute) < 0 ||
+        config_get_int(&server.cfg, "znode.container.maxNeverUsedIntervalMs", 0, 0, INT64_MAX,
+                       &max_never_used_ms) < 0)
         return -1;
+    credit = 0;
     ev_timer_init(&check_timer, on_check, interval / 1000.0, interval / 1000.0);
     ev_timer_start(server.loop, &check_timer);
     return 0;

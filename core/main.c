@@ -47,16 +47,40 @@ static int read_settings(void)
             return -1;
         }
     }
-    if (config_get_int(&server.cfg, "tickTime", 3000, 1, 600000, &tick) < 0)
+    /*
+     * The session bounds as ZooKeeper derives them: -1 (or absent) is 2 and
+     * 20 ticks, computed in Java int arithmetic (which wraps: a huge tickTime
+     * can make min > max), and min > max refuses to start.  tickTime itself
+     * only sets those defaults here; ZooKeeper refuses 0 and nothing else.
+     * Bounds below 1 ms, which ZooKeeper takes but no session survives,
+     * become 1 ms.
+     */
+    if (config_get_int(&server.cfg, "tickTime", 3000, INT32_MIN, INT32_MAX, &tick) < 0)
         return -1;
-    if (config_get_int(&server.cfg, "minSessionTimeout", 2 * tick, 1, INT32_MAX, &min_to) < 0 ||
-        config_get_int(&server.cfg, "maxSessionTimeout", 20 * tick, 1, INT32_MAX, &max_to) < 0)
+    if (tick == 0) {
+        const struct config_entry *e = config_find(&server.cfg, "tickTime");
+        log_error("%s:%d: key 'tickTime': must not be 0", server.cfg.path, e ? e->line : 0);
         return -1;
+    }
+    long long twice = (int32_t)((uint32_t)tick * 2u), twenty = (int32_t)((uint32_t)tick * 20u);
+    if (config_get_int(&server.cfg, "minSessionTimeout", -1, INT32_MIN, INT32_MAX, &min_to) < 0 ||
+        config_get_int(&server.cfg, "maxSessionTimeout", -1, INT32_MIN, INT32_MAX, &max_to) < 0)
+        return -1;
+    if (min_to == -1)
+        min_to = twice;
+    if (max_to == -1)
+        max_to = twenty;
     if (min_to > max_to) {
         const struct config_entry *e = config_find(&server.cfg, "minSessionTimeout");
         log_error("%s:%d: key 'minSessionTimeout': %lld is larger than maxSessionTimeout %lld",
                   server.cfg.path, e ? e->line : 0, min_to, max_to);
         return -1;
+    }
+    if (min_to < 1 || max_to < 1) {
+        log_warn("%s: session timeouts %lld..%lld ms: sessions need at least 1 ms; using %lld..%lld",
+                 server.cfg.path, min_to, max_to, min_to < 1 ? 1 : min_to, max_to < 1 ? 1 : max_to);
+        min_to = min_to < 1 ? 1 : min_to;
+        max_to = max_to < 1 ? 1 : max_to;
     }
     if (config_get_bool(&server.cfg, "skipACL", 0, &server.skip_acl) < 0)
         return -1;

@@ -6,7 +6,8 @@ set -e
 PKGS="build-essential autoconf automake libtool pkg-config
       libev-dev libprotobuf-c-dev protobuf-c-compiler liblua5.4-dev libssl-dev zlib1g-dev uthash-dev
       python3 python3-kazoo python3-protobuf protobuf-compiler
-      zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless
+      zookeeper zookeeper-bin libzookeeper-mt-dev default-jre-headless default-jdk-headless
+      libcurator-recipes-java libcurator-framework-java libcurator-client-java
       perl netcat-openbsd"
 if [ "$(id -u)" != 0 ]; then
     echo "install-deps.sh: not root; install these Debian packages yourself:" >&2

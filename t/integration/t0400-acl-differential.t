@@ -7,7 +7,18 @@ InvalidACL, BadVersion, ...), getACL output (digest ids redacted for readers
 without ADMIN) and Stats.  Covers the per-operation permission rules: CREATE
 on the parent for create, DELETE on the parent for delete, WRITE for setData,
 READ for getData/getChildren, ADMIN for setACL, READ or ADMIN for getACL,
-none for exists; aversion checks on setACL; super passes everything."""
+none for exists; aversion checks on setACL; super passes everything.
+
+Then every credential form ZooKeeper's digest provider takes (raw bytes on the
+wire): the Go client's own tests send "blah" (no colon), and a credential may
+be empty, have several colons, an empty user or password, non-UTF-8 bytes
+(ZooKeeper repairs them to U+FFFD before hashing), or be null (the only one
+ZooKeeper refuses); for each, the addauth answer, the identity an "auth"-scheme
+ACL expands to, and whoAmI; the identities of several addauths and after a
+reconnect; which digest ACL ids are valid (Java's split(":") has two parts)
+and how getACL redacts them for readers without ADMIN.  ZooKeeper runs with
+file.encoding=UTF-8 (its decoding of the credential follows the JVM charset;
+UTF-8 is Java 18+'s and any UTF-8 locale's)."""
 import os, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
@@ -114,11 +125,149 @@ def script(hosts):
     return out
 
 
+CREDENTIALS = [
+    # (label, bytes or None, compare the identity too?)
+    ("no colon (the Go client's TestIntegration_GetSetACL)", b"blah", True),
+    ("user:password", b"user:password", True),
+    ("empty", b"", True),
+    ("null", None, True),
+    ("several colons", b"a:b:c", True),
+    ("empty user", b":pw", True),
+    ("empty password", b"user:", True),
+    ("only a colon", b":", True),
+    ("UTF-8 user", "\u00e9t\u00e9:pw".encode(), True),
+    ("4-byte UTF-8", b"\xf0\x9f\x98\x80:x", True),
+    ("encoded surrogate, cut short", b"u\xed\xa0:pw", True),
+    ("encoded surrogate at the end", b"u:pw\xed\xa0", True),
+    ("F5 lead byte", b"\xf5\x80\x80\x80:x", True),
+    ("invalid bytes", b"\xff\xfe:x", True),
+    ("encoded surrogate", b"u\xed\xa0\x80:pw", True),
+    ("overlong", b"\xe0\x80\xaf:x", True),
+    ("truncated sequence", b"\xe2\x82:x", True),
+    ("lone continuation bytes", b"\x80\xbf\x80:x", True),
+    ("truncated at the end", b"u:pw\xf0\x9f\x98", True),
+    ("NUL in the password", b"u:p\x00w", True),
+    ("newline in the user", b"u\nv:pw", True),
+    ("NUL in the user (Corral shows U+FFFD for it)", b"u\x00v:pw", False),
+    ("super's own credential", b"super:secret", True),
+]
+
+
+def auth_packet(scheme, cred):
+    return jint(0) + jstr(scheme) + jbuf(cred)
+
+
+def acl_ids(body):
+    rd = JuteReader(body)
+    n = rd.int()
+    out = []
+    for _ in range(max(n, 0)):
+        perms = rd.int()
+        out.append((perms, rd.buf(), rd.buf()))
+    return out
+
+
+def utf8(b):
+    """ZooKeeper's jute writes a character outside the BMP as two 3-byte
+    surrogates (CESU-8) where Corral writes proper UTF-8: the same string."""
+    if not isinstance(b, bytes):
+        return b
+    try:
+        return b.decode("utf-8", "surrogatepass").encode("utf-16", "surrogatepass").decode("utf-16").encode()
+    except UnicodeError:
+        return b
+
+
+def ids(lst):
+    """ZooKeeper keeps a session's ids in a hash set: compare them as a set."""
+    return sorted(tuple(utf8(x) for x in item) for item in lst) if isinstance(lst, list) else lst
+
+
+def who_am_i(r):
+    rep = r.request(9, 107)
+    if rep is None or rep[2] != 0:
+        return None if rep is None else rep[2]
+    rd = JuteReader(rep[3])
+    return [(rd.buf(), rd.buf()) for _ in range(rd.int())]
+
+
+def credential_script(port):
+    out = []
+    for i, (label, cred, compare) in enumerate(CREDENTIALS):
+        r = Raw(port)
+        r.connect()
+        rep = r.request(-4, 100, auth_packet("digest", cred))
+        res = [rep[2] if rep else "closed"]
+        if rep and rep[2] == 0:
+            path = "/cred%d" % i
+            err = r.request(1, 1, jstr(path) + jbuf(b"") + jint(1) + jint(31) + jstr("auth") + jstr("") + jint(0))[2]
+            res.append(err)
+            got = r.request(2, 6, jstr(path))
+            res.append(ids(acl_ids(got[3])) if got[2] == 0 and compare else got[2])
+            res.append(ids(who_am_i(r)) if compare else "-")
+        else:
+            res.append(r.closed(5))
+        r.close()
+        out.append(("credential: " + label, res))
+    # several addauths accumulate, in order, without duplicates; and come back after a reconnect
+    r = Raw(port)
+    sess = r.connect()
+    for cred in (b"blah", b"user:password", b"blah"):
+        r.request(-4, 100, auth_packet("digest", cred))
+    r.request(1, 1, jstr("/multi-auth") + jbuf(b"x") + jint(1) + jint(31) + jstr("auth") + jstr("") + jint(0))
+    out.append(("three addauths: the auth ACL", ids(acl_ids(r.request(2, 6, jstr("/multi-auth"))[3]))))
+    out.append(("three addauths: whoAmI", ids(who_am_i(r))))
+    r.close()
+    r = Raw(port)
+    r.connect(session_id=sess["session_id"], passwd=sess["passwd"])
+    out.append(("reconnected, before addauth: getData", r.request(3, 4, jstr("/multi-auth") + b"\0")[2]))
+    r.request(-4, 100, auth_packet("digest", b"blah"))
+    out.append(("reconnected, after addauth blah: getData", r.request(4, 4, jstr("/multi-auth") + b"\0")[2]))
+    r.close()
+    # the Go client's TestIntegration_GetSetACL, as its bytes go: setAuth with an
+    # ordinary xid (not -4), "blah"; delete, create world:anyone, getACL, setACL ip, getACL
+    r = Raw(port)
+    r.connect()
+    go = []
+    rep = r.request(1, 100, auth_packet("digest", b"blah"))
+    go.append(("setAuth", rep[0], rep[2]) if rep else ("setAuth", "connection closed"))
+    if rep is None or rep[2] != 0:
+        r.close()
+        r = Raw(port)
+        r.connect()
+    go.append(("delete", r.request(2, 2, jstr("/gozk-test") + jint(-1))[2]))
+    rep = r.request(3, 1, jstr("/gozk-test") + jbuf(b"\1\2\3\4") + OPEN_ACL + jint(0))
+    go.append(("create", rep[2], JuteReader(rep[3]).str() if rep[2] == 0 else None))
+    go.append(("getACL", acl_ids(r.request(4, 6, jstr("/gozk-test"))[3])))
+    rep = r.request(5, 7, jstr("/gozk-test") + jint(1) + jint(31) + jstr("ip") + jstr("127.0.0.1") + jint(-1))
+    go.append(("setACL", rep[2]))
+    go.append(("getACL", acl_ids(r.request(6, 6, jstr("/gozk-test"))[3])))
+    out.append(("the Go client's TestIntegration_GetSetACL", go))
+    r.close()
+    # digest ACL ids: which are valid, and how a reader without ADMIN sees them
+    r = Raw(port)
+    r.connect()
+    for i, acl_id in enumerate([b"u:d", b":d", b"u:d:", b"u:", b"u::", b":", b"::d", b"u:d:e", b"nocolon", b"",
+                                b"u:d\nx", b"u:\nx", b"u:d\nx:", b"u:d\r\nx", "u:d\u2028x".encode()]):
+        path = "/id%d" % i
+        body = jstr(path) + jbuf(b"") + jint(2) + jint(31) + jstr("digest") + jbuf(acl_id) + \
+            jint(1) + jstr("world") + jstr("anyone") + jint(0)
+        err = r.request(10 + i, 1, body)[2]
+        got = r.request(40 + i, 6, jstr(path)) if err == 0 else None
+        out.append(("digest ACL id %r" % acl_id, (err, acl_ids(got[3]) if got and got[2] == 0 else None)))
+    r.close()
+    return out
+
+
+os.environ["JAVA_TOOL_OPTIONS"] = "-Dfile.encoding=UTF-8"
 zk_server = ZooKeeper({"DigestAuthenticationProvider.superDigest": SUPER})
+del os.environ["JAVA_TOOL_OPTIONS"]
 want = script(zk_server.hosts)
+want_cred = credential_script(zk_server.port)
 zk_server.stop()
 corral = Corrald({"module.auth": "world,ip,digest,super", "auth.super.digest": SUPER})
 got = script(corral.hosts)
+got_cred = credential_script(corral.port)
 is_(len(got), len(want), "the script ran to the end on both servers (%d steps)" % len(want))
 for (name, w), (_, g) in zip(want, got):
     if not is_(g, w, name):
@@ -126,5 +275,12 @@ for (name, w), (_, g) in zip(want, got):
 errors = {w[1] for _, w in want if w[0] == "error"}
 for kind in ("NoAuthError", "InvalidACLError", "BadVersionError"):
     ok(kind in errors, "the script exercises %s" % kind)
+is_(len(got_cred), len(want_cred), "the credential script ran to the end on both (%d steps)" % len(want_cred))
+for (name, w), (_, g) in zip(want_cred, got_cred):
+    is_(g, w, name)
+results = dict(want_cred)
+ok(results["credential: null"][0] == -115 and all(
+    results["credential: " + label][0] == 0 for label, cred, _ in CREDENTIALS if cred is not None),
+   "ZooKeeper refuses only the null credential")
 corral.check_clean_exit()
 done()

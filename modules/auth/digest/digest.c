@@ -3,66 +3,82 @@
  *
  * `addauth digest user:password` gives the session the identity
  * "user:BASE64(SHA1(user:password))"; an ACL names that same string, so the
- * server never stores a password.  SHA-1 and base64 come from OpenSSL's
- * libcrypto.
+ * server never stores a password.  What ZooKeeper 3.8 accepts is accepted and
+ * what it refuses is refused, byte for byte: any credential authenticates
+ * (see ../zk_digest.c: no colon, several, empty, non-UTF-8), an ACL id is
+ * valid when Java's id.split(":") has exactly two parts, and getACL without
+ * ADMIN shows id.replaceAll(":.*", ":x").
  */
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include "corral/module.h"
-
-#define MAX_CREDENTIAL 4096
-
-/* "user:password" → "user:base64(sha1(user:password))", malloc'd; NULL if malformed. */
-static char *digest_of(const uint8_t *cred, int32_t len)
-{
-    if (!cred || len <= 0 || len > MAX_CREDENTIAL)
-        return NULL;
-    const uint8_t *colon = memchr(cred, ':', (size_t)len);
-    if (!colon || memchr(cred, 0, (size_t)len))
-        return NULL;
-    size_t user_len = (size_t)(colon - cred);
-    unsigned char sha[SHA_DIGEST_LENGTH];
-    SHA1(cred, (size_t)len, sha);
-    unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-    EVP_EncodeBlock(b64, sha, SHA_DIGEST_LENGTH);
-    char *id = malloc(user_len + 1 + sizeof b64);
-    if (!id)
-        return NULL;
-    memcpy(id, cred, user_len);
-    id[user_len] = ':';
-    strcpy(id + user_len + 1, (const char *)b64);
-    return id;
-}
+#include "../zk_digest.h"
 
 static int digest_authenticate(const uint8_t *auth, int32_t len, const char *remote_addr,
                                char **id)
 {
     (void)remote_addr;
-    *id = digest_of(auth, len);
+    *id = zk_digest_id(auth, len);
     return *id ? CORRAL_OK : CORRAL_EAUTHFAILED;
 }
 
 static int digest_matches(const char *id, const char *acl_id) { return strcmp(id, acl_id) == 0; }
 
-/* ZooKeeper accepts any "user:digest" with exactly one colon. */
+/*
+ * Java's "a:b".split(":").length == 2: the fields between colons, trailing
+ * empty ones dropped ("u:d:" and ":d" are valid, "u:" and "u:d:e" are not).
+ */
 static int digest_valid(const char *acl_id)
 {
-    const char *colon = strchr(acl_id, ':');
-    return colon && colon != acl_id && !strchr(colon + 1, ':') && colon[1];
+    int fields = 0, kept = 0;
+    for (const char *p = acl_id;; p++) {
+        const char *start = p;
+        while (*p && *p != ':')
+            p++;
+        fields++;
+        if (p > start)
+            kept = fields;          /* the last non-empty field so far */
+        if (!*p)
+            break;
+    }
+    /* Java keeps the one field of a colon-free string even when empty */
+    return (strchr(acl_id, ':') ? kept : 1) == 2;
 }
 
-/* getACL without ADMIN shows "user:x": the digest stays secret. */
+/* A Java regex '.' stops at \n, \r, U+0085, U+2028 and U+2029. */
+static size_t line_terminator(const char *p)
+{
+    const unsigned char *u = (const unsigned char *)p;
+    if (u[0] == '\n' || u[0] == '\r')
+        return 1;
+    if (u[0] == 0xC2 && u[1] == 0x85)
+        return 2;
+    if (u[0] == 0xE2 && u[1] == 0x80 && (u[2] == 0xA8 || u[2] == 0xA9))
+        return 3;
+    return 0;
+}
+
+/*
+ * getACL without ADMIN: ZooKeeper's id.replaceAll(":.*", ":x"), so the digest
+ * stays secret ("user:x"); each colon and the rest of its line become ":x".
+ */
 static char *digest_redact(const char *acl_id)
 {
-    const char *colon = strchr(acl_id, ':');
-    size_t user = colon ? (size_t)(colon - acl_id) : strlen(acl_id);
-    char *out = malloc(user + 3);
+    char *out = malloc(strlen(acl_id) * 2 + 1);
     if (!out)
         return NULL;
-    memcpy(out, acl_id, user);
-    strcpy(out + user, ":x");
+    size_t o = 0;
+    for (const char *p = acl_id; *p;) {
+        if (*p != ':') {
+            out[o++] = *p++;
+            continue;
+        }
+        out[o++] = ':';
+        out[o++] = 'x';
+        for (p++; *p && !line_terminator(p); p++)
+            ;
+    }
+    out[o] = 0;
     return out;
 }
 

@@ -9,11 +9,10 @@
  * `addauth super super:password`.  Without a configured digest nobody is
  * superuser.
  */
-#include <openssl/evp.h>
-#include <openssl/sha.h>
 #include <stdlib.h>
 #include <string.h>
 #include "corral/module.h"
+#include "../zk_digest.h"
 
 static const struct corral_core *core;
 static char *super_digest;      /* "user:base64sha1" or NULL */
@@ -24,24 +23,18 @@ static const char *const digest_keys_in_order[] = {
     "DigestAuthenticationProvider.superDigest",
 };
 
+/* ZooKeeper: superuser when the credential's digest identity is the super digest. */
 static int super_authenticate(const uint8_t *auth, int32_t len, const char *remote_addr,
                               char **id)
 {
     (void)remote_addr;
     *id = NULL;
-    if (!super_digest || !auth || len <= 0 || len > 4096)
+    if (!super_digest)
         return CORRAL_EAUTHFAILED;
-    const uint8_t *colon = memchr(auth, ':', (size_t)len);
-    if (!colon)
-        return CORRAL_EAUTHFAILED;
-    size_t user_len = (size_t)(colon - auth);
-    unsigned char sha[SHA_DIGEST_LENGTH];
-    SHA1(auth, (size_t)len, sha);
-    unsigned char b64[4 * ((SHA_DIGEST_LENGTH + 2) / 3) + 1];
-    EVP_EncodeBlock(b64, sha, SHA_DIGEST_LENGTH);
-    size_t want = strlen(super_digest);
-    if (want != user_len + 1 + strlen((char *)b64) || memcmp(super_digest, auth, user_len) != 0 ||
-        super_digest[user_len] != ':' || strcmp(super_digest + user_len + 1, (char *)b64) != 0)
+    char *digest = zk_digest_id(auth, len);
+    int same = digest && strcmp(digest, super_digest) == 0;
+    free(digest);
+    if (!same)
         return CORRAL_EAUTHFAILED;
     *id = strdup("");   /* ZooKeeper's super identity is super: with an empty id */
     return *id ? CORRAL_OK : CORRAL_EAUTHFAILED;

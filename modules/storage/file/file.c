@@ -39,6 +39,8 @@
 #include <ev.h>
 #include "zkfile.h"
 
+#define PREALLOC_MAX_KIB (1 << 20)     /* 1 GiB */
+
 const struct corral_core *zk_core;
 int zk_log_quiet;
 
@@ -101,6 +103,16 @@ static int read_config(void)
     fs.snap_size_limit = kib > 0 ? kib * 1024 : 0;
     if (zk_core->config_int("preAllocSize", 65536, 0, INT64_MAX / 1024, &kib) < 0)
         return -1;
+    /*
+     * Recovery reads a log to its end (it checks that nothing but zeros
+     * follows the last entry), so the preallocation bounds start-up time.
+     * ZooKeeper accepts any size; past 1 GiB this one is clamped.
+     */
+    if (kib > PREALLOC_MAX_KIB) {
+        zk_log(CORRAL_LOG_WARN, "preAllocSize %lld KiB: using the largest this storage takes, "
+               "%d KiB (recovery reads a log file to its end)", kib, PREALLOC_MAX_KIB);
+        kib = PREALLOC_MAX_KIB;
+    }
     fs.prealloc = kib * 1024;
     fs.max_txn = zk_core->max_txn_bytes();
     if (zk_core->config_bool("forceSync", 1, &fs.force_sync) < 0 ||

@@ -149,6 +149,8 @@ static int open_log_file(int64_t zxid)
  * the new end): it reads as zeros and takes no disk until written, so disk
  * use follows the data.  (Blocks reserved with fallocate made every log file
  * take its full 64 MiB: 1.8 GB for 20,000 writes, where ZooKeeper takes 4 MB.)
+ * When the file system refuses even that (a preAllocSize ZooKeeper accepts
+ * but no file can have) the log goes on without preallocation.
  */
 static int preallocate(size_t need)
 {
@@ -159,9 +161,10 @@ static int preallocate(size_t need)
     while (w.pos + (int64_t)need + 4096 >= size)
         size += prealloc;
     if (ftruncate(w.fd, size) < 0) {
-        zk_log(CORRAL_LOG_ERROR, "%s: preallocating %lld bytes: %s", w.file_path,
-               (long long)size, strerror(errno));
-        return -1;
+        zk_log(CORRAL_LOG_WARN, "%s: preallocating %lld bytes: %s; going on without "
+               "preallocation", w.file_path, (long long)size, strerror(errno));
+        w.cfg.prealloc = 0;
+        return 0;
     }
     w.allocated = size;
     return 0;
