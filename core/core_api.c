@@ -326,7 +326,14 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
     pipeline_submit((struct session *)s, req);
 }
 
-static void api_detach(struct corral_session *s) { pipeline_detach((struct session *)s); }
+/* The connection is gone: what was held for its backlog runs now, unanswered. */
+static void api_detach(struct corral_session *s)
+{
+    pipeline_detach((struct session *)s);
+    pipeline_resume((struct session *)s);
+}
+
+static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }
 
 struct corral_core core_api = {
     .abi_version = CORRAL_ABI_VERSION,
@@ -364,4 +371,5 @@ struct corral_core core_api = {
     .submit_internal = api_submit_internal,
     .snapshot_now = api_snapshot_now,
     .reload_plugins = modules_reload,
+    .session_resume = api_resume,
 };
