@@ -12,7 +12,8 @@ sends a setData and then 300 getData of a 1 MB node in one go.
   ephemeral goes) and the connection is closed; the same when a closeSession
   waits behind the held reads;
 - it reads everything slowly, over twice its session timeout: the session
-  lives on, and every reply arrives.
+  lives on, and every reply arrives;
+- the server stops while it holds reads: a clean exit, no leak.
 Throughout, the server's peak RSS stays far below one case's 300 MB."""
 import os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
@@ -143,6 +144,13 @@ raw.close()
 peak = vmhwm_kb(srv.proc.pid)
 diag("VmHWM %d kB at the start, %d kB at the end (%d cases of %d MB)" % (start, peak, 5, N))
 ok(peak - start < 64 * 1024, "the server's peak RSS grew by %d kB in all" % (peak - start))
+
+# ---- the server stops while a session holds reads ----
+raw = Raw(srv.port, timeout=30)
+raw.connect(timeout_ms=10000)
+ok(burst(raw), "shutdown: (the burst's write is applied)")
+ok(mntr(srv.port, "zk_outstanding_requests") > 0, "shutdown: (requests are held)")
 zk.stop()
-srv.check_clean_exit()
+srv.check_clean_exit("shutdown with held requests: clean, sanitizers (leaks included) silent")
+raw.close()
 done()
