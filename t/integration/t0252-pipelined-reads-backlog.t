@@ -15,28 +15,11 @@ import os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
-# ASan keeps freed blocks resident in its quarantine (256 MB by default): the
-# output buffer freed and grown again as the client reads would show as the
-# server's own memory.  A small quarantine lets VmHWM show what corrald holds.
-os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=1") + \
-    ":quarantine_size_mb=16"
+small_asan_quarantine()    # VmHWM then shows what corrald itself holds
 
 GETDATA, SETDATA = 4, 5
 BIG = 1000000
 N = 300
-
-
-def vmhwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return None
-
-
-def frame(xid, op, body):
-    payload = jint(xid) + jint(op) + body
-    return jint(len(payload)) + payload
 
 
 def run(label, extra):
@@ -53,8 +36,8 @@ def run(label, extra):
     is_(rep[2], 0, "%s: (the raw client watches /ev)" % label)
 
     before = vmhwm_kb(srv.proc.pid)
-    raw.s.sendall(frame(2, SETDATA, jstr("/w") + jbuf(b"1") + jint(-1)) +
-                  b"".join(frame(3 + i, GETDATA, jstr("/big") + b"\0") for i in range(N)))
+    raw.s.sendall(jframe(2, SETDATA, jstr("/w") + jbuf(b"1") + jint(-1)) +
+                  b"".join(jframe(3 + i, GETDATA, jstr("/big") + b"\0") for i in range(N)))
     # the write applied means the reads behind it have been dealt with
     ok(wait_for(lambda: zk.get("/w")[1].version == 1, 30),
        "%s: the setData before the reads is applied" % label)

@@ -11,19 +11,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 from protobuf_client import ConnectionClosed, PbClient, PbCorrald, pb
 
-# see t0252: a small ASan quarantine, so VmHWM shows what corrald holds
-os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=1") + \
-    ":quarantine_size_mb=16"
+small_asan_quarantine()    # VmHWM then shows what corrald itself holds
 BIG = 1000000
 N = 300
-
-
-def vmhwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return None
 
 
 def run(label, extra):

@@ -19,20 +19,10 @@ import os, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 
-# see t0252: a small ASan quarantine, so VmHWM shows what corrald holds
-os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=1") + \
-    ":quarantine_size_mb=16"
+small_asan_quarantine()    # VmHWM then shows what corrald itself holds
 GETDATA, SETDATA, CREATE, CLOSE = 4, 5, 1, -11
 BIG = 1000000
 N = 300
-
-
-def vmhwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return None
 
 
 def mntr(port, key):
@@ -40,11 +30,6 @@ def mntr(port, key):
         if line.startswith(key + "\t"):
             return int(line.split("\t")[1])
     return None
-
-
-def frame(xid, op, body):
-    payload = jint(xid) + jint(op) + body
-    return jint(len(payload)) + payload
 
 
 srv = Corrald({"storage.mem.async": "true"}, tick=500)     # session timeouts 1 s to 10 s
@@ -59,9 +44,9 @@ version = [0]
 def burst(raw, close=False):
     """setData /w, then N getData /big (then closeSession), sent at once; waits for the write."""
     version[0] += 1
-    raw.s.sendall(frame(2, SETDATA, jstr("/w") + jbuf(b"%d" % version[0]) + jint(-1)) +
-                  b"".join(frame(3 + i, GETDATA, jstr("/big") + b"\0") for i in range(N)) +
-                  (frame(3 + N, CLOSE, b"") if close else b""))
+    raw.s.sendall(jframe(2, SETDATA, jstr("/w") + jbuf(b"%d" % version[0]) + jint(-1)) +
+                  b"".join(jframe(3 + i, GETDATA, jstr("/big") + b"\0") for i in range(N)) +
+                  (jframe(3 + N, CLOSE, b"") if close else b""))
     return wait_for(lambda: zk.get("/w")[1].version == version[0], 30)
 
 
