@@ -28,6 +28,7 @@ static const struct corral_config_key core_keys[] = {
     {"maxSessionTimeout", "upper bound for negotiated session timeouts (ms)"},
     {"4lw.commands.whitelist", "four-letter words that are answered"},
     {"jute.maxbuffer", "largest request frame accepted (bytes)"},
+    {"jute.maxbuffer.extrasize", "added to jute.maxbuffer: the largest txn logged (bytes)"},
     {"globalOutstandingLimit", "requests queued before the server stops reading"},
     {"snapCount", "txns between snapshots"},
     {"preAllocSize", "txn log preallocation (KiB)"},

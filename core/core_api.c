@@ -12,8 +12,10 @@
 #include "log.h"
 #include "hooks.h"
 #include "build-config.h"
+#include "txn_size.h"
 
-struct server server;
+/* the txn limit has its default before (and without) read_settings, e.g. in unit tests */
+struct server server = {.max_txn_bytes = TXN_LIMIT_DEFAULT};
 
 /*
  * Wall-clock milliseconds.  On the loop thread this is libev's time of the
@@ -258,8 +260,8 @@ static int api_tree_walk(int (*fn)(void *, const char *, const uint8_t *, int32_
                                    const struct corral_acl *, int32_t, const struct corral_stat *),
                          void *arg)
 {
-    /* Paths are bounded by jute.maxbuffer in practice; 1 MiB is ample. */
-    size_t cap = 1 << 20;
+    /* A path was part of a txn, so it is shorter than the txn limit. */
+    size_t cap = server.max_txn_bytes > (1 << 20) ? (size_t)server.max_txn_bytes : 1 << 20;
     char *path = malloc(cap);
     if (!path)
         return -1;
@@ -309,6 +311,8 @@ static int api_snapshot_now(void)
         return CORRAL_EUNIMPLEMENTED;
     return server.storage->snapshot() == 0 ? CORRAL_OK : CORRAL_ESYSTEMERROR;
 }
+
+static int64_t api_max_txn_bytes(void) { return server.max_txn_bytes; }
 
 static void api_submit_internal(struct corral_request *req)
 {
@@ -371,5 +375,6 @@ struct corral_core core_api = {
     .submit_internal = api_submit_internal,
     .snapshot_now = api_snapshot_now,
     .reload_plugins = modules_reload,
+    .max_txn_bytes = api_max_txn_bytes,
     .session_resume = api_resume,
 };

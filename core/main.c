@@ -64,11 +64,23 @@ static int read_settings(void)
     if (config_get_int(&server.cfg, "globalOutstandingLimit", 1000, 1, 1000000, &outstanding) < 0)
         return -1;
     server.max_txns_in_flight = (int)outstanding;
-    /* a reply no client could read (its jute.maxbuffer is the same) is refused */
-    long long max_buffer;
-    if (config_get_int(&server.cfg, "jute.maxbuffer", 0xfffff, 1, INT32_MAX, &max_buffer) < 0)
+    /*
+     * The txn limit (txn_size.h), as Apache ZooKeeper's reader derives it:
+     * jute.maxbuffer plus zookeeper.jute.maxbuffer.extrasize (which zoo.cfg
+     * sets as jute.maxbuffer.extrasize), the extra defaulting to jute.maxbuffer
+     * and never below 1024.
+     */
+    long long max_buffer, extra;
+    if (config_get_int(&server.cfg, "jute.maxbuffer", 0xfffff, 1, INT32_MAX, &max_buffer) < 0 ||
+        config_get_int(&server.cfg, "jute.maxbuffer.extrasize", max_buffer, 0, INT32_MAX, &extra) < 0)
         return -1;
+    if (extra < 1024)
+        extra = 1024;
+    server.jute_max_buffer = max_buffer;
+    /* a reply no client could read (its jute.maxbuffer is the same) is refused */
     server.max_reply = (int32_t)max_buffer;
+    server.jute_extra_size = extra;
+    server.max_txn_bytes = max_buffer + extra > INT32_MAX ? INT32_MAX : max_buffer + extra;
     sid = 0;
     server.tick_time = (int32_t)tick;
     server.min_session_timeout = (int32_t)min_to;

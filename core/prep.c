@@ -9,7 +9,9 @@
  * ephemeral parent.
  *
  * A failed write still becomes a txn (type error, with the code), as in
- * ZooKeeper: it takes a zxid and is logged.
+ * ZooKeeper: it takes a zxid and is logged.  So does one whose txn would be
+ * longer than the txn limit (txn_size.h), which the log could not be read
+ * back with: it fails with MarshallingError before storage sees it.
  *
  * Prep runs ahead of the disk: many txns may be prepped while earlier ones
  * are still being made durable (group commit).  So prep reads a *view*: the
@@ -28,6 +30,8 @@
 #include "path.h"
 #include "hooks.h"
 #include "quota.h"
+#include "log.h"
+#include "txn_size.h"
 
 /* A node as prep sees it. */
 struct vnode {
@@ -570,6 +574,29 @@ static void prep_close_session(struct session *s, struct view *v)
     }
 }
 
+/*
+ * A txn longer than the txn limit could be logged but never read back (by
+ * ZooKeeper or by us): refuse the write before it reaches storage, as an
+ * error txn that changes nothing.  ZooKeeper answers a request it cannot
+ * (de)serialize with MarshallingError; so does this.  Only a plugin's added
+ * operations or a protobuf message larger than jute.maxbuffer get here: a
+ * ZooKeeper client's frame is bounded by jute.maxbuffer already.
+ */
+static int refuse_oversized(struct session *s, const struct corral_request *r,
+                            struct view *layer, struct corral_txn *t)
+{
+    const char *path = r->path ? r->path : r->n_ops > 0 && r->ops[0].path ? r->ops[0].path : "";
+    log_warn("session 0x%llx: write (op %d, xid %d, path %.200s) refused with MarshallingError: "
+             "its txn takes %lld bytes, more than the txn limit of %lld bytes (jute.maxbuffer %lld "
+             "+ jute.maxbuffer.extrasize %lld) that the txn log can be read back with",
+             (unsigned long long)s->id, r->op, r->xid, path, (long long)txn_encoded_size(t),
+             (long long)server.max_txn_bytes, (long long)server.jute_max_buffer,
+             (long long)server.jute_extra_size);
+    view_free(layer);
+    make_error(t, CORRAL_EMARSHALLINGERROR);
+    return CORRAL_EMARSHALLINGERROR;
+}
+
 int prep_write(struct session *s, const struct corral_request *r, struct corral_txn *t)
 {
     struct view layer = {NULL, &outstanding};
@@ -609,6 +636,8 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
         }
         break;
     }
+    if (txn_encoded_size(t) > server.max_txn_bytes)
+        rc = refuse_oversized(s, r, &layer, t);
     view_merge(&layer, &outstanding, t->zxid);
     return rc;
 }

@@ -117,6 +117,9 @@ struct server {
     int32_t server_id;
     int skip_acl;
     int32_t max_reply;          /* jute.maxbuffer: longer replies are refused (replysize.c) */
+    /* the largest txn that may be logged (txn_size.h): jute.maxbuffer + extrasize */
+    int64_t max_txn_bytes;
+    int64_t jute_max_buffer, jute_extra_size;
 
     /* state */
     struct tree tree;

@@ -7,6 +7,7 @@
  *   corral [-s HOST:PORT] WORD        any four-letter word: ruok, srvr, mntr, cons, ...
  *   corral [-s HOST:PORT] ls|get|set|create|delete|stat|watch ...   client commands (shell.c)
  *   corral [-s HOST:PORT] shell       those commands from stdin, on one session
+ *   corral log-truncate [-n] FILE OFFSET   cut a damaged txn log (server stopped)
  *
  * The operator commands speak the four-letter words of the client port (so
  * the words they use must be in 4lw.commands.whitelist) and print the
@@ -22,6 +23,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 #include "shell.h"
+#include "log_truncate.h"
 
 static void usage(FILE *f)
 {
@@ -31,6 +33,8 @@ static void usage(FILE *f)
                "  WORD           a four-letter word (ruok, srvr, stat, mntr, conf, cons, envi, ...)\n"
                "client commands:\n");
     shell_usage(f);
+    fprintf(f, "offline (on a data folder, the server stopped):\n");
+    log_truncate_usage(f);
 }
 
 /* Send a four-letter word; the whole answer in a malloc'd string, or NULL (errno). */
@@ -118,6 +122,8 @@ int main(int argc, char **argv)
         server = argv[i + 1];
         i += 2;
     }
+    if (i < argc && !strcmp(argv[i], "log-truncate"))
+        return log_truncate_run(argc - i, argv + i);
     if (i < argc && shell_is_command(argv[i]))
         return shell_run(server, argc - i, argv + i);
     if (i != argc - 1) {

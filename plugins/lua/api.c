@@ -212,18 +212,29 @@ static int api_log(lua_State *L)
     return 0;
 }
 
-/* Queue one write built from an op table (writes.c submits it). */
-static void queue_from_table(lua_State *L, int idx)
+/*
+ * Queue one write built from an op table (writes.c submits it).  Its bytes
+ * count against memoryLimit until the core takes it: past the limit the
+ * call raises, as any bad call into the API does, and nothing is queued.
+ */
+static void queue_from_table(lua_State *L, int idx, const char *fn)
 {
     struct corral_request tmp;
     lp_request_from_table(L, idx, &tmp);        /* raises on bad input, owning nothing */
+    size_t cost = lp_request_cost(&tmp);
+    if (lp_hold(L, cost) != 0) {
+        lp_request_clear(&tmp);
+        luaL_error(L, "%s: the writes queued in this call would pass plugin.lua.memoryLimit; "
+                      "write refused", fn);
+    }
     struct corral_request *req = malloc(sizeof *req);
     if (!req) {
         lp_request_clear(&tmp);
+        lp_release(cost);
         luaL_error(L, "out of memory");
     }
     *req = tmp;
-    lp_writes_queue(req);
+    lp_writes_queue(req, cost);
 }
 
 /* corral.create(path, data [, {sequential=, container=}]) */
@@ -244,7 +255,7 @@ static int api_create(lua_State *L)
         lua_getfield(L, 3, "container");
         lua_setfield(L, -2, "container");
     }
-    queue_from_table(L, 4);
+    queue_from_table(L, 4, "corral.create");
     return 0;
 }
 
@@ -262,7 +273,7 @@ static int api_set(lua_State *L)
     lua_setfield(L, -2, "data");
     lua_pushvalue(L, 3);
     lua_setfield(L, -2, "version");
-    queue_from_table(L, 4);
+    queue_from_table(L, 4, "corral.set");
     return 0;
 }
 
@@ -278,7 +289,7 @@ static int api_delete(lua_State *L)
     lua_setfield(L, -2, "path");
     lua_pushvalue(L, 2);
     lua_setfield(L, -2, "version");
-    queue_from_table(L, 3);
+    queue_from_table(L, 3, "corral.delete");
     return 0;
 }
 
@@ -286,7 +297,7 @@ static int api_delete(lua_State *L)
 static int api_write(lua_State *L)
 {
     luaL_checktype(L, 1, LUA_TTABLE);
-    queue_from_table(L, 1);
+    queue_from_table(L, 1, "corral.write");
     return 0;
 }
 

@@ -25,6 +25,7 @@ struct write_call {
     char reason[256];
     struct corral_request *extra;       /* owned here until handed to the core */
     int32_t n_extra, cap_extra;
+    size_t held;                        /* their bytes, held against memoryLimit */
 };
 
 static void add_extra(lua_State *L, struct write_call *c, int idx)
@@ -37,7 +38,14 @@ static void add_extra(lua_State *L, struct write_call *c, int idx)
         c->extra = more;
         c->cap_extra = cap;
     }
-    lp_request_from_table(L, idx, &c->extra[c->n_extra]);
+    struct corral_request *op = &c->extra[c->n_extra];
+    lp_request_from_table(L, idx, op);
+    size_t cost = lp_request_cost(op);
+    if (lp_hold(L, cost) != 0) {
+        lp_request_clear(op);
+        luaL_error(L, "on_write: the operations returned would pass plugin.lua.memoryLimit");
+    }
+    c->held += cost;
     c->n_extra++;
 }
 
@@ -111,7 +119,9 @@ static int on_write(void *arg, int64_t session_id, const struct corral_request *
     if (!lp_pattern_covers(r, op->path))
         return CORRAL_OK;
     struct write_call c = {.reg = r, .session_id = session_id, .op = op, .rc = CORRAL_OK};
-    if (lp_protected(r->owner, call_on_write, &c, r->where) != 0) {
+    int failed = lp_protected(r->owner, call_on_write, &c, r->where) != 0;
+    lp_release(c.held);                 /* the operations are freed or the core's from here */
+    if (failed) {
         free_extra(c.extra, c.n_extra);
         return CORRAL_OK;
     }

@@ -259,6 +259,22 @@ void lp_request_clear(struct corral_request *req)
 }
 
 /*
+ * What one request holds in C: the struct, its strings and ACL, and a
+ * per-operation allowance for allocator headers and the queue entry.
+ */
+size_t lp_request_cost(const struct corral_request *req)
+{
+    size_t bytes = sizeof *req + 128;
+    if (req->path)
+        bytes += strlen(req->path) + 1;
+    if (req->data && req->data_len > 0)
+        bytes += (size_t)req->data_len;
+    for (int32_t i = 0; req->acl && i < req->n_acl; i++)
+        bytes += sizeof req->acl[i] + strlen(req->acl[i].scheme) + strlen(req->acl[i].id) + 2;
+    return bytes;
+}
+
+/*
  * Every check that can raise comes first; malloc only after, so a raise
  * never leaves C memory behind.  Fields: op ("create", "set", "delete",
  * "check"), path, data (string; nil = null data), version (default -1),

@@ -5,6 +5,7 @@
  * sandbox.c  one sandboxed lua_State: allocator with a memory cap, the safe
  *            subset of the standard library, the per-call instruction limit,
  *            protected calls that log file:line and never let an error out
+ * pattern.c  Lua's pattern functions, counting their steps against that limit
  * api.c      the `corral` table scripts see (registration, reads, log, match)
  * writes.c   writes scripts queue, submitted from the loop between callbacks
  * convert.c  Lua tables <-> core requests, txns and stats
@@ -45,6 +46,8 @@ struct lua_scripts {
     lua_State *L;
     size_t mem_used, mem_limit;
     long long instruction_limit;
+    long long used;             /* instructions + matcher steps the running call took */
+    int armed;                  /* instructions the count hook was armed for */
     int exhausted;              /* the running call hit the instruction limit */
     int loading;                /* registrations allowed only while loading */
     char **search_path;         /* folders require() looks in, NULL-terminated */
@@ -65,6 +68,23 @@ int lp_scripts_load_file(struct lua_scripts *sc, const char *file);
  * after logging "<what>: file:line: message (hook skipped)".
  */
 int lp_protected(struct lua_scripts *sc, lua_CFunction fn, void *ctx, const char *what);
+/*
+ * Work done outside the VM draws on the running call's instruction budget:
+ * lp_budget_left is what remains; lp_budget_charge adds steps and, once the
+ * budget is gone, raises the instruction-limit error as the count hook does.
+ */
+long long lp_budget_left(lua_State *L);
+void lp_budget_charge(lua_State *L, long long steps);
+/*
+ * C memory held for the scripts (queued writes, returned operations) counts
+ * against memoryLimit with the state's own: lp_hold is 0, or -1 (nothing
+ * held) when it would pass the limit; lp_release gives bytes back.
+ */
+int lp_hold(lua_State *L, size_t bytes);
+void lp_release(size_t bytes);
+
+/* pattern.c: string.find/match/gmatch/gsub with the step budget */
+void lp_open_patterns(lua_State *L);
 
 /* api.c */
 void lp_open_api(lua_State *L);
@@ -76,13 +96,16 @@ int lp_pattern_covers(const struct lp_registration *r, const char *path);
 int lp_writes_start(void);
 void lp_writes_stop(void);
 /* Take req (malloc'd, core ownership rules) and submit it soon. */
-void lp_writes_queue(struct corral_request *req);
+/* cost: bytes lp_hold()s for it, released once the core has it */
+void lp_writes_queue(struct corral_request *req, size_t cost);
 
 /* convert.c */
 /* Fill *out (zeroed first) from the op table at idx; luaL_error on bad input. */
 void lp_request_from_table(lua_State *L, int idx, struct corral_request *out);
 /* Free what lp_request_from_table put in req (not req itself). */
 void lp_request_clear(struct corral_request *req);
+/* Bytes a request built by lp_request_from_table holds, for lp_hold. */
+size_t lp_request_cost(const struct corral_request *req);
 void lp_push_request(lua_State *L, const struct corral_request *op, int64_t session_id);
 void lp_push_txn(lua_State *L, const struct corral_txn *txn);
 void lp_push_stat(lua_State *L, const struct corral_stat *st);

@@ -170,8 +170,8 @@ static void lua_fini(void)
 static const struct corral_config_key keys[] = {
     {"plugin.lua.scripts", "Lua hook scripts to load, comma-separated, in order"},
     {"plugin.lua.path", "colon-separated folders require() searches (default: the scripts' folders)"},
-    {"plugin.lua.instructionLimit", "VM instructions one hook call may run (default 1000000)"},
-    {"plugin.lua.memoryLimit", "bytes the scripts' Lua state may hold (default 64 MiB)"},
+    {"plugin.lua.instructionLimit", "VM instructions (and pattern-matching steps) one hook call may run (default 1000000)"},
+    {"plugin.lua.memoryLimit", "bytes the scripts' Lua state and queued writes may hold (default 64 MiB)"},
     {NULL, NULL},
 };
 

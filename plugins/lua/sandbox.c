@@ -5,11 +5,13 @@
  * crash, stall or bloat the server.  Hence:
  *   - memory: a custom lua_Alloc counts the bytes the state holds and refuses
  *     any growth past plugin.lua.memoryLimit (Lua then raises "not enough
- *     memory", which the protected call catches);
- *   - time: a LUA_MASKCOUNT hook, re-armed before every call into the state,
+ *     memory", which the protected call catches); the C copies of writes the
+ *     scripts queued count against the same limit (lp_hold);
+ *   - time: a LUA_MASKCOUNT hook, armed afresh for every call into the state,
  *     raises an error once plugin.lua.instructionLimit VM instructions ran,
  *     and from then on at every instruction, so a script's own pcall cannot
- *     swallow the error and carry on;
+ *     swallow the error and carry on; the pattern functions (pattern.c)
+ *     charge their matcher steps to the same budget (lp_budget_charge);
  *   - finalizers: Lua runs __gc with hooks off, so setmetatable refuses
  *     metatables with __gc (a looping finalizer could not be stopped);
  *   - reach: only base (without dofile/loadfile/load/collectgarbage), string
@@ -27,6 +29,31 @@
 #include <lualib.h>
 #include "lua_plugin.h"
 
+/*
+ * Bytes the plugin holds outside the Lua heap on the scripts' behalf: writes
+ * they queued (writes.c) and operations an on_write answer returned, until
+ * the core takes them.  They count against memoryLimit together with the
+ * state's own allocations, so a loop of corral.set() calls cannot grow the
+ * server past the limit with C copies of its data.  One counter for the
+ * whole plugin, not per state: a queued write may outlive the state that
+ * made it (a reload between the hook and the flush).
+ */
+static size_t held_outside;
+
+int lp_hold(lua_State *L, size_t bytes)
+{
+    struct lua_scripts *sc = lp_scripts_of(L);
+    if (bytes > sc->mem_limit || sc->mem_used + held_outside > sc->mem_limit - bytes)
+        return -1;
+    held_outside += bytes;
+    return 0;
+}
+
+void lp_release(size_t bytes)
+{
+    held_outside -= bytes < held_outside ? bytes : held_outside;
+}
+
 static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 {
     struct lua_scripts *sc = ud;
@@ -36,7 +63,7 @@ static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
         sc->mem_used -= old;
         return NULL;
     }
-    if (nsize > old && sc->mem_used - old + nsize > sc->mem_limit)
+    if (nsize > old && sc->mem_used - old + nsize + held_outside > sc->mem_limit)
         return NULL;
     void *p = realloc(ptr, nsize);
     if (p)
@@ -45,25 +72,80 @@ static void *bounded_alloc(void *ud, void *ptr, size_t osize, size_t nsize)
 }
 
 /*
+ * The instruction budget of one call.  The count hook fires every
+ * HOOK_GRAIN VM instructions (fewer near the end) and adds them to
+ * sc->used; C code that works outside the VM — the pattern matcher
+ * (pattern.c) — adds its own steps with lp_budget_charge().  Both draw on
+ * the one plugin.lua.instructionLimit, so neither a Lua loop nor a
+ * backtracking pattern, nor a loop of patterns, runs past it.  The VM
+ * instructions since the last hook are not yet in sc->used, so a call may
+ * overrun the limit by less than HOOK_GRAIN.
+ */
+#define HOOK_GRAIN 10000
+
+static void count_hook(lua_State *L, lua_Debug *ar);
+
+static void arm_hook(lua_State *L, struct lua_scripts *sc)
+{
+    long long left = sc->instruction_limit - sc->used;
+    sc->armed = left < HOOK_GRAIN ? (int)left : HOOK_GRAIN;
+    lua_sethook(L, count_hook, LUA_MASKCOUNT, sc->armed);
+}
+
+/*
  * Once over the limit, fire at every instruction: a script that wraps its
  * loop in pcall gets the error back at its very next instruction, so the
- * error climbs to our own pcall whatever the script does.
+ * error climbs to our own pcall whatever the script does.  The message names
+ * the innermost Lua line (the running one in the hook, the caller in C).
  */
-static void instruction_limit_hit(lua_State *L, lua_Debug *ar)
+static void instruction_limit_hit(lua_State *L)
+{
+    struct lua_scripts *sc = lp_scripts_of(L);
+    if (!sc->exhausted) {
+        sc->exhausted = 1;
+        sc->used = sc->instruction_limit;
+        lua_sethook(L, count_hook, LUA_MASKCOUNT, 1);
+    }
+    lua_Debug here;
+    for (int level = 0; lua_getstack(L, level, &here); level++) {
+        if (lua_getinfo(L, "Sl", &here) && here.currentline > 0) {
+            lua_pushfstring(L, "%s:%d: instruction limit (%I) exceeded", here.short_src,
+                            here.currentline, (lua_Integer)sc->instruction_limit);
+            lua_error(L);
+        }
+    }
+    lua_pushfstring(L, "instruction limit (%I) exceeded", (lua_Integer)sc->instruction_limit);
+    lua_error(L);
+}
+
+static void count_hook(lua_State *L, lua_Debug *ar)
 {
     (void)ar;
     struct lua_scripts *sc = lp_scripts_of(L);
     if (!sc->exhausted) {
-        sc->exhausted = 1;
-        lua_sethook(L, instruction_limit_hit, LUA_MASKCOUNT, 1);
+        sc->used += sc->armed;
+        if (sc->used < sc->instruction_limit) {
+            arm_hook(L, sc);
+            return;
+        }
     }
-    lua_Debug here;
-    if (lua_getstack(L, 0, &here) && lua_getinfo(L, "Sl", &here) && here.currentline > 0)
-        lua_pushfstring(L, "%s:%d: instruction limit (%I) exceeded", here.short_src,
-                        here.currentline, (lua_Integer)sc->instruction_limit);
-    else
-        lua_pushfstring(L, "instruction limit (%I) exceeded", (lua_Integer)sc->instruction_limit);
-    lua_error(L);
+    instruction_limit_hit(L);
+}
+
+long long lp_budget_left(lua_State *L)
+{
+    struct lua_scripts *sc = lp_scripts_of(L);
+    return sc->exhausted ? 0 : sc->instruction_limit - sc->used;
+}
+
+void lp_budget_charge(lua_State *L, long long steps)
+{
+    struct lua_scripts *sc = lp_scripts_of(L);
+    if (!sc->exhausted && steps < sc->instruction_limit - sc->used) {
+        sc->used += steps;
+        return;
+    }
+    instruction_limit_hit(L);
 }
 
 /* print() goes to the server log, at info level. */
@@ -218,6 +300,7 @@ static void open_safe_libs(lua_State *L)
     lua_pushnil(L);
     lua_setfield(L, -2, "dump");
     lua_pop(L, 1);
+    lp_open_patterns(L);
     lua_pushcfunction(L, sandbox_print);
     lua_setglobal(L, "print");
     lua_getglobal(L, "setmetatable");
@@ -317,8 +400,8 @@ int lp_protected(struct lua_scripts *sc, lua_CFunction fn, void *ctx, const char
     lua_pushcfunction(L, fn);
     lua_pushlightuserdata(L, ctx);
     sc->exhausted = 0;
-    int count = sc->instruction_limit > 0x7fffffff ? 0x7fffffff : (int)sc->instruction_limit;
-    lua_sethook(L, instruction_limit_hit, LUA_MASKCOUNT, count);
+    sc->used = 0;
+    arm_hook(L, sc);
     int rc = lua_pcall(L, 1, 0, base + 1);
     lua_sethook(L, NULL, 0, 0);
     if (rc != LUA_OK) {

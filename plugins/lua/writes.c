@@ -8,6 +8,10 @@
  * callbacks, in the order they were queued.  They then take the normal write
  * path (prepped, logged, replicated, applied) as the server's own session.
  *
+ * Each queued write holds its bytes (lp_request_cost) against memoryLimit,
+ * charged by api.c when it is queued and released here once the core has
+ * it, so a script cannot pile up unbounded C copies of its data in one call.
+ *
  * Only what was queued before a pass is submitted in that pass: a commit
  * hook that writes the node it watches makes one write per loop iteration,
  * not an endless loop inside one callback.  While writes wait, an idle
@@ -19,6 +23,7 @@
 
 struct queued {
     struct corral_request *req;
+    size_t cost;                /* held against memoryLimit until submitted */
     struct queued *next;
 };
 
@@ -38,6 +43,7 @@ static void flush(struct ev_loop *loop, ev_prepare *w, int revents)
         struct queued *q = batch;
         batch = q->next;
         lp_core->submit_internal(q->req);     /* may queue more: next pass */
+        lp_release(q->cost);
         free(q);
     }
     if (!head)
@@ -51,7 +57,7 @@ static void idle_noop(struct ev_loop *loop, ev_idle *w, int revents)
     (void)revents;
 }
 
-void lp_writes_queue(struct corral_request *req)
+void lp_writes_queue(struct corral_request *req, size_t cost)
 {
     struct queued *q = malloc(sizeof *q);
     if (!q || !started) {
@@ -59,9 +65,11 @@ void lp_writes_queue(struct corral_request *req)
                      req->path ? req->path : "?", q ? "plugin stopped" : "out of memory");
         free(q);
         lp_core->request_free(req);
+        lp_release(cost);
         return;
     }
     q->req = req;
+    q->cost = cost;
     q->next = NULL;
     *tail = q;
     tail = &q->next;
@@ -88,6 +96,7 @@ void lp_writes_stop(void)
         struct queued *q = head;
         head = q->next;
         lp_core->request_free(q->req);
+        lp_release(q->cost);
         free(q);
     }
     tail = &head;

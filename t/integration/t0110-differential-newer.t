@@ -626,6 +626,19 @@ class Sequence:
             w.conns.pop(free).close()
         self.after_session_end(free)
 
+    def wait_gone(self, path):
+        """In each world, wait (10 s at most) until the server has deleted
+        path.  While one world is waited for the other is idle: keep every
+        world's connected sessions alive meanwhile, or a slow wait in one
+        expires sessions in the other."""
+        def gone_in(w):
+            def gone():
+                for x in self.worlds:
+                    x.keepalive()
+                return w.exists(path) is None
+            return bool(wait_for(gone, 10, 0.02))
+        return {w.name: gone_in(w) for w in self.worlds}
+
     def op_ttlexpire(self, slot):
         """A TTL node with a short TTL: wait until both servers reap it."""
         p = self.path()
@@ -633,7 +646,7 @@ class Sequence:
         res = self.call(slot, CREATETTL, self.create_body(p, flags, 150), "createTTL %s %d 150" % (p, flags))
         if res[0] == 0:
             path = res[2][0]
-            gone = {w.name: bool(wait_for(lambda: w.exists(path) is None, 10, 0.02)) for w in self.worlds}
+            gone = self.wait_gone(path)
             self.compare(("short TTL node reaped", path), gone)
 
     # -- container reaping: wait for it where a step left an emptied container --
@@ -649,7 +662,7 @@ class Sequence:
             if not due:
                 return
             for p in due:
-                gone = {w.name: bool(wait_for(lambda: w.exists(p) is None, 10, 0.02)) for w in self.worlds}
+                gone = self.wait_gone(p)
                 self.compare(("emptied container reaped", p), gone)
                 self.containers.discard(p)
 

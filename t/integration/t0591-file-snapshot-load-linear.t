@@ -45,7 +45,8 @@ def same_tree(srv, what):
 def test():
     os.makedirs(DATA)
     wide_tree_log(DATA + '/log.1', '/big', CHILDREN)
-    srv = Corral()
+    # getChildren of /big answers ~2.4 MB: more than the default reply limit (jute.maxbuffer)
+    srv = Corral('jute.maxbuffer=4194304\n')
     replay = load_time(srv, 'after replaying a log of %d creates' % (CHILDREN + 1), 60)
     ok(replay is not None and glob.glob(DATA + '/snapshot.*'),
        'it replayed the log in %s ms and wrote its own snapshot' % replay)

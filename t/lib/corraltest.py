@@ -95,14 +95,7 @@ def _unexpected(kind, value, tb):
 sys.excepthook = _unexpected
 
 
-def wait_for(cond, timeout=10.0, step=0.05):
-    """Poll cond() until true or timeout; returns its last value."""
-    end = time.time() + timeout
-    while True:
-        v = cond()
-        if v or time.time() > end:
-            return v
-        time.sleep(step)
+from waiting import wait_for  # noqa: E402,F401 - re-exported to the tests
 
 
 # ---- servers -----------------------------------------------------------------

@@ -51,14 +51,7 @@ def wait_gone(zk, path, limit=10.0):
 def free_port():
     s = socket.socket(); s.bind(('127.0.0.1', 0)); p = s.getsockname()[1]; s.close(); return p
 
-def wait_for(cond, timeout=10.0, step=0.05):
-    """Poll cond() until true or timeout; returns its last value."""
-    end = time.time() + timeout
-    while True:
-        v = cond()
-        if v or time.time() > end:
-            return v
-        time.sleep(step)
+from waiting import wait_for  # noqa: E402,F401 - re-exported to the tests
 
 _started = []     # every Corral made, for run() to stop
 
@@ -110,6 +103,27 @@ class Corral:
         zk = KazooClient(hosts='127.0.0.1:%d' % self.port, timeout=10, **kw)
         zk.start(timeout=10)
         return zk
+
+def entries(path):
+    """(offset, length, txn bytes) of each valid-looking entry of a ZooKeeper txn log,
+    up to the first zero or impossible length."""
+    b = open(path, 'rb').read()
+    off, out = 16, []
+    while off + 12 <= len(b):
+        n = int.from_bytes(b[off + 8:off + 12], 'big', signed=True)
+        if n <= 0 or off + 13 + n > len(b):
+            break
+        out.append((off, n, b[off + 12:off + 12 + n]))
+        off += 13 + n
+    return out
+
+def newest_log():
+    logs = glob.glob(TMP + '/data/version-2/log.*')
+    return max(logs, key=lambda p: int(p.rsplit('.', 1)[1], 16))
+
+def patch(path, off, data):
+    with open(path, 'r+b') as f:
+        f.seek(off); f.write(data)
 
 def dump(zk):
     out = {}

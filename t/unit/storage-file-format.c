@@ -7,13 +7,17 @@
  * create ephemeral /a/b).  The decoder must read them (ignoring the TxnDigest
  * ZooKeeper appends), the encoder must produce the same txn bytes, and the
  * framer the same entry (Adler-32, length, 'B').  Plus: a multi round trip,
- * file names, and ZooKeeper's per-node digest.
+ * file names, ZooKeeper's per-node digest, the core's txn size agreeing
+ * with the encoder for every type, and the log scanner telling torn writes
+ * from damage (logscan.c) on a log image built here.
  */
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include "tap.h"
 #include "../../modules/storage/file/format.c"
 #include "../../modules/storage/file/snapshot.c"
+#include "../../modules/storage/file/logscan.c"
+#include "../../core/txn_size.c"
 
 static void quiet_log(int level, const char *who, const char *fmt, ...) { (void)level; (void)who; (void)fmt; }
 static const struct corral_core test_core = {.log = quiet_log};
@@ -65,6 +69,181 @@ static void check_reencode(const uint8_t *entry, size_t len, const struct corral
     ok(b.len == want && !memcmp(b.data, entry + 12, want),
        "%s: encoding gives ZooKeeper's bytes (header + record)", what);
     jute_buf_free(&b);
+}
+
+/* The core's measure of a txn is the encoder's length, for every type. */
+static void check_size(const struct corral_txn *t, const char *what)
+{
+    struct jute_buf b;
+    jute_buf_init(&b);
+    int rc = zk_txn_encode(&b, t, NULL, t->type == CORRAL_OP_CLOSE_SESSION ? -1 : 0);
+    ok(rc == 0 && (int64_t)b.len == txn_encoded_size(t), "%s: txn_encoded_size is the encoded "
+       "length (%zu)", what, b.len);
+    jute_buf_free(&b);
+}
+
+static void check_sizes(void)
+{
+    struct corral_acl acls[2] = {{CORRAL_PERM_ALL, "digest", "u:abcdefghijk="},
+                                 {CORRAL_PERM_READ, "world", "anyone"}};
+    struct corral_txn t = {.session_id = 1, .cxid = 2, .zxid = 3, .time = 4};
+    int32_t types[] = {CORRAL_OP_CREATE, CORRAL_OP_CREATE2, CORRAL_OP_CREATE_CONTAINER,
+                       CORRAL_OP_CREATE_TTL, CORRAL_OP_DELETE, CORRAL_OP_DELETE_CONTAINER,
+                       CORRAL_OP_SET_DATA, CORRAL_OP_SET_ACL, CORRAL_OP_CHECK, CORRAL_OP_ERROR,
+                       CORRAL_OP_CREATE_SESSION, CORRAL_OP_CLOSE_SESSION};
+    for (size_t i = 0; i < sizeof types / sizeof *types; i++) {
+        t.type = types[i];
+        t.path = "/some/path";
+        t.data = (uint8_t *)"0123456789";
+        t.data_len = 10;
+        t.acl = acls;
+        t.n_acl = 2;
+        char what[64];
+        snprintf(what, sizeof what, "type %d", types[i]);
+        check_size(&t, what);
+        t.data = NULL;
+        t.data_len = -1;
+        snprintf(what, sizeof what, "type %d, null data", types[i]);
+        check_size(&t, what);
+    }
+    struct corral_txn subs[3] = {
+        {.type = CORRAL_OP_CREATE, .path = "/m", .data = (uint8_t *)"xy", .data_len = 2,
+         .acl = acls, .n_acl = 1},
+        {.type = CORRAL_OP_SET_DATA, .path = "/n", .data_len = 0},
+        {.type = CORRAL_OP_ERROR, .err = CORRAL_ERUNTIMEINCONSISTENCY}};
+    struct corral_txn multi = {.zxid = 9, .type = CORRAL_OP_MULTI, .subs = subs, .n_subs = 3};
+    check_size(&multi, "multi with an error member");
+}
+
+/* ---- log images for the scanner ---- */
+
+#define N_ENTRIES 8
+static uint8_t image[16 + N_ENTRIES * 200 + 65536];
+static size_t entry_off[N_ENTRIES + 1];     /* [N_ENTRIES]: the end of the written part */
+
+static void build_image(void)
+{
+    memset(image, 0, sizeof image);
+    memcpy(image, "ZKLG\0\0\0\2\0\0\0\0\0\0\0\0", 16);
+    size_t off = 16;
+    for (int i = 0; i < N_ENTRIES; i++) {
+        char data[64];
+        snprintf(data, sizeof data, "value number %d, somewhat longer", i);
+        struct corral_txn t = {.session_id = 7, .zxid = 0x100 + i, .time = 1000 + i,
+                               .type = CORRAL_OP_SET_DATA, .path = "/a/node",
+                               .data = (uint8_t *)data, .data_len = (int32_t)strlen(data)};
+        struct jute_buf txn, entry;
+        jute_buf_init(&txn);
+        jute_buf_init(&entry);
+        zk_txn_encode(&txn, &t, NULL, 0);
+        zk_entry_frame(&entry, txn.data, txn.len);
+        entry_off[i] = off;
+        memcpy(image + off, entry.data, entry.len);
+        off += entry.len;
+        jute_buf_free(&txn);
+        jute_buf_free(&entry);
+    }
+    entry_off[N_ENTRIES] = off;
+}
+
+/* Walk the image: the offset of the first bad entry (its verdict in *torn, why in why), or -1. */
+static long long scan(int64_t limit, int *torn, char *why, size_t why_len)
+{
+    size_t off = 16;
+    int64_t prev = 0xff;
+    for (;;) {
+        struct zk_entry e;
+        const char *what;
+        int kind = zk_entry_at(image, sizeof image, off, limit, &e, &what);
+        if (kind == ZK_ENTRY_END)
+            return -1;
+        if (kind == ZK_ENTRY_BAD) {
+            *torn = zk_damage_is_torn(image, sizeof image, &e, limit, prev, why, why_len);
+            return (long long)off;
+        }
+        prev = (int64_t)zk_be64(e.txn + 12);
+        off = e.end;
+    }
+}
+
+static void expect(const char *what, long long at, int torn, const char *why_has)
+{
+    int t = -1;
+    char why[512] = "";
+    long long got = scan(1 << 20, &t, why, sizeof why);
+    ok(got == at && t == torn && (!why_has || strstr(why, why_has)),
+       "%s: bad entry at %lld, %s", what, at, torn ? "torn (cut)" : "damage (refused)");
+    if (got != at || t != torn)
+        fprintf(stderr, "#   got offset %lld, torn %d: %s\n", got, t, why);
+    build_image();
+}
+
+static void set_len(int i, uint32_t len)
+{
+    uint8_t *p = image + entry_off[i] + 8;
+    p[0] = len >> 24; p[1] = len >> 16; p[2] = len >> 8; p[3] = len;
+}
+
+static uint32_t len_of(int i) { return zk_be32(image + entry_off[i] + 8); }
+
+static void check_scanner(void)
+{
+    build_image();
+    int torn;
+    char why[512];
+    ok(scan(1 << 20, &torn, why, sizeof why) == -1, "an intact image reads to the end");
+
+    /* a flipped bit makes a middle entry's length point into the zeros */
+    set_len(3, len_of(3) | 0x1000);
+    expect("middle entry, length bit flipped up", (long long)entry_off[3], 0, "length field");
+    set_len(3, len_of(3) ^ 0x4);
+    expect("middle entry, length bit flipped down", (long long)entry_off[3], 0, NULL);
+    set_len(3, 0x40000000);
+    expect("middle entry, impossible length", (long long)entry_off[3], 0, "length field");
+    memset(image + entry_off[3], 0, 12);
+    expect("middle entry header zeroed", (long long)entry_off[3], 0, "data follows");
+    /* the same in the last entry */
+    int last = N_ENTRIES - 1;
+    set_len(last, len_of(last) | 0x1000);
+    expect("last entry, length bit flipped up", (long long)entry_off[last], 0, "length field");
+    set_len(last, len_of(last) | 0x10000000);
+    expect("last entry, length past the end of the file", (long long)entry_off[last], 0,
+           "length field");
+    image[entry_off[last] + 40] ^= 0x10;
+    expect("last entry, a byte flipped", (long long)entry_off[last], 0, "all its bytes");
+    image[entry_off[last] + 5] ^= 0x01;
+    expect("last entry, its checksum flipped", (long long)entry_off[last], 0, "all its bytes");
+    image[entry_off[N_ENTRIES] - 1] = 'C';
+    expect("last entry, end-of-record byte wrong", (long long)entry_off[last], 0, "0x43");
+    /* torn writes */
+    memset(image + entry_off[last] + 30, 0, entry_off[N_ENTRIES] - entry_off[last] - 30);
+    expect("last entry written half way", (long long)entry_off[last], 1, NULL);
+    memset(image + entry_off[last] + 12, 0, entry_off[N_ENTRIES] - entry_off[last] - 12);
+    expect("last entry: its header only", (long long)entry_off[last], 1, NULL);
+    memset(image + entry_off[last] + 6, 0, entry_off[N_ENTRIES] - entry_off[last] - 6);
+    expect("last entry: half its header", (long long)entry_off[last], 1, NULL);
+    image[entry_off[N_ENTRIES] - 1] = 0;
+    expect("last entry: all but its end-of-record byte", (long long)entry_off[last], 1, NULL);
+    /* a torn batch of two: the first cut short, the second's bytes are there */
+    memset(image + entry_off[last - 1] + 30, 0, 20);
+    expect("torn batch whose second entry is intact", (long long)entry_off[last - 1], 0, NULL);
+    /* a valid entry longer than the limit */
+    int t2 = -1;
+    char why2[512] = "";
+    long long at = scan(60, &t2, why2, sizeof why2);
+    ok(at == 16 && t2 == 0 && strstr(why2, "more than the txn limit of 60"),
+       "an entry over the limit is named as such: %s", why2);
+    build_image();
+    int64_t budget = 1 << 20, zxid = 0;
+    is_int(zk_entry_find(image, sizeof image, entry_off[2] + 1, entry_off[N_ENTRIES], 1 << 20,
+                         0x100, &budget, &zxid), (long long)entry_off[3],
+           "zk_entry_find finds the next entry start");
+    is_int(zxid, 0x103, "and its zxid");
+    budget = 10;
+    is_int(zk_entry_find(image, sizeof image, entry_off[2] + 1, entry_off[N_ENTRIES], 1 << 20,
+                         0x100, &budget, &zxid), -2, "a search out of budget says so");
+    is_int(zk_data_end(image, sizeof image, 16), (long long)entry_off[N_ENTRIES],
+           "zk_data_end: just past the last entry");
 }
 
 int main(void)
@@ -145,6 +324,17 @@ int main(void)
     ok(zk_txn_encode(&b, &close, paths, 2) == 0 && b.len == 32 + 4 + 4 + 3 + 4 + 5,
        "closeSession: header + vector<ustring> paths2Delete");
     jute_buf_free(&b);
+
+    struct corral_txn bare = {.session_id = 9, .zxid = 10, .type = CORRAL_OP_CLOSE_SESSION};
+    jute_buf_init(&b);
+    ok(zk_txn_encode(&b, &bare, NULL, -1) == 0 && b.len == 32 &&
+       zk_txn_decode(b.data, b.len, &t) == 0 && t.type == CORRAL_OP_CLOSE_SESSION,
+       "closeSession without paths2Delete: the header alone, and it reads back");
+    zk_txn_free(&t);
+    jute_buf_free(&b);
+
+    check_sizes();
+    check_scanner();
 
     /* names */
     is_int(zk_name_zxid("log.1a", "log"), 26, "log.1a is zxid 0x1a");

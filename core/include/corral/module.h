@@ -303,6 +303,14 @@ struct corral_core {
     void (*reload_plugins)(void);
 
     /*
+     * The largest txn, in bytes of ZooKeeper's encoding (TxnHeader + record),
+     * that prep lets through: jute.maxbuffer + jute.maxbuffer.extrasize, the
+     * length Apache ZooKeeper's log reader accepts.  A storage module must
+     * read back any txn up to it, and should refuse to write a bigger one.
+     */
+    int64_t (*max_txn_bytes)(void);
+
+    /*
      * For transports (ABI 2): the connection's output has drained after
      * backlogged() said 1 (call it whenever the output is fully written; it
      * does nothing unless the core holds something).  The core answers what

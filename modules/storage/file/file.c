@@ -8,7 +8,8 @@
  * and ours works with ZooKeeper (a fresh directory gets snapshot.0 at once,
  * as ZooKeeper writes one: it refuses logs without a snapshot).
  *
- * append(): encode the txn as ZooKeeper does and hand it to the log writer
+ * append(): encode the txn as ZooKeeper does (never longer than the core's
+ * txn limit, which the reader applies too) and hand it to the log writer
  * thread (group commit, txnlog.c).  Every snapCount/2 + random(snapCount/2)
  * txns (or snapSizeLimitInKb of log) the log rolls to a new file and a
  * fork()ed child writes a snapshot of the tree as it is at that moment,
@@ -47,6 +48,7 @@ static struct {
     long long snap_count;
     long long snap_size_limit;  /* bytes of log between snapshots; 0: no limit */
     long long prealloc;
+    int64_t max_txn;            /* the core's txn limit: longer entries are never written */
     int force_sync;
     int digest;
     long long retain;
@@ -100,6 +102,7 @@ static int read_config(void)
     if (zk_core->config_int("preAllocSize", 65536, 0, INT64_MAX / 1024, &kib) < 0)
         return -1;
     fs.prealloc = kib * 1024;
+    fs.max_txn = zk_core->max_txn_bytes();
     if (zk_core->config_bool("forceSync", 1, &fs.force_sync) < 0 ||
         zk_core->config_bool("storage.file.digest", 1, &fs.digest) < 0 ||
         zk_core->config_int("autopurge.snapRetainCount", 3, 1, INT32_MAX, &fs.retain) < 0 ||
@@ -359,7 +362,7 @@ static int file_recover(void)
         if (logs[i].zxid <= snap_zxid)
             first = i;
     int64_t replayed = 0;
-    if (zk_log_replay(logs + first, n_logs - first, snap_zxid < 0 ? 0 : snap_zxid,
+    if (zk_log_replay(logs + first, n_logs - first, snap_zxid < 0 ? 0 : snap_zxid, fs.max_txn,
                       replay_one, &replayed) < 0)
         goto out;
     zk_log(CORRAL_LOG_INFO, "recovered to zxid 0x%llx (snapshot 0x%llx + %lld txns) in %lld ms",
@@ -425,18 +428,49 @@ static void collect_ephemeral(void *arg, int64_t session_id, const char *path)
     c->paths[c->n++] = path;
 }
 
-static void file_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
+/*
+ * Encode a txn as the log holds it.  Nothing longer than the txn limit is
+ * ever written, since the reader (ours and ZooKeeper's) would refuse it: the
+ * core refuses such writes before they get here, and a closeSession whose
+ * list of ephemeral paths (ZooKeeper's CloseSessionTxn) would pass the limit
+ * is logged without the list, a form ZooKeeper's reader accepts too: replay
+ * then deletes what the tree says the session owns, which is the same set
+ * (Corral's snapshots are not fuzzy), so a session with any number of
+ * ephemerals can close.  ZooKeeper itself writes the list whatever its size,
+ * and cannot read its log back past ~2 MB of paths.
+ */
+static int encode_txn(const struct corral_txn *txn)
 {
     jute_buf_reset(&fs.txn_buf);
-    jute_buf_reset(&fs.entry_buf);
     struct close_paths cp = {txn->session_id, NULL, 0, 0, 0};
     if (txn->type == CORRAL_OP_CLOSE_SESSION)
         zk_core->ephemeral_each(collect_ephemeral, &cp);
     int rc = cp.oom ? -1 : zk_txn_encode(&fs.txn_buf, txn, cp.paths, cp.n);
     free(cp.paths);
+    if (rc == 0 && txn->type == CORRAL_OP_CLOSE_SESSION && (int64_t)fs.txn_buf.len > fs.max_txn) {
+        zk_log(CORRAL_LOG_INFO, "closeSession of 0x%llx: its %d ephemeral paths take %zu bytes, "
+               "more than the txn limit of %lld; logging it without them (replay deletes the "
+               "session's ephemerals from the tree)", (unsigned long long)txn->session_id, cp.n,
+               fs.txn_buf.len, (long long)fs.max_txn);
+        jute_buf_reset(&fs.txn_buf);
+        rc = zk_txn_encode(&fs.txn_buf, txn, NULL, -1);
+    }
+    if (rc == 0 && (int64_t)fs.txn_buf.len > fs.max_txn) {
+        zk_log(CORRAL_LOG_ERROR, "txn 0x%llx takes %zu bytes, more than the txn limit of %lld "
+               "bytes that the log can be read back with: not writing it",
+               (unsigned long long)txn->zxid, fs.txn_buf.len, (long long)fs.max_txn);
+        rc = -1;
+    }
+    return rc;
+}
+
+static void file_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
+{
+    jute_buf_reset(&fs.entry_buf);
+    int rc = encode_txn(txn);
     if (rc == 0)
         zk_entry_frame(&fs.entry_buf, fs.txn_buf.data, fs.txn_buf.len);
-    if (rc < 0 || fs.entry_buf.oom) {
+    if (rc < 0 || fs.txn_buf.oom || fs.entry_buf.oom) {
         done(arg, -1);
         return;
     }

@@ -12,7 +12,7 @@
  *   check              CheckVersionTxn {path, int version}
  *   error              ErrorTxn {int err}
  *   createSession      CreateSessionTxn {int timeOut}
- *   closeSession       CloseSessionTxn {vector<ustring> paths2Delete}
+ *   closeSession       CloseSessionTxn {vector<ustring> paths2Delete}, or nothing
  *   multi              MultiTxn {vector<Txn {int type, buffer data}>}
  * ZooKeeper 3.6+ may append a TxnDigest {int version, long treeDigest}; the
  * reader ignores whatever follows the record.  Log entries are framed as
@@ -104,6 +104,8 @@ static int put_record(struct jute_buf *b, const struct corral_txn *t,
         jute_put_int(b, t->timeout);
         return 0;
     case CORRAL_OP_CLOSE_SESSION:
+        if (n_close_paths < 0)
+            return 0;           /* no record: ZooKeeper's reader takes the tree's ephemerals */
         jute_put_int(b, n_close_paths);
         for (int32_t i = 0; i < n_close_paths; i++)
             jute_put_string(b, close_paths[i]);

@@ -356,32 +356,22 @@ static const struct acl_entry *acl_find(const struct acl_entry *acls, size_t n, 
     return NULL;
 }
 
-static inline uint32_t be32(const uint8_t *p)
-{
-    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
-}
-
-static inline int64_t be64(const uint8_t *p)
-{
-    return (int64_t)((uint64_t)be32(p) << 32 | be32(p + 4));
-}
-
 /* A node record's fixed tail: long acl index, then StatPersisted. */
 #define NODE_TAIL_LEN (8 + 4 * 8 + 3 * 4 + 2 * 8)
 
 static void read_stat(const uint8_t *p, int64_t *acl_index, struct corral_stat *st)
 {
     memset(st, 0, sizeof *st);
-    *acl_index = be64(p);
-    st->czxid = be64(p + 8);
-    st->mzxid = be64(p + 16);
-    st->ctime = be64(p + 24);
-    st->mtime = be64(p + 32);
-    st->version = (int32_t)be32(p + 40);
-    st->cversion = (int32_t)be32(p + 44);
-    st->aversion = (int32_t)be32(p + 48);
-    st->ephemeral_owner = be64(p + 52);
-    st->pzxid = be64(p + 60);
+    *acl_index = (int64_t)zk_be64(p);
+    st->czxid = (int64_t)zk_be64(p + 8);
+    st->mzxid = (int64_t)zk_be64(p + 16);
+    st->ctime = (int64_t)zk_be64(p + 24);
+    st->mtime = (int64_t)zk_be64(p + 32);
+    st->version = (int32_t)zk_be32(p + 40);
+    st->cversion = (int32_t)zk_be32(p + 44);
+    st->aversion = (int32_t)zk_be32(p + 48);
+    st->ephemeral_owner = (int64_t)zk_be64(p + 52);
+    st->pzxid = (int64_t)zk_be64(p + 60);
 }
 
 /* A jute buffer/string at r's cursor, decoded inline (the node loop's hot path). */
@@ -393,7 +383,7 @@ static inline void get_buffer(struct jute_reader *r, const uint8_t **out, int32_
         *len = -1;
         return;
     }
-    int32_t n = (int32_t)be32(r->p + r->pos);
+    int32_t n = (int32_t)zk_be32(r->p + r->pos);
     *out = NULL;
     *len = -1;
     if (n < 0) {

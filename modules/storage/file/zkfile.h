@@ -9,6 +9,7 @@
  *
  * The parts:
  *   format.c    txn <-> bytes (TxnHeader + record), file names, checksums
+ *   logscan.c   the entries of a log file's bytes, and torn write or damage
  *   txnlog.c    the log writer thread (group commit) and the log reader
  *   snapshot.c  snapshot writer (run in a fork()ed child) and reader
  *   file.c      the module: configuration, recover(), append(), scheduling
@@ -31,11 +32,22 @@
 /* An entry: long checksum, int length, the txn bytes, the byte 'B'. */
 #define ZK_ENTRY_OVERHEAD 13
 #define ZK_EOR 'B'
-/* ZooKeeper's jute.maxbuffer default (0xfffff) plus room for headers. */
-#define ZK_MAX_TXN_BYTES (64 * 1024 * 1024)
+/* A TxnHeader: long clientId, int cxid, long zxid, long time, int type. */
+#define ZK_TXN_HEADER_LEN 32
 
 /* ZooKeeper's opcode for reconfig txns (a SetDataTxn of /zookeeper/config). */
 #define ZK_OP_RECONFIG 16
+
+/* Big-endian ints of a mapped file. */
+static inline uint32_t zk_be32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static inline uint64_t zk_be64(const uint8_t *p)
+{
+    return (uint64_t)zk_be32(p) << 32 | zk_be32(p + 4);
+}
 
 extern const struct corral_core *zk_core;
 /* Set in a fork()ed snapshot child: it must not take the core's log lock. */
@@ -49,7 +61,8 @@ extern int zk_log_quiet;
 /* ---- format.c ---- */
 
 /* Serialize TxnHeader + record (no digest) onto b.  0, or -1 for a type
- * that has no record format (logged). */
+ * that has no record format (logged).  A closeSession gets the paths as
+ * its CloseSessionTxn, or no record at all with n_close_paths -1. */
 int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t,
                   const char *const *close_paths, int32_t n_close_paths);
 /* Decode one txn's bytes (a trailing TxnDigest is ignored).  0 or -1. */
@@ -71,6 +84,50 @@ void zk_list_free(struct zk_file *files, size_t n);
 /* mkdir -p; 0 or -1 (errno). */
 int zk_mkdirs(const char *path);
 int zk_fsync_dir(const char *dir);
+
+/* ---- logscan.c ---- */
+
+/* An entry of a txn log, as its bytes declare it. */
+struct zk_entry {
+    size_t off;                 /* where it starts */
+    size_t end;                 /* where it ends as declared (at least off + 12, at most EOF) */
+    const uint8_t *txn;         /* the txn bytes (ZK_ENTRY_OK only) */
+    size_t len;
+};
+enum { ZK_ENTRY_OK, ZK_ENTRY_END, ZK_ENTRY_BAD };
+
+/*
+ * What starts at off in the size bytes of a log file (its header at 0):
+ * ZK_ENTRY_OK, a framed entry whose length is within limit, checksum and
+ * end-of-record byte good (not decoded); ZK_ENTRY_END, nothing but zeros
+ * (preallocation) or EOF from off on; ZK_ENTRY_BAD, anything else, with
+ * *what saying what is wrong.
+ */
+int zk_entry_at(const uint8_t *map, size_t size, size_t off, int64_t limit,
+                struct zk_entry *e, const char **what);
+/*
+ * The first offset in (from, to) where a valid entry starts: good framing
+ * within limit, a txn that decodes, with a zxid above after (*zxid).  -1
+ * when there is none; -2 when the search ran out of *budget (bytes it may
+ * checksum, decreased).
+ */
+int64_t zk_entry_find(const uint8_t *map, size_t size, size_t from, size_t to, int64_t limit,
+                      int64_t after, int64_t *budget, int64_t *zxid);
+int zk_all_zero(const uint8_t *p, size_t len);
+/* Offset just past the last non-zero byte of [from, size), or from. */
+size_t zk_data_end(const uint8_t *map, size_t size, size_t from);
+
+/*
+ * A bad entry (ZK_ENTRY_BAD at bad->off) in the newest log: is it a write
+ * torn by a crash, which may be cut off, or damage?  Torn only when nothing
+ * but zeros follows its declared end, it is not complete (all its bytes
+ * and the end-of-record mark there, or its checksum matching some other
+ * length: a damaged byte or length field), and no valid entry with a later
+ * zxid than prev_zxid starts anywhere after it.  Linear in the bytes after
+ * off.  Returns 1 for torn; 0 with why filled for damage.
+ */
+int zk_damage_is_torn(const uint8_t *map, size_t size, const struct zk_entry *bad, int64_t limit,
+                      int64_t prev_zxid, char *why, size_t why_len);
 
 /* ---- txnlog.c ---- */
 
@@ -94,10 +151,11 @@ void zk_log_roll(void);
 
 /*
  * Replay: for each log file from `from` on, call fn for every txn whose zxid
- * is > after.  A torn entry at the end of the newest file is cut off (logged);
- * any other damage is an error naming the file and offset.  0 or -1.
+ * is > after.  Entries longer than limit (the core's txn limit) are damage.
+ * A torn entry at the end of the newest file is cut off (logged); any other
+ * damage is an error naming the file and offset.  0 or -1.
  */
-int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after,
+int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after, int64_t limit,
                   int (*fn)(void *arg, struct corral_txn *t), void *arg);
 
 /* ---- snapshot.c ---- */

@@ -1,0 +1,14 @@
+"""waiting — the one polling helper both test harnesses (corraltest.py and
+filestore.py, which keep their own TAP counters) share: a test waits for the
+condition it asserts, bounded in time, never for a fixed time."""
+import time
+
+
+def wait_for(cond, timeout=10.0, step=0.05):
+    """Poll cond() until true or timeout; returns its last value."""
+    end = time.time() + timeout
+    while True:
+        v = cond()
+        if v or time.time() > end:
+            return v
+        time.sleep(step)
