@@ -330,7 +330,14 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
     pipeline_submit((struct session *)s, req);
 }
 
-static void api_detach(struct corral_session *s) { pipeline_detach((struct session *)s); }
+/* The connection is gone: what was held for its backlog runs now, unanswered. */
+static void api_detach(struct corral_session *s)
+{
+    pipeline_detach((struct session *)s);
+    pipeline_resume((struct session *)s);
+}
+
+static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }
 
 struct corral_core core_api = {
     .abi_version = CORRAL_ABI_VERSION,
@@ -369,4 +376,5 @@ struct corral_core core_api = {
     .snapshot_now = api_snapshot_now,
     .reload_plugins = modules_reload,
     .max_txn_bytes = api_max_txn_bytes,
+    .session_resume = api_resume,
 };

@@ -22,6 +22,24 @@
  * that would be longer than jute.maxbuffer is answered MarshallingError
  * instead, with a log line, and sets no watch.
  *
+ * Reads are also held for the connection's backlog.  The transports stop
+ * reading a connection while more than 8 MiB of its output wait, but reads
+ * queued behind a write were all answered the moment it completed: 200 of a
+ * 1 MB node, a few KB of requests, became 200 MB of output.  So before each
+ * read the core asks the transport whether the connection is backlogged
+ * (conn_ops->backlogged) and, when it is, stops there with the session
+ * `held`; the transport calls session_resume once its output has drained
+ * and the core goes on, in order, until the next time.  A connection's
+ * output is thereby bounded by the transport's mark plus one reply (at most
+ * jute.maxbuffer), whatever its client pipelines.  What is not held: the
+ * reply to a write completing (a write at the head is not behind a held
+ * read, and its reply is about as large as the request) and watch events,
+ * which go out as they fire, as before: an event therefore still precedes
+ * the replies that were answered after its change, ZooKeeper's order.  A held
+ * session's clock is its client's reading (its input waits meanwhile): when
+ * the client reads nothing for the session timeout, the session expires and
+ * its connection is closed at once, the held requests running unanswered.
+ *
  * Session life: connect queues an internal createSession write; closeSession
  * (client) or expiry (server) queues a closeSession write whose apply removes
  * the ephemerals; then the connection is told to close and the session goes.
@@ -146,11 +164,17 @@ static void account(struct session *s, const struct pending *p, int64_t zxid)
     server.total_latency_ms += lat;
 }
 
+/* Whether p's reply goes out: not internal, and the connection that sent it is still there. */
+static int answered_to_conn(const struct session *s, const struct pending *p)
+{
+    return !p->internal && s->ops && p->conn_gen == s->conn_gen;
+}
+
 /* Send rsp for the head request p, if the connection that sent it is still there. */
 static void send_reply(struct session *s, const struct pending *p, struct corral_response *rsp)
 {
     account(s, p, rsp->zxid);
-    if (p->internal || !s->ops || p->conn_gen != s->conn_gen)
+    if (!answered_to_conn(s, p))
         return;
     rsp->op = p->req->op;
     rsp->xid = p->req->xid;
@@ -709,10 +733,34 @@ void write_queue_remove(struct session *s)
     s->write_next = NULL;
 }
 
-/* Answer the reads at the head of s's FIFO; queue s on the write stage when a write can be prepped. */
+/*
+ * A held session lives by its client's reading (the transport reads none of
+ * its input meanwhile, so its pings are not seen): the clock restarts when
+ * a closing session (a closeSession queued, its clock stopped) gets held and
+ * whenever the output drained.
+ */
+static void held_clock(struct session *s)
+{
+    expiry_update(&server.expiry, &s->expiry, now_ms(), s->timeout_ms);
+}
+
+/*
+ * Answer the reads at the head of s's FIFO, holding them while the
+ * connection is backlogged; queue s on the write stage when a write can be
+ * prepped.  Reads whose reply goes nowhere (from an earlier connection, or
+ * none attached) are not held: they cost no output.
+ */
 static void session_pump(struct session *s)
 {
+    s->held = 0;
     while (s->head && !s->head->in_flight && !is_write(s->head->req)) {
+        if (answered_to_conn(s, s->head) && s->ops->backlogged &&
+            s->ops->backlogged(s->conn)) {
+            s->held = 1;
+            if (s->closing)
+                held_clock(s);
+            return;             /* a write behind the held read waits too */
+        }
         do_read(s, s->head);
         dequeue_head(s);
     }
@@ -942,6 +990,8 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         res.session_id = s->id;
         memcpy(res.passwd, s->passwd, sizeof res.passwd);
         ops->connected(conn, &res);
+        /* reads held for the old connection's backlog: their replies go nowhere now */
+        pipeline_resume(s);
         return s;
     }
 
@@ -988,17 +1038,45 @@ void pipeline_detach(struct session *s)
     watch_remove_session(s);
 }
 
+void pipeline_resume(struct session *s)
+{
+    if (!s->held)
+        return;
+    held_clock(s);
+    session_pump(s);
+    write_stage_drain();
+}
+
+/*
+ * The session's clock ran out: queue its closeSession.  A session closing
+ * already gets here only when it was held (held_clock): its closeSession
+ * waits behind the held reads.  A held session's client has not read for
+ * its whole timeout, so the replies held for it could never go out and its
+ * close would wait behind them: the connection is closed now (what it has
+ * queued is still written) and the held requests run unanswered.
+ */
 void pipeline_expire(struct session *s)
 {
-    if (s->closing)
-        return;
-    s->closing = 1;
-    s->close_reason = CORRAL_ESESSIONEXPIRED;
-    struct corral_request *req = calloc(1, sizeof *req);
-    if (!req)
-        abort();
-    req->op = CORRAL_OP_CLOSE_SESSION;
-    enqueue(s, req, 1, 0);
+    int close_queued = s->closing;
+    if (!close_queued) {
+        s->closing = 1;
+        s->close_reason = CORRAL_ESESSIONEXPIRED;
+    }
+    if (s->held && s->ops) {
+        const struct corral_conn_ops *ops = s->ops;
+        void *conn = s->conn;
+        log_info("session 0x%llx: its client read none of its replies for %d ms; closing its "
+                 "connection", (unsigned long long)s->id, (int)s->timeout_ms);
+        pipeline_detach(s);
+        ops->close(conn, s->close_reason);
+    }
+    if (!close_queued) {
+        struct corral_request *req = calloc(1, sizeof *req);
+        if (!req)
+            abort();
+        req->op = CORRAL_OP_CLOSE_SESSION;
+        enqueue(s, req, 1, 0);
+    }
     session_pump(s);
     write_stage_drain();
 }

@@ -60,6 +60,7 @@ struct session {
     int closing;                        /* close submitted or expired: no new work */
     int32_t close_reason;
     int created;                        /* createSession txn applied */
+    int held;                           /* a read waits for the connection's backlog (pipeline.c) */
 
     struct session_watch *watches;
 
@@ -225,6 +226,8 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
                                  const struct corral_conn_ops *ops, void *conn);
 void pipeline_submit(struct session *s, struct corral_request *req);
 void pipeline_detach(struct session *s);
+/* The connection's output drained (or the connection is gone): answer what was held. */
+void pipeline_resume(struct session *s);
 void pipeline_expire(struct session *s);
 void write_queue_remove(struct session *s);
 /* A write the server makes itself (container cleanup): no reply goes out. */

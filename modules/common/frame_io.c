@@ -17,6 +17,10 @@
  * EV_WRITE.  While more than OUTPUT_HIGH bytes wait the connection stops
  * reading, so a client that pipelines requests without reading the answers
  * cannot grow our memory without bound; it reads again once all is written.
+ * Requests already read but still queued in the core (reads behind a
+ * write) are held back the same way: the transport's conn_ops->backlogged
+ * is frame_io_backlogged, and once all is written the transport calls the
+ * core's session_resume before frame_io_resume.
  *
  * What stays with the transport: decoding and dispatch, its frame limit and
  * what it answers to bad input, the connection's states, and when it is
@@ -184,9 +188,9 @@ static void on_readable(struct ev_loop *loop, ev_io *w, int revents)
     }
 }
 
-void frame_io_resume(struct frame_io *io)
+void frame_io_resume(struct frame_io *io, size_t out_len)
 {
-    if (!io->paused)
+    if (!io->paused || out_len - io->out_off > OUTPUT_HIGH)
         return;
     io->paused = 0;
     ev_io_start(io->core->loop, &io->read_watcher);

@@ -52,7 +52,8 @@ void frame_io_close(struct frame_io *io);
 /* Stop reading (closing, lost); nothing when already stopped. */
 void frame_io_stop_reading(struct frame_io *io);
 /*
- * For the transport's frame loop: 1 while more than 8 MiB of its output
+ * For the transport's frame loop, and its conn_ops->backlogged (the core
+ * asks before answering a queued read): 1 while more than 8 MiB of its output
  * (out_len bytes in all) wait to be written.  Reading stops until
  * frame_io_resume.
  */
@@ -64,8 +65,12 @@ int frame_io_backlogged(struct frame_io *io, size_t out_len);
  * EV_WRITE, -1 error.
  */
 int frame_io_flush(struct frame_io *io, uint8_t **data, size_t *len, size_t *cap);
-/* After a complete flush: a connection paused for its backlog reads again. */
-void frame_io_resume(struct frame_io *io);
+/*
+ * After a complete flush and the core's session_resume (which may have
+ * queued out_len bytes again): a connection paused for its backlog reads
+ * again, unless that is a backlog already.
+ */
+void frame_io_resume(struct frame_io *io, size_t out_len);
 
 /* The length prefix at p (4 bytes, big-endian). */
 static inline uint32_t frame_io_len(const uint8_t *p)

@@ -21,14 +21,6 @@ LIMIT = 0xfffff                        # jute.maxbuffer's default
 BIG = 1000000
 
 
-def vmhwm_kb(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    return None
-
-
 def multiread(paths, op=GETDATA, watch=False):
     body = b""
     for p in paths:

@@ -136,6 +136,23 @@ def four_letter(port, word, timeout=5.0):
         return ""
 
 
+def vmhwm_kb(pid):
+    """A process's peak resident memory (VmHWM in /proc/PID/status), in kB."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    return None
+
+
+def small_asan_quarantine(mb=16):
+    """ASan keeps freed blocks resident in its quarantine (256 MB by default),
+    so a buffer freed and grown again many times shows in VmHWM as if corrald
+    held it.  Servers started after this call keep only mb MB of quarantine."""
+    os.environ["ASAN_OPTIONS"] = os.environ.get("ASAN_OPTIONS", "detect_leaks=1") + \
+        ":quarantine_size_mb=%d" % mb
+
+
 def _session_opens(port):
     """True once a real ConnectRequest is answered (ZooKeeper says imok earlier).
     The probe's session is closed at once, so it does not linger and expire
@@ -410,6 +427,12 @@ def jvec(strings):
 
 
 OPEN_ACL = jint(1) + jint(31) + jstr("world") + jstr("anyone")
+
+
+def jframe(xid, op, body=b""):
+    """A whole request frame (length, header, body), to send many at once."""
+    payload = jint(xid) + jint(op) + body
+    return jint(len(payload)) + payload
 
 
 class JuteReader:

@@ -6,7 +6,9 @@
  * order, a session reads its own writes, watch events before the reply of
  * the write that fired them, sequential names from the parent's cversion,
  * multi all-or-nothing with ZooKeeper's per-member codes, ephemerals removed
- * on close, and many txns in flight with completion in order.
+ * on close, many txns in flight with completion in order, and reads held
+ * while the connection is backlogged (in order, events not held, what
+ * becomes of held reads when the session moves, detaches or expires).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +21,7 @@
 #define MAX_LOG 256
 struct record {
     char kind;                  /* 'c' connected, 'r' reply, 'e' event, 'x' close */
+    void *conn;
     int32_t xid, err, type;
     int64_t session_id;
     char path[128];
@@ -31,24 +34,30 @@ struct record {
 static struct record log_[MAX_LOG];
 static int n_log;
 
-static struct record *add(char kind)
+static struct record *add(char kind, void *conn)
 {
     struct record *r = &log_[n_log < MAX_LOG - 1 ? n_log++ : n_log];
     memset(r, 0, sizeof *r);
     r->kind = kind;
+    r->conn = conn;
     return r;
 }
 
+/* The fake connection is backlogged once it has taken `room` more replies (-1: never). */
+static int room = -1;
+
 static void on_connected(void *conn, const struct corral_connect_result *res)
 {
-    struct record *r = add('c');
+    struct record *r = add('c', conn);
     r->err = res->err;
     r->session_id = res->session_id;
 }
 
 static void on_reply(void *conn, const struct corral_response *rsp)
 {
-    struct record *r = add('r');
+    struct record *r = add('r', conn);
+    if (room > 0)
+        room--;
     r->xid = rsp->xid;
     r->err = rsp->err;
     r->stat = rsp->stat;
@@ -64,18 +73,21 @@ static void on_reply(void *conn, const struct corral_response *rsp)
 
 static void on_event(void *conn, const struct corral_watch_event *ev)
 {
-    struct record *r = add('e');
+    struct record *r = add('e', conn);
     r->type = ev->type;
     snprintf(r->path, sizeof r->path, "%s", ev->path);
 }
 
 static void on_close(void *conn, int32_t reason)
 {
-    struct record *r = add('x');
+    struct record *r = add('x', conn);
     r->err = reason;
 }
 
-static const struct corral_conn_ops conn_ops = {on_connected, on_reply, on_event, on_close};
+static int on_backlogged(void *conn) { return room == 0; }
+
+static const struct corral_conn_ops conn_ops = {on_connected, on_reply, on_event, on_close,
+                                                on_backlogged};
 
 /* ---- a storage whose completions wait until released ---- */
 struct waiting {
@@ -404,6 +416,95 @@ int main(void)
     ok(in_order, "their replies come in order");
     is_int(find('r', 200)->err, CORRAL_ENODEEXISTS, "prep saw a create still in flight");
     hold = 0;
+
+    /* reads behind a write are held while the connection is backlogged */
+    pipeline_submit(s, create(500, "/h", NULL, 0));
+    pipeline_submit(s, create(501, "/hw", NULL, 0));
+    struct corral_request *hw = req(CORRAL_OP_GET_DATA, 502, "/h");
+    hw->watch = 1;
+    pipeline_submit(s, hw);
+    int64_t outstanding = server.outstanding;
+    n_log = 0;
+    hold = 1;
+    struct corral_request *hs = req(CORRAL_OP_SET_DATA, 510, "/hw");
+    pipeline_submit(s, hs);
+    for (int i = 0; i < 6; i++)
+        pipeline_submit(s, req(CORRAL_OP_GET_DATA, 511 + i, "/h"));
+    pipeline_submit(s, create(520, "/h2", NULL, 0));
+    pipeline_submit(s, req(CORRAL_OP_GET_DATA, 521, "/h2"));
+    room = 3;
+    release_all();
+    hold = 0;
+    ok(n_log == 3 && log_[0].xid == 510 && log_[1].xid == 511 && log_[2].xid == 512,
+       "room for three replies: the write's and two reads' go out");
+    ok(s->held, "the other reads are held");
+    ok(n_held == 0 && !tree_lookup(&server.tree, "/h2"), "the write behind them waits too");
+    struct session *s5 = connect_session();
+    struct corral_request *hset = req(CORRAL_OP_SET_DATA, 530, "/h");
+    pipeline_submit(s5, hset);
+    ok(n_log >= 5 && log_[3].kind == 'c' && log_[n_log - 2].kind == 'e' &&
+           log_[n_log - 2].conn == NULL,
+       "an event for the held session goes out at once");
+    int before = n_log;
+    room = -1;
+    pipeline_resume(s);
+    int order = n_log == before + 6;
+    const int32_t want[] = {513, 514, 515, 516, 520, 521};
+    for (int i = 0; i < 6 && order; i++)
+        order = log_[before + i].kind == 'r' && log_[before + i].xid == want[i];
+    ok(order, "once drained the held reads are answered, in order, then the write behind them");
+    ok(find('r', 511)->stat.version == 0 && find('r', 513)->stat.version == 1,
+       "the reads answered after the event see its change");
+    ok(!s->held && server.outstanding == outstanding, "nothing is left held");
+    n_log = 0;
+    pipeline_resume(s);
+    is_int(n_log, 0, "resuming a session that holds nothing does nothing");
+
+    /* held reads whose connection goes: moved, detached, expired */
+    struct session *s6 = connect_session();
+    n_log = 0;
+    room = 0;
+    for (int i = 0; i < 3; i++)
+        pipeline_submit(s6, req(CORRAL_OP_GET_DATA, 600 + i, "/h"));
+    ok(n_log == 0 && s6->held, "a read arriving on a backlogged connection is held");
+    struct corral_connect_params mp;
+    memset(&mp, 0, sizeof mp);
+    mp.timeout_ms = 10000;
+    mp.session_id = s6->id;
+    mp.passwd = s6->passwd;
+    mp.passwd_len = CORRAL_PASSWD_LEN;
+    int dummy;
+    ok(pipeline_connect(&mp, &conn_ops, &dummy) == s6, "the session moves to another connection");
+    ok(n_log == 2 && log_[0].kind == 'x' && log_[0].err == CORRAL_ESESSIONMOVED &&
+           log_[1].kind == 'c' && log_[1].conn == &dummy,
+       "the old connection is closed, the new one connected, and no held reply goes to it");
+    ok(!s6->held && !s6->head, "the old connection's held reads are gone");
+    n_log = 0;
+    pipeline_submit(s6, req(CORRAL_OP_GET_DATA, 610, "/h"));
+    ok(s6->held, "(held again on the new connection)");
+    core_api.session_detach((struct corral_session *)s6);
+    ok(n_log == 0 && !s6->held && !s6->head, "a detached session's held reads run unanswered");
+    int64_t sid7;
+    struct session *s7 = connect_session();
+    sid7 = s7->id;
+    n_log = 0;
+    pipeline_submit(s7, req(CORRAL_OP_GET_DATA, 620, "/h"));
+    pipeline_expire(s7);
+    ok(n_log == 1 && log_[0].kind == 'x' && log_[0].err == CORRAL_ESESSIONEXPIRED,
+       "a held session that expires: its connection is closed, the held reply dropped");
+    ok(!session_find(sid7), "and the session is closed");
+    struct session *s8 = connect_session();
+    int64_t sid8 = s8->id;
+    n_log = 0;
+    pipeline_submit(s8, req(CORRAL_OP_GET_DATA, 630, "/h"));
+    pipeline_submit(s8, req(CORRAL_OP_CLOSE_SESSION, 631, NULL));
+    ok(session_find(sid8) && s8->held && s8->expiry.when,
+       "a closeSession behind held reads waits, with the session's clock running");
+    pipeline_expire(s8);
+    ok(n_log == 1 && log_[0].kind == 'x' && !session_find(sid8),
+       "when the clock runs out the connection is closed and the session goes");
+    room = -1;
+    ok(server.outstanding == outstanding, "no request is left behind");
 
     /* plugin hooks */
     n_log = 0;

@@ -24,8 +24,13 @@
 #include "corral/request.h"
 #include "corral/txn.h"
 
-/* Bump on any incompatible change to these headers. */
-#define CORRAL_ABI_VERSION 1
+/*
+ * Bump on any incompatible change to these headers.
+ * 2: corral_conn_ops gained backlogged (the core reads it from the
+ *    transport's table, so a table built for 1 is too short), corral_core
+ *    gained session_resume.
+ */
+#define CORRAL_ABI_VERSION 2
 
 /* The one symbol every module exports. */
 #define CORRAL_MODULE_SYMBOL corral_module_entry
@@ -92,6 +97,17 @@ struct corral_conn_ops {
      * touches conn again after this call.
      */
     void (*close)(void *conn, int32_t reason);
+    /*
+     * Whether the connection's output is backlogged (the transport's own
+     * threshold, e.g. its buffer of unsent bytes is over its mark).  The core
+     * asks before answering each read that waited in the session's FIFO (or
+     * arrives behind a held one); on 1 it holds that read and everything
+     * after it, in order, until the transport calls core->session_resume().
+     * Replies to writes already under way and watch events are not held
+     * (they are not amplified: a write's reply is about as large as its
+     * request, an event as its path).  NULL: never backlogged.
+     */
+    int (*backlogged)(void *conn);
 };
 
 /* What `cons`/`stat` show of a session. */
@@ -293,6 +309,16 @@ struct corral_core {
      * read back any txn up to it, and should refuse to write a bigger one.
      */
     int64_t (*max_txn_bytes)(void);
+
+    /*
+     * For transports (ABI 2): the connection's output has drained after
+     * backlogged() said 1 (call it whenever the output is fully written; it
+     * does nothing unless the core holds something).  The core answers what
+     * it held, in order, until the connection is backlogged again, and counts
+     * the client's reading as a sign of life for its session's timeout.  It
+     * may call any conn_ops callback, close() included, before returning.
+     */
+    void (*session_resume)(struct corral_session *s);
 };
 
 /* Plugins: started after the transports, stopped before them. */

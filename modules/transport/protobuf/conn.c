@@ -15,7 +15,9 @@
  * an ev_prepare watcher (pb_flush_all) writes every listed buffer once per
  * loop iteration (frame_io_flush), so pipelined requests read together are
  * answered with one write.  What the socket does not take waits for
- * EV_WRITE; while more than 8 MiB wait the connection stops reading.
+ * EV_WRITE; while more than 8 MiB wait the connection stops reading, and
+ * the core holds the session's queued reads (cb_backlogged) until everything
+ * is written (service: session_resume).
  *
  * Lifetime: the core may call close() from inside session_submit() or
  * session_connect() (a closeSession, a failed addauth, a session moving to
@@ -173,6 +175,13 @@ static void cb_event(void *conn, const struct corral_watch_event *ev)
     schedule(c);
 }
 
+/* Asked by the core before it answers a queued read: hold it while our output is backlogged. */
+static int cb_backlogged(void *conn)
+{
+    struct pb_conn *c = conn;
+    return frame_io_backlogged(&c->io, c->out.len);
+}
+
 static void cb_close(void *conn, int32_t reason)
 {
     struct pb_conn *c = conn;
@@ -192,6 +201,7 @@ static const struct corral_conn_ops conn_ops = {
     .reply = cb_reply,
     .event = cb_event,
     .close = cb_close,
+    .backlogged = cb_backlogged,
 };
 
 /* ---- input ---- */
@@ -336,7 +346,11 @@ static void service(struct pb_conn *c)
         conn_destroy(c);
         return;
     }
-    frame_io_resume(&c->io);
+    /* all written: the core answers what it held for the backlog (it may close c) */
+    if (c->session && !c->core_done)
+        pb.core->session_resume(c->session);
+    if (taking_input(c))
+        frame_io_resume(&c->io, c->out.len);
 }
 
 void pb_flush_all(struct ev_loop *loop, ev_prepare *w, int revents)

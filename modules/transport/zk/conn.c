@@ -14,7 +14,9 @@
  * before libev blocks and writes each listed buffer with as few write(2)s as
  * it takes (frame_io_flush), so pipelined requests read in one go are
  * answered with one write.  What the socket does not take waits for
- * EV_WRITE.  While more than 8 MiB are queued the connection stops reading.
+ * EV_WRITE.  While more than 8 MiB are queued the connection stops reading,
+ * and the core holds the session's queued reads (cb_backlogged) until
+ * everything is written (service: session_resume).
  *
  * Lifetime: the core may call close() from inside session_submit() (a
  * closeSession, a failed addauth), so a connection is never freed on the
@@ -226,6 +228,13 @@ static void cb_event(void *conn, const struct corral_watch_event *ev)
     zk.packets_sent++;
 }
 
+/* Asked by the core before it answers a queued read: hold it while our output is backlogged. */
+static int cb_backlogged(void *conn)
+{
+    struct zk_conn *c = conn;
+    return frame_io_backlogged(&c->io, c->out.len);
+}
+
 static void cb_close(void *conn, int32_t reason)
 {
     struct zk_conn *c = conn;
@@ -242,6 +251,7 @@ static const struct corral_conn_ops conn_ops = {
     .reply = cb_reply,
     .event = cb_event,
     .close = cb_close,
+    .backlogged = cb_backlogged,
 };
 
 /* ---- input ---- */
@@ -432,7 +442,11 @@ static void service(struct zk_conn *c)
         zk_conn_destroy(c);
         return;
     }
-    frame_io_resume(&c->io);
+    /* all written: the core answers what it held for the backlog (it may close c) */
+    if (c->session && !c->core_done)
+        zk.core->session_resume(c->session);
+    if (taking_input(c))
+        frame_io_resume(&c->io, c->out.len);
 }
 
 void zk_flush_all(struct ev_loop *loop, ev_prepare *w, int revents)
