@@ -216,17 +216,25 @@ static const char *read_op_name(int32_t op)
  * has no such code; MarshallingError ("the reply could not be marshalled")
  * is the one clients know that says it.
  */
+static int64_t reply_limit(const struct session *s)
+{
+    int64_t own = s->ops && s->ops->max_reply ? s->ops->max_reply(s->conn) : 0;
+    return own > 0 ? own : server.max_reply;
+}
+
 static int reply_fits(const struct session *s, const struct pending *p, int64_t size,
                       int partial)
 {
-    if (server.max_reply <= 0 || size <= server.max_reply)
+    int64_t limit = reply_limit(s);
+    if (limit <= 0 || size <= limit)
         return 1;
     const char *path = p->req->path;
     log_warn("session 0x%llx: the reply to %s%s%s (xid %d) would be %s%lld bytes, more than "
-             "jute.maxbuffer (%d): answered MarshallingError",
+             "%s (%lld): answered MarshallingError",
              (unsigned long long)s->id, read_op_name(p->req->op), path ? " " : "",
              path ? path : "", p->req->xid, partial ? "at least " : "", (long long)size,
-             (int)server.max_reply);
+             limit == server.max_reply ? "jute.maxbuffer" : "its transport's message limit",
+             (long long)limit);
     return 0;
 }
 
@@ -394,8 +402,8 @@ static void multi_read(struct session *s, const struct pending *p)
     const char ***names = calloc(n ? (size_t)n : 1, sizeof *names);
     if (!results || !names)
         abort();
-    int64_t size = reply_multi_overhead();
-    for (; done < n && (server.max_reply <= 0 || size <= server.max_reply); done++) {
+    int64_t size = reply_multi_overhead(), limit = reply_limit(s);
+    for (; done < n && (limit <= 0 || size <= limit); done++) {
         const struct corral_request *m = &r->ops[done];
         if (m->op != CORRAL_OP_GET_DATA && m->op != CORRAL_OP_GET_CHILDREN) {
             memset(&results[done], 0, sizeof results[done]);

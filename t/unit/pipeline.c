@@ -86,8 +86,9 @@ static void on_close(void *conn, int32_t reason)
 
 static int on_backlogged(void *conn) { return room == 0; }
 
-static const struct corral_conn_ops conn_ops = {on_connected, on_reply, on_event, on_close,
-                                                on_backlogged};
+static const struct corral_conn_ops conn_ops = {.connected = on_connected, .reply = on_reply,
+                                                .event = on_event, .close = on_close,
+                                                .backlogged = on_backlogged};
 
 /* ---- a storage whose completions wait until released ---- */
 struct waiting {

@@ -26,9 +26,9 @@
 
 /*
  * Bump on any incompatible change to these headers.
- * 2: corral_conn_ops gained backlogged (the core reads it from the
- *    transport's table, so a table built for 1 is too short), corral_core
- *    gained session_resume.
+ * 2: corral_conn_ops gained backlogged and max_reply (the core reads them
+ *    from the transport's table, so a table built for 1 is too short),
+ *    corral_core gained session_resume.
  */
 #define CORRAL_ABI_VERSION 2
 
@@ -108,6 +108,14 @@ struct corral_conn_ops {
      * request, an event as its path).  NULL: never backlogged.
      */
     int (*backlogged)(void *conn);
+    /*
+     * The largest reply this connection's client reads, in bytes as the
+     * core measures replies (ZooKeeper's encoding of the response); a read
+     * whose reply would be longer is answered MarshallingError instead of
+     * being built.  <= 0 or NULL: jute.maxbuffer, a ZooKeeper client's own
+     * limit.  A transport whose clients take longer messages says so here.
+     */
+    int64_t (*max_reply)(void *conn);
 };
 
 /* What `cons`/`stat` show of a session. */

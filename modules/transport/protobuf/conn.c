@@ -196,12 +196,20 @@ static void cb_close(void *conn, int32_t reason)
     conn_finish(c);
 }
 
+/* Our clients read messages up to protobuf.maxMessageSize, as they send them. */
+static int64_t cb_max_reply(void *conn)
+{
+    (void)conn;
+    return pb.max_message;
+}
+
 static const struct corral_conn_ops conn_ops = {
     .connected = cb_connected,
     .reply = cb_reply,
     .event = cb_event,
     .close = cb_close,
     .backlogged = cb_backlogged,
+    .max_reply = cb_max_reply,
 };
 
 /* ---- input ---- */
