@@ -114,7 +114,12 @@ def run(target):
     time.sleep(0.5)
     ok(not waiting.ready(), "loss: a request waits while there is no server")
     restart(srv, signal.SIGKILL)
-    st = waiting.get(timeout=15)
+    try:
+        st = waiting.get(timeout=15)
+    except Exception:
+        diag("loss: no answer; client states %s; server log:\n%s" %
+             (lis.states, srv.output()[-3000:] if hasattr(srv, "output") else ""))
+        raise
     ok(st is not None and st.ephemeralOwner == sid, "loss: answered once the server is back, the ephemeral intact")
     ok(lis.saw("SUSPENDED", "CONNECTED"), "loss: SUSPENDED, then CONNECTED again")
     is_(lossy.client_id[0], sid, "loss: the same session (sessions survive a restart, as in ZooKeeper)")
