@@ -1,6 +1,6 @@
 /*
- * jute.c (test) — the jute codec (core/jute/jute.c) and the zk transport's
- * records (modules/transport/zk/proto.c).
+ * jute.c (test) — libzk's jute primitives (core/zk/jute.c) and the client
+ * protocol's records (core/zk/request.c, reply.c), linked.
  *
  * Primitives are checked two ways: the exact bytes ZooKeeper's format
  * prescribes (big-endian, -1 for null, count-prefixed vectors), and a
@@ -16,8 +16,7 @@
 #include <string.h>
 #include "tap.h"
 #include "corral/jute.h"
-/* The transport's codec is one self-contained file: build it into the test. */
-#include "../../modules/transport/zk/proto.c"
+#include "corral/zk_proto.h"
 
 /* ---- helpers ---- */
 
@@ -53,7 +52,7 @@ static size_t from_hex(const char *hex, uint8_t *out)
     return n;
 }
 
-/* A frame writer for request records (test side, independent of proto.c). */
+/* A frame writer for request records (test side, independent of request.c). */
 static void w_str(struct jute_buf *b, const char *s) { jute_put_string(b, s); }
 
 /* ---- primitives ---- */
