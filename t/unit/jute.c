@@ -307,6 +307,19 @@ static struct corral_request *decode(const struct jute_buf *b)
     return req;
 }
 
+/* The request encoder (for forwarding) gives back the frame the test wrote. */
+static int reencodes(const struct jute_buf *b)
+{
+    struct corral_request *req = decode(b);
+    struct jute_buf again;
+    jute_buf_init(&again);
+    int same = req && zk_encode_request(&again, req) == 0 && again.len == b->len &&
+               !memcmp(again.data, b->data, b->len);
+    zk_request_free(req);
+    jute_buf_free(&again);
+    return same;
+}
+
 static void put_world_acl(struct jute_buf *b)
 {
     jute_put_int(b, 1);
@@ -335,6 +348,7 @@ static void test_requests(void)
            req->flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL,
        "create decodes");
     zk_request_free(req);
+    ok(reencodes(&b), "create: the encoder writes the same frame");
     /* the same body cut short anywhere is malformed */
     int all_refused = 1;
     for (size_t cut = 0; cut < b.len; cut++) {
@@ -360,6 +374,7 @@ static void test_requests(void)
            req->flags == CORRAL_CREATE_PERSISTENT_WITH_TTL,
        "createTTL decodes ttl and a null buffer");
     zk_request_free(req);
+    ok(reencodes(&b), "createTTL: the encoder writes the same frame");
 
     /* delete, exists, getData, setData, setACL, sync, check */
     jute_buf_reset(&b);
@@ -429,6 +444,7 @@ static void test_requests(void)
     ok(req && req->op == CORRAL_OP_AUTH && !strcmp(req->path, "digest") && req->data_len == 3,
        "auth: scheme in path, credentials in data");
     zk_request_free(req);
+    ok(reencodes(&b), "auth: the encoder writes the same frame");
 
     /* setWatches */
     jute_buf_reset(&b);
@@ -447,6 +463,7 @@ static void test_requests(void)
            req->n_watch_paths[2] == 1 && !strcmp(req->watch_paths[2][0], "/c"),
        "setWatches decodes its three lists");
     zk_request_free(req);
+    ok(reencodes(&b), "setWatches: the encoder writes the same frame");
     jute_buf_reset(&b);
     jute_put_int(&b, 1);
     jute_put_int(&b, CORRAL_OP_SET_WATCHES);
@@ -485,6 +502,7 @@ static void test_requests(void)
            req->ops[2].op == CORRAL_OP_DELETE,
        "multi decodes its members");
     zk_request_free(req);
+    ok(reencodes(&b), "multi: the encoder writes the same frame");
     ok(zk_decode_request(b.data, b.len - 9, &req) < 0, "multi without its done header is refused");
     /* a read op inside a write multi is refused */
     jute_buf_reset(&b);
@@ -514,6 +532,7 @@ static void test_requests(void)
     req = decode(&b);
     ok(req && req->n_ops == 1 && req->ops[0].op == CORRAL_OP_GET_DATA, "multiRead decodes");
     zk_request_free(req);
+    ok(reencodes(&b), "multiRead: the encoder writes the same frame");
 
     /* addWatch */
     jute_buf_reset(&b);
