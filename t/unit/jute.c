@@ -20,18 +20,9 @@
 
 /* ---- helpers ---- */
 
-static char *to_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++)
-        sprintf(s + 2 * i, "%02x", p[i]);
-    s[2 * n] = 0;
-    return s;
-}
-
 static void is_hex(const struct jute_buf *b, const char *want, const char *what)
 {
-    char *got = to_hex(b->data, b->len);
+    char *got = tap_hex(b->data, b->len);
     is_str(got, want, "%s", what);
     free(got);
 }

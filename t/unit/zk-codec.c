@@ -23,15 +23,6 @@
 #include "corral/zk_proto.h"
 #include "corral/zk_snapshot.h"
 
-static char *to_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++)
-        sprintf(s + 2 * i, "%02x", p[i]);
-    s[2 * n] = 0;
-    return s;
-}
-
 /* ---- requests ---- */
 
 static int same_str(const char *a, const char *b)
@@ -295,7 +286,7 @@ static void test_requests(void)
     r.flags = CORRAL_CREATE_EPHEMERAL_SEQUENTIAL;
     jute_buf_reset(&b);
     zk_encode_request(&b, &r);
-    char *hex = to_hex(b.data, b.len);
+    char *hex = tap_hex(b.data, b.len);
     is_str(hex,
            "00000007" "00000001"                    /* RequestHeader {xid, type} */
            "00000002" "2f61"                        /* path */
@@ -502,7 +493,7 @@ static void test_snapshot_body(void)
     session_timeouts[0] = 30000;
     jute_buf_reset(&s.all);
     zk_snap_body_write(&src, &b, to_sink, &s, &digest);
-    char *hex = to_hex(s.all.data, s.all.len);
+    char *hex = tap_hex(s.all.data, s.all.len);
     is_str(hex,
            "00000001" "0000000000000010" "00007530"             /* sessions */
            "00000001" "0000000000000001"                        /* ACL cache: index 1 */
