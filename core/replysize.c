@@ -9,7 +9,7 @@
  * a frame longer than its jute.maxbuffer).  The pipeline measures the reply
  * here first and answers an error instead when it is over the limit.
  *
- * The measure is the zk transport's encoding (modules/transport/zk/proto.c,
+ * The measure is the zk transport's encoding (libzk: core/zk/reply.c,
  * zk_encode_reply), field for field, so a reply the limit lets through is
  * exactly one a ZooKeeper client accepts; t0250 checks the boundary to the
  * byte.  The protobuf transport's encoding of the same reply is within a few

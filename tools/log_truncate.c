@@ -23,17 +23,6 @@
 #include "zkfile.h"
 #include "log_truncate.h"
 
-/* format.c logs through the module's core table; nothing here needs its lines. */
-static void no_log(int level, const char *who, const char *fmt, ...)
-{
-    (void)level;
-    (void)who;
-    (void)fmt;
-}
-static const struct corral_core tool_core = {.log = no_log};
-const struct corral_core *zk_core = &tool_core;
-int zk_log_quiet = 1;
-
 /* What the tool reads any entry with: the file may come from a server with a larger limit. */
 #define ANY_LENGTH INT32_MAX
 

@@ -1,6 +1,6 @@
 /*
  * tap.h — just enough of the Test Anything Protocol for C unit tests run by
- * prove: ok(), is_int(), is_str(), done_testing().  Each check prints one
+ * prove: ok(), is_int(), is_str(), tap_hex(), done_testing().  Each check prints one
  * "ok N - description" / "not ok N - description" line; diagnostics go to
  * stderr prefixed with '#'.  Header-only so every test is one .c file.
  */
@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <stdarg.h>
+#include <stdint.h>
+#include <stdlib.h>
 
 static int tap_count, tap_failed;
 
@@ -47,6 +49,17 @@ static int tap_ok(int cond, const char *file, int line, const char *fmt, ...)
             fprintf(stderr, "#          got: '%s'\n#     expected: '%s'\n",        \
                     g_ ? g_ : "(null)", w_ ? w_ : "(null)");                       \
     } while (0)
+
+/* Bytes as lowercase hex (malloc'd), to compare encodings with is_str. */
+static inline char *tap_hex(const uint8_t *p, size_t n)
+{
+    char *s = malloc(2 * n + 1);
+    for (size_t i = 0; s && i < n; i++)
+        sprintf(s + 2 * i, "%02x", p[i]);
+    if (s)
+        s[2 * n] = 0;
+    return s;
+}
 
 static int done_testing(void)
 {

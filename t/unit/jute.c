@@ -1,6 +1,6 @@
 /*
- * jute.c (test) — the jute codec (core/jute/jute.c) and the zk transport's
- * records (modules/transport/zk/proto.c).
+ * jute.c (test) — libzk's jute primitives (core/zk/jute.c) and the client
+ * protocol's records (core/zk/request.c, reply.c), linked.
  *
  * Primitives are checked two ways: the exact bytes ZooKeeper's format
  * prescribes (big-endian, -1 for null, count-prefixed vectors), and a
@@ -16,23 +16,13 @@
 #include <string.h>
 #include "tap.h"
 #include "corral/jute.h"
-/* The transport's codec is one self-contained file: build it into the test. */
-#include "../../modules/transport/zk/proto.c"
+#include "corral/zk_proto.h"
 
 /* ---- helpers ---- */
 
-static char *to_hex(const uint8_t *p, size_t n)
-{
-    char *s = malloc(2 * n + 1);
-    for (size_t i = 0; i < n; i++)
-        sprintf(s + 2 * i, "%02x", p[i]);
-    s[2 * n] = 0;
-    return s;
-}
-
 static void is_hex(const struct jute_buf *b, const char *want, const char *what)
 {
-    char *got = to_hex(b->data, b->len);
+    char *got = tap_hex(b->data, b->len);
     is_str(got, want, "%s", what);
     free(got);
 }
@@ -53,7 +43,7 @@ static size_t from_hex(const char *hex, uint8_t *out)
     return n;
 }
 
-/* A frame writer for request records (test side, independent of proto.c). */
+/* A frame writer for request records (test side, independent of request.c). */
 static void w_str(struct jute_buf *b, const char *s) { jute_put_string(b, s); }
 
 /* ---- primitives ---- */
@@ -308,6 +298,19 @@ static struct corral_request *decode(const struct jute_buf *b)
     return req;
 }
 
+/* The request encoder (for forwarding) gives back the frame the test wrote. */
+static int reencodes(const struct jute_buf *b)
+{
+    struct corral_request *req = decode(b);
+    struct jute_buf again;
+    jute_buf_init(&again);
+    int same = req && zk_encode_request(&again, req) == 0 && again.len == b->len &&
+               !memcmp(again.data, b->data, b->len);
+    zk_request_free(req);
+    jute_buf_free(&again);
+    return same;
+}
+
 static void put_world_acl(struct jute_buf *b)
 {
     jute_put_int(b, 1);
@@ -336,6 +339,7 @@ static void test_requests(void)
            req->flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL,
        "create decodes");
     zk_request_free(req);
+    ok(reencodes(&b), "create: the encoder writes the same frame");
     /* the same body cut short anywhere is malformed */
     int all_refused = 1;
     for (size_t cut = 0; cut < b.len; cut++) {
@@ -361,6 +365,7 @@ static void test_requests(void)
            req->flags == CORRAL_CREATE_PERSISTENT_WITH_TTL,
        "createTTL decodes ttl and a null buffer");
     zk_request_free(req);
+    ok(reencodes(&b), "createTTL: the encoder writes the same frame");
 
     /* delete, exists, getData, setData, setACL, sync, check */
     jute_buf_reset(&b);
@@ -430,6 +435,7 @@ static void test_requests(void)
     ok(req && req->op == CORRAL_OP_AUTH && !strcmp(req->path, "digest") && req->data_len == 3,
        "auth: scheme in path, credentials in data");
     zk_request_free(req);
+    ok(reencodes(&b), "auth: the encoder writes the same frame");
 
     /* setWatches */
     jute_buf_reset(&b);
@@ -448,6 +454,7 @@ static void test_requests(void)
            req->n_watch_paths[2] == 1 && !strcmp(req->watch_paths[2][0], "/c"),
        "setWatches decodes its three lists");
     zk_request_free(req);
+    ok(reencodes(&b), "setWatches: the encoder writes the same frame");
     jute_buf_reset(&b);
     jute_put_int(&b, 1);
     jute_put_int(&b, CORRAL_OP_SET_WATCHES);
@@ -486,6 +493,7 @@ static void test_requests(void)
            req->ops[2].op == CORRAL_OP_DELETE,
        "multi decodes its members");
     zk_request_free(req);
+    ok(reencodes(&b), "multi: the encoder writes the same frame");
     ok(zk_decode_request(b.data, b.len - 9, &req) < 0, "multi without its done header is refused");
     /* a read op inside a write multi is refused */
     jute_buf_reset(&b);
@@ -515,6 +523,7 @@ static void test_requests(void)
     req = decode(&b);
     ok(req && req->n_ops == 1 && req->ops[0].op == CORRAL_OP_GET_DATA, "multiRead decodes");
     zk_request_free(req);
+    ok(reencodes(&b), "multiRead: the encoder writes the same frame");
 
     /* addWatch */
     jute_buf_reset(&b);

@@ -1,6 +1,6 @@
 /*
  * reply-size.c — core/replysize.c measures every reply exactly as the zk
- * transport (modules/transport/zk/proto.c) encodes it: the pipeline refuses
+ * transport encodes it (libzk: core/zk/reply.c): the pipeline refuses
  * replies longer than jute.maxbuffer by that measure, so a byte of
  * difference would let through a reply a ZooKeeper client drops the
  * connection on, or refuse one it reads.  Each response shape the core
@@ -12,8 +12,8 @@
 #include <string.h>
 #include "tap.h"
 #include "corral/jute.h"
+#include "corral/zk_proto.h"
 #include "../../core/replysize.c"
-#include "../../modules/transport/zk/proto.c"
 
 static void check(const struct corral_response *rsp, const char *what)
 {

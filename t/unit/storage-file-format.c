@@ -14,15 +14,10 @@
 #define _GNU_SOURCE
 #include <stdlib.h>
 #include "tap.h"
-#include "../../modules/storage/file/format.c"
-#include "../../modules/storage/file/snapshot.c"
-#include "../../modules/storage/file/logscan.c"
+#include <string.h>
+/* libzk (txn records, node digest) and the module's libzklog (framing, scanner), linked */
+#include "zkfile.h"
 #include "../../core/txn_size.c"
-
-static void quiet_log(int level, const char *who, const char *fmt, ...) { (void)level; (void)who; (void)fmt; }
-static const struct corral_core test_core = {.log = quiet_log};
-const struct corral_core *zk_core = &test_core;
-int zk_log_quiet;
 
 /* checksum, length, txn (header, record, TxnDigest), 'B' — as ZooKeeper wrote them */
 static const uint8_t zk_create_session[] = {

@@ -459,6 +459,9 @@ static int encode_txn(const struct corral_txn *txn)
         zk_core->ephemeral_each(collect_ephemeral, &cp);
     int rc = cp.oom ? -1 : zk_txn_encode(&fs.txn_buf, txn, cp.paths, cp.n);
     free(cp.paths);
+    if (rc < 0 && !cp.oom && !fs.txn_buf.oom)
+        zk_log(CORRAL_LOG_ERROR, "txn 0x%llx: type %d has no log record format",
+               (unsigned long long)txn->zxid, txn->type);
     if (rc == 0 && txn->type == CORRAL_OP_CLOSE_SESSION && (int64_t)fs.txn_buf.len > fs.max_txn) {
         zk_log(CORRAL_LOG_INFO, "closeSession of 0x%llx: its %d ephemeral paths take %zu bytes, "
                "more than the txn limit of %lld; logging it without them (replay deletes the "

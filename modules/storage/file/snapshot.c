@@ -1,21 +1,14 @@
 /*
- * snapshot.c — ZooKeeper 3.8 snapshots: snapshot.<zxid> in dataDir/version-2.
+ * snapshot.c — ZooKeeper 3.8 snapshot files: snapshot.<zxid> in dataDir/version-2.
  *
- * Layout (FileSnap / SerializeUtils / DataTree / ReferenceCountedACLCache):
+ * Layout (FileSnap):
  *   FileHeader {int "ZKSN", int 2, long dbid = -1}
- *   int count, then count x {long sessionId, int timeout}
- *   ACL cache: int count, then count x {long index, vector<ACL>}
- *   nodes, parents first: {string path ("" for the root), buffer data,
- *     long acl index, StatPersisted {czxid, mzxid, ctime, mtime, version,
- *     cversion, aversion, ephemeralOwner, pzxid}}, ended by the path "/"
+ *   the body: sessions, ACL cache, nodes, "/" (libzk, corral/zk_snapshot.h)
  *   seal: long Adler-32 of every byte so far, string "/"
  *   ZxidDigest {long zxid, int digestVersion, long digest}, another seal
- * The digest is ZooKeeper's DigestCalculator: the sum over nodes not below
- * /zookeeper/ of CRC-32(path ("" for the root), data, czxid mzxid pzxid ctime
- * mtime version cversion aversion ephemeralOwner), checked against what
- * ZooKeeper 3.8 writes.  ACL index -1 means world:anyone:cdrwa.  The stat
- * is the persisted one the core's tree_walk/load_node use too (cversion
- * counts children created; container/TTL markers in ephemeralOwner).
+ * The digest is ZooKeeper's DigestCalculator (zk_node_digest, libzk),
+ * checked against what ZooKeeper 3.8 writes.  The header and seals are the
+ * file's; the body is shared with the quorum's SNAP sync, hence libzk's.
  *
  * The writer runs in a fork()ed child (file.c) and only reads the tree
  * through core->tree_walk / core->session_each, so the server goes on
@@ -27,7 +20,7 @@
  * untouched and the caller can fall back to an older one.  Restart time is
  * the point (issue 5): the file is mmap()ed, not copied into a buffer (the
  * copy and the page faults of a buffer as big as the file were a third of
- * the load), and node records are decoded in place without a call per field.
+ * the load), and the body reader decodes node records in place.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,32 +30,25 @@
 #include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <zlib.h>
 #include "zkfile.h"
 
 /* ---- writer ---- */
 
+/* The file's side of the body writer's output: write, and keep the seal's Adler-32. */
 struct snap_out {
     int fd;
-    struct jute_buf buf;
     uint32_t adler;             /* over everything flushed */
     int err;
-    /* ACL lists numbered by address */
-    const struct corral_acl **acl_keys;
-    int64_t *acl_index;
-    size_t acl_cap, acl_count;
-    const struct corral_acl **acl_order;
-    int32_t *acl_order_n;
-    int64_t digest;
 };
 
-static int out_flush(struct snap_out *o)
+static int out_flush(void *arg, struct jute_buf *b)
 {
-    if (o->err || o->buf.oom)
+    struct snap_out *o = arg;
+    if (o->err || b->oom)
         return o->err = -1;
     size_t off = 0;
-    while (off < o->buf.len) {
-        ssize_t n = write(o->fd, o->buf.data + off, o->buf.len - off);
+    while (off < b->len) {
+        ssize_t n = write(o->fd, b->data + off, b->len - off);
         if (n < 0) {
             if (errno == EINTR)
                 continue;
@@ -70,181 +56,18 @@ static int out_flush(struct snap_out *o)
         }
         off += (size_t)n;
     }
-    o->adler = zk_adler32(o->adler, o->buf.data, o->buf.len);
-    jute_buf_reset(&o->buf);
+    o->adler = zk_adler32(o->adler, b->data, b->len);
+    jute_buf_reset(b);
     return 0;
 }
 
-static void out_maybe_flush(struct snap_out *o)
+/* long Adler-32 of everything before it, string "/" (FileSnap's sealStream). */
+static void out_seal(struct snap_out *o, struct jute_buf *b)
 {
-    if (o->buf.len >= (1u << 20))
-        out_flush(o);
-}
-
-static void out_seal(struct snap_out *o)
-{
-    if (out_flush(o) < 0)
+    if (out_flush(o, b) < 0)
         return;
-    jute_put_long(&o->buf, (int64_t)o->adler);
-    jute_put_string(&o->buf, "/");
-}
-
-static size_t ptr_hash(const void *p, size_t cap)
-{
-    uint64_t x = (uint64_t)(uintptr_t)p;
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    return (size_t)x & (cap - 1);
-}
-
-/* Index of an ACL list (by address); adds it when new.  -1 on oom. */
-static int64_t acl_number(struct snap_out *o, const struct corral_acl *acl, int32_t n)
-{
-    if (o->acl_count * 2 >= o->acl_cap) {
-        size_t cap = o->acl_cap ? o->acl_cap * 2 : 64;
-        const struct corral_acl **keys = calloc(cap, sizeof *keys);
-        int64_t *idx = calloc(cap, sizeof *idx);
-        const struct corral_acl **order = realloc(o->acl_order, cap * sizeof *order);
-        int32_t *order_n = realloc(o->acl_order_n, cap * sizeof *order_n);
-        if (order)
-            o->acl_order = order;
-        if (order_n)
-            o->acl_order_n = order_n;
-        if (!keys || !idx || !order || !order_n) {
-            free(keys);
-            free(idx);
-            return -1;
-        }
-        for (size_t i = 0; i < o->acl_cap; i++) {
-            if (!o->acl_index[i])
-                continue;
-            size_t h = ptr_hash(o->acl_keys[i], cap);
-            while (idx[h])
-                h = (h + 1) & (cap - 1);
-            keys[h] = o->acl_keys[i];
-            idx[h] = o->acl_index[i];
-        }
-        free(o->acl_keys);
-        free(o->acl_index);
-        o->acl_keys = keys;
-        o->acl_index = idx;
-        o->acl_cap = cap;
-    }
-    size_t h = ptr_hash(acl, o->acl_cap);
-    while (o->acl_index[h]) {
-        if (o->acl_keys[h] == acl)
-            return o->acl_index[h];
-        h = (h + 1) & (o->acl_cap - 1);
-    }
-    o->acl_keys[h] = acl;
-    o->acl_index[h] = (int64_t)++o->acl_count;
-    o->acl_order[o->acl_count - 1] = acl;
-    o->acl_order_n[o->acl_count - 1] = n;
-    return o->acl_index[h];
-}
-
-static int collect_acl(void *arg, const char *path, const uint8_t *data, int32_t len,
-                       const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st)
-{
-    (void)path;
-    (void)data;
-    (void)len;
-    (void)st;
-    return acl_number(arg, acl, n_acl) < 0 ? -1 : 0;
-}
-
-static void put_be64(uint8_t *p, int64_t v)
-{
-    for (int i = 7; i >= 0; i--, v = (int64_t)((uint64_t)v >> 8))
-        p[i] = (uint8_t)v;
-}
-
-static void put_be32(uint8_t *p, int32_t v)
-{
-    uint32_t u = (uint32_t)v;
-    p[0] = (uint8_t)(u >> 24); p[1] = (uint8_t)(u >> 16); p[2] = (uint8_t)(u >> 8); p[3] = (uint8_t)u;
-}
-
-
-/* ZooKeeper's DigestCalculator.calculateDigest (version 2). */
-int64_t zk_node_digest(const char *path, const uint8_t *data, int32_t len,
-                       const struct corral_stat *st)
-{
-    /* ZooKeeper skips what is below /zookeeper/ (not /zookeeper itself) */
-    if (!strncmp(path, "/zookeeper/", 11))
-        return 0;
-    if (!strcmp(path, "/"))
-        path = "";
-    uint8_t b[60];
-    put_be64(b, st->czxid);
-    put_be64(b + 8, st->mzxid);
-    put_be64(b + 16, st->pzxid);
-    put_be64(b + 24, st->ctime);
-    put_be64(b + 32, st->mtime);
-    put_be32(b + 40, st->version);
-    put_be32(b + 44, st->cversion);
-    put_be32(b + 48, st->aversion);
-    put_be64(b + 52, st->ephemeral_owner);
-    uLong crc = crc32(0, NULL, 0);
-    crc = crc32(crc, (const Bytef *)path, (uInt)strlen(path));
-    if (data && len > 0)
-        crc = crc32(crc, data, (uInt)len);
-    crc = crc32(crc, b, sizeof b);
-    return (int64_t)crc;
-}
-
-static int write_node(void *arg, const char *path, const uint8_t *data, int32_t len,
-                      const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st)
-{
-    struct snap_out *o = arg;
-    int64_t index = acl_number(o, acl, n_acl);
-    if (index < 0)
-        return -1;
-    jute_put_string(&o->buf, strcmp(path, "/") ? path : "");
-    jute_put_buffer(&o->buf, data, data ? len : 0);
-    jute_put_long(&o->buf, index);
-    jute_put_long(&o->buf, st->czxid);
-    jute_put_long(&o->buf, st->mzxid);
-    jute_put_long(&o->buf, st->ctime);
-    jute_put_long(&o->buf, st->mtime);
-    jute_put_int(&o->buf, st->version);
-    jute_put_int(&o->buf, st->cversion);
-    jute_put_int(&o->buf, st->aversion);
-    jute_put_long(&o->buf, st->ephemeral_owner);
-    jute_put_long(&o->buf, st->pzxid);
-    o->digest = (int64_t)((uint64_t)o->digest + (uint64_t)zk_node_digest(path, data, len, st));
-    out_maybe_flush(o);
-    return o->err;
-}
-
-struct session_list {
-    int64_t *ids;
-    int32_t *timeouts;
-    size_t n, cap;
-    int oom;
-};
-
-static void collect_session(void *arg, int64_t id, int32_t timeout)
-{
-    struct session_list *l = arg;
-    if (l->n == l->cap) {
-        size_t cap = l->cap ? l->cap * 2 : 64;
-        int64_t *ids = realloc(l->ids, cap * sizeof *ids);
-        if (ids)
-            l->ids = ids;
-        int32_t *to = realloc(l->timeouts, cap * sizeof *to);
-        if (to)
-            l->timeouts = to;
-        if (!ids || !to) {
-            l->oom = 1;
-            return;
-        }
-        l->cap = cap;
-    }
-    l->ids[l->n] = id;
-    l->timeouts[l->n] = timeout;
-    l->n++;
+    jute_put_long(b, (int64_t)o->adler);
+    jute_put_string(b, "/");
 }
 
 int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest)
@@ -254,52 +77,29 @@ int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest)
     snprintf(tmp, sizeof tmp, "%s/tmp.snapshot.%llx.%d", dir, (unsigned long long)zxid,
              (int)getpid());
     snprintf(final, sizeof final, "%s/snapshot.%llx", dir, (unsigned long long)zxid);
-    struct snap_out o;
-    memset(&o, 0, sizeof o);
-    jute_buf_init(&o.buf);
-    o.adler = 1;
+    struct snap_out o = {.adler = 1};
+    struct jute_buf buf;
+    jute_buf_init(&buf);
     o.fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     if (o.fd < 0) {
         zk_log(CORRAL_LOG_ERROR, "%s: %s", tmp, strerror(errno));
         return -1;
     }
-    struct session_list sessions = {0};
-    zk_core->session_each(collect_session, &sessions);
-
-    jute_put_int(&o.buf, ZK_SNAP_MAGIC);
-    jute_put_int(&o.buf, ZK_FILE_VERSION);
-    jute_put_long(&o.buf, -1);
-    jute_put_int(&o.buf, (int32_t)sessions.n);
-    for (size_t i = 0; i < sessions.n; i++) {
-        jute_put_long(&o.buf, sessions.ids[i]);
-        jute_put_int(&o.buf, sessions.timeouts[i]);
-    }
-    int rc = sessions.oom ? -1 : 0;
-    free(sessions.ids);
-    free(sessions.timeouts);
-
-    /* the ACL table first: number every distinct list */
-    if (rc == 0)
-        rc = zk_core->tree_walk(collect_acl, &o);
+    jute_put_int(&buf, ZK_SNAP_MAGIC);
+    jute_put_int(&buf, ZK_FILE_VERSION);
+    jute_put_long(&buf, -1);
+    const struct zk_snap_source src = {zk_core->tree_walk, zk_core->session_each};
+    int64_t digest = 0;
+    int rc = zk_snap_body_write(&src, &buf, out_flush, &o, &digest);
     if (rc == 0) {
-        jute_put_int(&o.buf, (int32_t)o.acl_count);
-        for (size_t i = 0; i < o.acl_count; i++) {
-            jute_put_long(&o.buf, (int64_t)i + 1);
-            jute_put_acl_vector(&o.buf, o.acl_order[i], o.acl_order_n[i]);
-            out_maybe_flush(&o);
-        }
-        rc = zk_core->tree_walk(write_node, &o);
-    }
-    if (rc == 0) {
-        jute_put_string(&o.buf, "/");
-        out_seal(&o);
+        out_seal(&o, &buf);
         if (with_digest) {
-            jute_put_long(&o.buf, zxid);
-            jute_put_int(&o.buf, ZK_DIGEST_VERSION);
-            jute_put_long(&o.buf, o.digest);
-            out_seal(&o);
+            jute_put_long(&buf, zxid);
+            jute_put_int(&buf, ZK_DIGEST_VERSION);
+            jute_put_long(&buf, digest);
+            out_seal(&o, &buf);
         }
-        out_flush(&o);
+        out_flush(&o, &buf);
         rc = o.err;
     }
     if (rc == 0 && fsync(o.fd) < 0)
@@ -307,11 +107,7 @@ int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest)
     int saved = errno;
     if (close(o.fd) < 0 && rc == 0)
         rc = -1;
-    free(o.acl_keys);
-    free(o.acl_index);
-    free(o.acl_order);
-    free(o.acl_order_n);
-    jute_buf_free(&o.buf);
+    jute_buf_free(&buf);
     if (rc == 0 && rename(tmp, final) < 0)
         rc = -1;
     if (rc == 0)
@@ -327,78 +123,17 @@ int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest)
 
 /* ---- reader ---- */
 
-struct acl_entry {
-    int64_t index;
-    struct corral_acl *acl;
-    int32_t n;
-};
-
-static int by_index(const void *a, const void *b)
+static int load_session(void *arg, int64_t id, int32_t timeout)
 {
-    const struct acl_entry *x = a, *y = b;
-    return x->index < y->index ? -1 : x->index > y->index;
+    (void)arg;
+    return zk_core->load_session(id, timeout);
 }
 
-static struct corral_acl open_acl_unsafe = {CORRAL_PERM_ALL, "world", "anyone"};
-
-static const struct acl_entry *acl_find(const struct acl_entry *acls, size_t n, int64_t index)
+static int load_node(void *arg, const char *path, const uint8_t *data, int32_t len,
+                     const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st)
 {
-    size_t lo = 0, hi = n;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (acls[mid].index == index)
-            return &acls[mid];
-        if (acls[mid].index < index)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return NULL;
-}
-
-/* A node record's fixed tail: long acl index, then StatPersisted. */
-#define NODE_TAIL_LEN (8 + 4 * 8 + 3 * 4 + 2 * 8)
-
-static void read_stat(const uint8_t *p, int64_t *acl_index, struct corral_stat *st)
-{
-    memset(st, 0, sizeof *st);
-    *acl_index = (int64_t)zk_be64(p);
-    st->czxid = (int64_t)zk_be64(p + 8);
-    st->mzxid = (int64_t)zk_be64(p + 16);
-    st->ctime = (int64_t)zk_be64(p + 24);
-    st->mtime = (int64_t)zk_be64(p + 32);
-    st->version = (int32_t)zk_be32(p + 40);
-    st->cversion = (int32_t)zk_be32(p + 44);
-    st->aversion = (int32_t)zk_be32(p + 48);
-    st->ephemeral_owner = (int64_t)zk_be64(p + 52);
-    st->pzxid = (int64_t)zk_be64(p + 60);
-}
-
-/* A jute buffer/string at r's cursor, decoded inline (the node loop's hot path). */
-static inline void get_buffer(struct jute_reader *r, const uint8_t **out, int32_t *len)
-{
-    if (r->err || r->len - r->pos < 4) {
-        r->err = 1;
-        *out = NULL;
-        *len = -1;
-        return;
-    }
-    int32_t n = (int32_t)zk_be32(r->p + r->pos);
-    *out = NULL;
-    *len = -1;
-    if (n < 0) {
-        r->pos += 4;
-        if (n < -1)
-            r->err = 1;
-        return;
-    }
-    if (r->len - r->pos - 4 < (size_t)n) {
-        r->err = 1;
-        return;
-    }
-    *out = r->p + r->pos + 4;
-    *len = n;
-    r->pos += 4 + (size_t)n;
+    (void)arg;
+    return zk_core->load_node(path, data, len, acl, n_acl, st);
 }
 
 /*
@@ -409,10 +144,6 @@ static int parse(const char *path, const uint8_t *p, size_t len, int load, int64
 {
     struct jute_reader r;
     jute_reader_init(&r, p, len);
-    struct acl_entry *acls = NULL;
-    size_t n_acls = 0;
-    char *pathbuf = NULL;
-    size_t path_cap = 0;
     int rc = 1;
     const char *why = "truncated";
     if (jute_get_int(&r) != ZK_SNAP_MAGIC || jute_get_int(&r) != ZK_FILE_VERSION) {
@@ -420,93 +151,13 @@ static int parse(const char *path, const uint8_t *p, size_t len, int load, int64
         goto out;
     }
     jute_get_long(&r);          /* dbid */
-    int32_t n_sessions = jute_get_int(&r);
-    if (r.err || n_sessions < 0 || (size_t)n_sessions > jute_remaining(&r) / 12)
-        goto out;
-    for (int32_t i = 0; i < n_sessions; i++) {
-        int64_t id = jute_get_long(&r);
-        int32_t timeout = jute_get_int(&r);
-        if (load && zk_core->load_session(id, timeout) < 0) {
-            rc = -1;
-            goto out;
-        }
-    }
-    int32_t n_map = jute_get_int(&r);
-    if (r.err || n_map < 0 || (size_t)n_map > jute_remaining(&r) / 12)
-        goto out;
-    acls = calloc(n_map ? (size_t)n_map : 1, sizeof *acls);
-    if (!acls) {
-        rc = -1;
-        goto out;
-    }
-    for (int32_t i = 0; i < n_map; i++) {
-        acls[i].index = jute_get_long(&r);
-        acls[i].acl = jute_get_acl_vector(&r, &acls[i].n);
-        n_acls = (size_t)i + 1;
-        if (r.err || acls[i].n < 0) {
-            why = "bad ACL table";
-            goto out;
-        }
-    }
-    qsort(acls, n_acls, sizeof *acls, by_index);
+    const struct zk_snap_loader ld = {load ? load_session : NULL, load ? load_node : NULL, NULL};
     int64_t count = 0;
-    for (;;) {
-        const uint8_t *pp;
-        int32_t plen;
-        get_buffer(&r, &pp, &plen);
-        if (r.err || plen < 0)
-            goto out;
-        if (plen == 1 && pp[0] == '/')
-            break;
-        if ((size_t)plen + 2 > path_cap) {
-            char *np = realloc(pathbuf, (size_t)plen + 2);
-            if (!np) {
-                rc = -1;
-                goto out;
-            }
-            pathbuf = np;
-            path_cap = (size_t)plen + 2;
-        }
-        if (plen == 0) {
-            strcpy(pathbuf, "/");
-        } else {
-            memcpy(pathbuf, pp, (size_t)plen);
-            pathbuf[plen] = 0;
-            if (pathbuf[0] != '/' || memchr(pp, 0, (size_t)plen)) {
-                why = "bad node path";
-                goto out;
-            }
-        }
-        const uint8_t *data;
-        int32_t dlen;
-        get_buffer(&r, &data, &dlen);
-        if (r.err || r.len - r.pos < NODE_TAIL_LEN) {
-            r.err = 1;
-            goto out;
-        }
-        int64_t index;
-        struct corral_stat st;
-        read_stat(r.p + r.pos, &index, &st);
-        r.pos += NODE_TAIL_LEN;
-        const struct corral_acl *acl = &open_acl_unsafe;
-        int32_t n_acl = 1;
-        if (index != -1) {
-            const struct acl_entry *e = acl_find(acls, n_acls, index);
-            if (!e) {
-                why = "node refers to a missing ACL";
-                goto out;
-            }
-            acl = e->acl;
-            n_acl = e->n;
-        }
-        st.data_length = dlen < 0 ? 0 : dlen;
-        if (load && zk_core->load_node(pathbuf, dlen < 0 ? NULL : data, dlen < 0 ? 0 : dlen,
-                                       acl, n_acl, &st) < 0) {
-            rc = -1;
-            goto out;
-        }
-        count++;
-    }
+    rc = zk_snap_body_read(&r, &ld, &count, &why);
+    if (rc != 0)
+        goto out;
+    rc = 1;
+    why = "truncated";
     /* the seal: Adler-32 of everything before it */
     size_t sealed = r.pos;
     int64_t seal = jute_get_long(&r);
@@ -527,10 +178,6 @@ out:
                path, why, r.pos);
     else if (rc == 1)
         rc = -1;
-    for (size_t i = 0; i < n_acls; i++)
-        jute_free_acl_vector(acls[i].acl, acls[i].n);
-    free(acls);
-    free(pathbuf);
     return rc;
 }
 

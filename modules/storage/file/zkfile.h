@@ -8,12 +8,15 @@
  *   dataDir/version-2/snapshot.<zxid>     snapshots (complete up to zxid, hex)
  *
  * The parts:
- *   format.c    txn <-> bytes (TxnHeader + record), file names, checksums
+ *   format.c    log entry framing, file names, checksums
  *   logscan.c   the entries of a log file's bytes, and torn write or damage
  *   txnlog.c    the log writer thread (group commit) and the log reader
- *   snapshot.c  snapshot writer (run in a fork()ed child) and reader
+ *   snapshot.c  snapshot files: header and seals around libzk's body
+ *               (writer run in a fork()ed child, reader)
  *   file.c      the module: configuration, recover(), append(), scheduling
  *               of snapshots and purges
+ * The txn record and the snapshot body are ZooKeeper formats the quorum
+ * code needs too: they are in libzk (corral/zk_txn.h, corral/zk_snapshot.h).
  */
 #ifndef CORRAL_ZKFILE_H
 #define CORRAL_ZKFILE_H
@@ -23,6 +26,8 @@
 #include <sys/types.h>
 #include "corral/module.h"
 #include "corral/jute.h"
+#include "corral/zk_txn.h"
+#include "corral/zk_snapshot.h"
 
 #define ZK_LOG_MAGIC 0x5a4b4c47     /* "ZKLG" */
 #define ZK_SNAP_MAGIC 0x5a4b534e    /* "ZKSN" */
@@ -32,12 +37,6 @@
 /* An entry: long checksum, int length, the txn bytes, the byte 'B'. */
 #define ZK_ENTRY_OVERHEAD 13
 #define ZK_EOR 'B'
-/* A TxnHeader: long clientId, int cxid, long zxid, long time, int type. */
-#define ZK_TXN_HEADER_LEN 32
-
-/* ZooKeeper's opcode for reconfig txns (a SetDataTxn of /zookeeper/config). */
-#define ZK_OP_RECONFIG 16
-
 /* Big-endian ints of a mapped file. */
 static inline uint32_t zk_be32(const uint8_t *p)
 {
@@ -60,14 +59,7 @@ extern int zk_log_quiet;
 
 /* ---- format.c ---- */
 
-/* Serialize TxnHeader + record (no digest) onto b.  0, or -1 for a type
- * that has no record format (logged).  A closeSession gets the paths as
- * its CloseSessionTxn, or no record at all with n_close_paths -1. */
-int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t,
-                  const char *const *close_paths, int32_t n_close_paths);
-/* Decode one txn's bytes (a trailing TxnDigest is ignored).  0 or -1. */
-int zk_txn_decode(const uint8_t *p, size_t len, struct corral_txn *t);
-void zk_txn_free(struct corral_txn *t);
+/* (zk_txn_encode / zk_txn_decode / zk_txn_free: corral/zk_txn.h, libzk) */
 /* Frame txn bytes as a log entry: checksum, length, bytes, 'B'. */
 void zk_entry_frame(struct jute_buf *out, const uint8_t *txn, size_t len);
 uint32_t zk_adler32(uint32_t adler, const uint8_t *p, size_t len);
@@ -166,9 +158,6 @@ int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest);
 /* Load a snapshot into the tree.  Returns 0; 1 if the file is not a valid
  * snapshot (nothing loaded; logged); -1 if it failed half way. */
 int zk_snapshot_load(const char *path, int64_t *zxid_out);
-/* ZooKeeper's per-node digest (DigestCalculator, version 2). */
-int64_t zk_node_digest(const char *path, const uint8_t *data, int32_t len,
-                       const struct corral_stat *st);
 
 /* epoch.c: dataDir/myid (checked when present) and the currentEpoch /
  * acceptedEpoch files of the snapshot folder (checked, or written). */

@@ -27,7 +27,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include "zk.h"
-#include "proto.h"
+#include "corral/zk_proto.h"
 
 /* A connection without a session goes after this long (ZooKeeper: 10 s). */
 #define HANDSHAKE_TIMEOUT 10.0

@@ -9,7 +9,7 @@
  *   figures.c the figures those words and the AdminServer show (figures.h);
  *   admin.c   the AdminServer: HTTP on admin.serverPort;
  *   admin_commands.c  its commands, as JSON (writer: json.c);
- *   proto.c   the jute records (see proto.h).
+ *   the jute records themselves are libzk's (corral/zk_proto.h).
  * Everything runs on the core's event-loop thread.
  */
 #ifndef CORRAL_ZK_H

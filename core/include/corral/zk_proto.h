@@ -1,9 +1,13 @@
 /*
- * proto.h — the ZooKeeper client protocol's records, as the zk transport
- * reads and writes them: ConnectRequest/ConnectResponse, RequestHeader plus
- * each operation's request record (decoded into the core's neutral struct
+ * zk_proto.h — the ZooKeeper client protocol's records (libzk: core/zk/
+ * request.c, reply.c): ConnectRequest/ConnectResponse, RequestHeader plus
+ * each operation's request record (to and from the core's neutral struct
  * corral_request), ReplyHeader plus each operation's response record
  * (encoded from struct corral_response), and watch notifications.
+ *
+ * The zk transport reads and answers clients with it; the quorum code needs
+ * the request records too (a follower forwards a client's request to the
+ * leader in ZooKeeper's REQUEST packet), hence a shared library.
  *
  * Pure codec on top of corral/jute.h: no sockets, no libev, no core calls,
  * so the unit test (t/unit/jute.c) can drive it directly.  Frame lengths are
@@ -48,7 +52,20 @@ void zk_encode_connect_response(struct jute_buf *b, const struct corral_connect_
  * as ZooKeeper ignores them.
  */
 int zk_decode_request(const uint8_t *frame, size_t len, struct corral_request **out);
+/* The same for a record alone, its xid and op known (a REQUEST packet's). */
+int zk_decode_request_body(int32_t xid, int32_t op, const uint8_t *p, size_t len,
+                           struct corral_request **out);
 void zk_request_free(struct corral_request *req);
+
+/*
+ * The inverse: RequestHeader + record as a client sends it (no frame
+ * length), or the record alone.  zk_decode_request reads back the same
+ * request, with one exception: a reconfig's record is not kept by the
+ * decoder, so it goes out empty.  -1 for a malformed request (it has no
+ * record to send) or on oom.
+ */
+int zk_encode_request(struct jute_buf *b, const struct corral_request *req);
+int zk_encode_request_body(struct jute_buf *b, const struct corral_request *req);
 
 /* ReplyHeader + the op's response record (see request.h for which). */
 void zk_encode_reply(struct jute_buf *b, const struct corral_response *rsp);

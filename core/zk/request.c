@@ -1,58 +1,17 @@
 /*
- * proto.c — decode ZooKeeper client requests into struct corral_request and
- * encode struct corral_response into ZooKeeper replies.
+ * request.c — ZooKeeper client requests: RequestHeader {int xid, int type}
+ * plus the op's request record (zookeeper.jute: CreateRequest, MultiHeader,
+ * SetWatches2, ...) to and from struct corral_request.
  *
- * Record layouts follow zookeeper.jute (ConnectRequest, RequestHeader,
- * CreateRequest, MultiHeader, ...), facts about the wire format.  Two
- * behaviours worth knowing, both checked against Apache ZooKeeper 3.8:
- *   - a multi is always answered with its MultiResponse and ReplyHeader err 0;
- *     when it failed, every member comes back as an ErrorResult (type -1)
- *     carrying its own code (0 before the failing member, the failure, then
- *     RUNTIMEINCONSISTENCY);
- *   - any other failed request is the ReplyHeader alone (exists on a missing
- *     node: err -101, no body);
- *   - the answer to auth carries zxid 0.
- * Inside a multi, create and create2 results are reported as create (path
- * only) and createContainer/createTTL ones as create2 (path + Stat), as
- * ZooKeeper 3.8 does.
+ * The decoder is what the zk transport reads clients with.  The encoder is
+ * its inverse, for the quorum code: a follower forwards a client's write to
+ * the leader as ZooKeeper's REQUEST packet (sessionId, cxid, type, then the
+ * request record), and the leader decodes the record back.
+ * t/unit/jute.c round-trips every op through the pair.
  */
 #include <stdlib.h>
 #include <string.h>
-#include "proto.h"
-
-/* ---- connect ---- */
-
-int zk_decode_connect(const uint8_t *frame, size_t len, struct zk_connect_request *out)
-{
-    struct jute_reader r;
-    jute_reader_init(&r, frame, len);
-    memset(out, 0, sizeof *out);
-    out->protocol_version = jute_get_int(&r);
-    out->last_zxid_seen = jute_get_long(&r);
-    out->timeout_ms = jute_get_int(&r);
-    out->session_id = jute_get_long(&r);
-    jute_get_buffer(&r, &out->passwd, &out->passwd_len);
-    if (r.err)
-        return -1;
-    if (jute_remaining(&r) >= 1) {
-        out->has_read_only = 1;
-        out->read_only = jute_get_bool(&r);
-    }
-    return 0;
-}
-
-void zk_encode_connect_response(struct jute_buf *b, const struct corral_connect_result *res,
-                                int with_read_only)
-{
-    static const uint8_t zero_passwd[CORRAL_PASSWD_LEN];
-    int ok = res->err == CORRAL_OK;
-    jute_put_int(b, 0);
-    jute_put_int(b, ok ? res->timeout_ms : 0);
-    jute_put_long(b, ok ? res->session_id : 0);
-    jute_put_buffer(b, ok ? res->passwd : zero_passwd, CORRAL_PASSWD_LEN);
-    if (with_read_only)
-        jute_put_bool(b, ok ? res->read_only : 0);
-}
+#include "corral/zk_proto.h"
 
 /* ---- requests ---- */
 
@@ -316,19 +275,19 @@ static void get_body(struct jute_reader *r, struct corral_request *req)
     }
 }
 
-int zk_decode_request(const uint8_t *frame, size_t len, struct corral_request **out)
+int zk_decode_request_body(int32_t xid, int32_t op, const uint8_t *p, size_t len,
+                           struct corral_request **out)
 {
     struct jute_reader r;
     *out = NULL;
-    jute_reader_init(&r, frame, len);
+    jute_reader_init(&r, p, len);
     struct corral_request *req = calloc(1, sizeof *req);
     if (!req)
         return -1;
-    req->xid = jute_get_int(&r);
-    req->op = jute_get_int(&r);
+    req->xid = xid;
+    req->op = op;
     req->data_len = -1;
-    if (!r.err)
-        get_body(&r, req);
+    get_body(&r, req);
     if (r.err) {
         zk_request_free(req);
         return -1;
@@ -337,176 +296,166 @@ int zk_decode_request(const uint8_t *frame, size_t len, struct corral_request **
     return 0;
 }
 
-/* ---- replies ---- */
+int zk_decode_request(const uint8_t *frame, size_t len, struct corral_request **out)
+{
+    struct jute_reader r;
+    *out = NULL;
+    jute_reader_init(&r, frame, len);
+    int32_t xid = jute_get_int(&r);
+    int32_t op = jute_get_int(&r);
+    if (r.err)
+        return -1;
+    return zk_decode_request_body(xid, op, frame + r.pos, len - r.pos, out);
+}
+
+/* ---- encoding ---- */
 
 /*
- * The hot path writes fixed-size pieces with one reservation each instead of
- * one per field (the ReplyHeader and a Stat are most of a read's reply).
+ * A path as the client sent it: a request read with a NUL in its path holds
+ * U+0001 in its place (get_path), which goes back out as the NUL, so the
+ * leader sees what the follower saw.
  */
-static inline uint8_t *be32_put(uint8_t *p, uint32_t v)
+static void put_path(struct jute_buf *b, const struct corral_request *req)
 {
-    p[0] = (uint8_t)(v >> 24);
-    p[1] = (uint8_t)(v >> 16);
-    p[2] = (uint8_t)(v >> 8);
-    p[3] = (uint8_t)v;
-    return p + 4;
-}
-
-static inline uint8_t *be64_put(uint8_t *p, uint64_t v)
-{
-    return be32_put(be32_put(p, (uint32_t)(v >> 32)), (uint32_t)v);
-}
-
-static void put_reply_header(struct jute_buf *b, int32_t xid, int64_t zxid, int32_t err)
-{
-    uint8_t *p = jute_buf_reserve(b, 16);
-    if (p)
-        be32_put(be64_put(be32_put(p, (uint32_t)xid), (uint64_t)zxid), (uint32_t)err);
-}
-
-static void put_stat(struct jute_buf *b, const struct corral_stat *st)
-{
-    uint8_t *p = jute_buf_reserve(b, 68);
-    if (!p)
+    if (!req->path_had_nul || !req->path) {
+        jute_put_string(b, req->path);
         return;
-    p = be64_put(p, (uint64_t)st->czxid);
-    p = be64_put(p, (uint64_t)st->mzxid);
-    p = be64_put(p, (uint64_t)st->ctime);
-    p = be64_put(p, (uint64_t)st->mtime);
-    p = be32_put(p, (uint32_t)st->version);
-    p = be32_put(p, (uint32_t)st->cversion);
-    p = be32_put(p, (uint32_t)st->aversion);
-    p = be64_put(p, (uint64_t)st->ephemeral_owner);
-    p = be32_put(p, (uint32_t)st->data_length);
-    p = be32_put(p, (uint32_t)st->num_children);
-    be64_put(p, (uint64_t)st->pzxid);
+    }
+    size_t n = strlen(req->path);
+    jute_put_int(b, (int32_t)n);
+    uint8_t *p = jute_buf_reserve(b, n);
+    for (size_t i = 0; p && i < n; i++)
+        p[i] = req->path[i] == '\x01' ? 0 : (uint8_t)req->path[i];
 }
 
-static void put_string_vector(struct jute_buf *b, const char *const *v, int32_t n)
+static void put_data(struct jute_buf *b, const struct corral_request *req)
+{
+    jute_put_buffer(b, req->data, req->data ? req->data_len : -1);
+}
+
+static void put_create(struct jute_buf *b, const struct corral_request *req)
+{
+    put_path(b, req);
+    put_data(b, req);
+    jute_put_acl_vector(b, req->acl, req->n_acl);
+    jute_put_int(b, req->flags);
+    if (req->op == CORRAL_OP_CREATE_TTL)
+        jute_put_long(b, req->ttl);
+}
+
+static void put_string_vector(struct jute_buf *b, char *const *v, int32_t n)
 {
     jute_put_int(b, n);
     for (int32_t i = 0; i < n; i++)
         jute_put_string(b, v[i]);
 }
 
-static void put_multi_header(struct jute_buf *b, int32_t type, int done, int32_t err)
+static int put_body(struct jute_buf *b, const struct corral_request *req, int depth);
+
+/* Each member behind MultiHeader{type, done false, err -1}; then {-1, true, -1}. */
+static int put_multi(struct jute_buf *b, const struct corral_request *req, int depth)
 {
-    jute_put_int(b, type);
-    jute_put_bool(b, done);
-    jute_put_int(b, err);
+    if (depth > 0)
+        return -1;
+    for (int32_t i = 0; i < req->n_ops; i++) {
+        jute_put_int(b, req->ops[i].op);
+        jute_put_bool(b, 0);
+        jute_put_int(b, -1);
+        if (put_body(b, &req->ops[i], depth + 1) < 0)
+            return -1;
+    }
+    jute_put_int(b, -1);
+    jute_put_bool(b, 1);
+    jute_put_int(b, -1);
+    return 0;
 }
 
-static void put_multi_result(struct jute_buf *b, const struct corral_response *res, int failed)
+static int put_body(struct jute_buf *b, const struct corral_request *req, int depth)
 {
-    if (failed || res->err != CORRAL_OK || res->op == CORRAL_OP_ERROR) {
-        put_multi_header(b, CORRAL_OP_ERROR, 0, res->err);
-        jute_put_int(b, res->err);  /* ErrorResult */
-        return;
-    }
-    switch (res->op) {
+    switch (req->op) {
     case CORRAL_OP_CREATE:
-    case CORRAL_OP_CREATE2:     /* ZooKeeper answers create2 in a multi as create */
-        put_multi_header(b, CORRAL_OP_CREATE, 0, 0);
-        jute_put_string(b, res->path);
-        break;
-    case CORRAL_OP_CREATE_CONTAINER:
-    case CORRAL_OP_CREATE_TTL:
-        put_multi_header(b, CORRAL_OP_CREATE2, 0, 0);
-        jute_put_string(b, res->path);
-        put_stat(b, &res->stat);
-        break;
-    case CORRAL_OP_SET_DATA:
-        put_multi_header(b, CORRAL_OP_SET_DATA, 0, 0);
-        put_stat(b, &res->stat);
-        break;
-    case CORRAL_OP_GET_DATA:
-        put_multi_header(b, CORRAL_OP_GET_DATA, 0, 0);
-        jute_put_buffer(b, res->data, res->data_len);
-        put_stat(b, &res->stat);
-        break;
-    case CORRAL_OP_GET_CHILDREN:
-        put_multi_header(b, CORRAL_OP_GET_CHILDREN, 0, 0);
-        put_string_vector(b, res->children, res->n_children);
-        break;
-    default:                    /* delete, check: no record */
-        put_multi_header(b, res->op, 0, 0);
-        break;
-    }
-}
-
-static void put_body(struct jute_buf *b, const struct corral_response *rsp)
-{
-    switch (rsp->op) {
-    case CORRAL_OP_CREATE:
-    case CORRAL_OP_SYNC:
-        jute_put_string(b, rsp->path);
-        break;
     case CORRAL_OP_CREATE2:
     case CORRAL_OP_CREATE_CONTAINER:
     case CORRAL_OP_CREATE_TTL:
-        jute_put_string(b, rsp->path);
-        put_stat(b, &rsp->stat);
-        break;
+        put_create(b, req);
+        return 0;
+    case CORRAL_OP_DELETE:
+    case CORRAL_OP_CHECK:
+        put_path(b, req);
+        jute_put_int(b, req->version);
+        return 0;
     case CORRAL_OP_EXISTS:
-    case CORRAL_OP_SET_DATA:
-    case CORRAL_OP_SET_ACL:
-        put_stat(b, &rsp->stat);
-        break;
     case CORRAL_OP_GET_DATA:
-        jute_put_buffer(b, rsp->data, rsp->data_len);
-        put_stat(b, &rsp->stat);
-        break;
     case CORRAL_OP_GET_CHILDREN:
-    case CORRAL_OP_GET_EPHEMERALS:
-        put_string_vector(b, rsp->children, rsp->n_children);
-        break;
     case CORRAL_OP_GET_CHILDREN2:
-        put_string_vector(b, rsp->children, rsp->n_children);
-        put_stat(b, &rsp->stat);
-        break;
+        put_path(b, req);
+        jute_put_bool(b, req->watch);
+        return 0;
+    case CORRAL_OP_SET_DATA:
+        put_path(b, req);
+        put_data(b, req);
+        jute_put_int(b, req->version);
+        return 0;
     case CORRAL_OP_GET_ACL:
-        jute_put_acl_vector(b, rsp->acl, rsp->n_acl);
-        put_stat(b, &rsp->stat);
-        break;
+    case CORRAL_OP_SYNC:
+    case CORRAL_OP_GET_EPHEMERALS:
     case CORRAL_OP_GET_ALL_CHILDREN_NUMBER:
-        jute_put_int(b, rsp->number);
-        break;
-    case CORRAL_OP_ADD_WATCH:       /* ZooKeeper answers an ErrorResponse{err 0} */
-        jute_put_int(b, 0);
-        break;
-    case CORRAL_OP_WHO_AM_I:        /* vector<ClientInfo{authScheme, user}> */
-        jute_put_int(b, rsp->n_acl);
-        for (int32_t i = 0; i < rsp->n_acl; i++) {
-            jute_put_string(b, rsp->acl[i].scheme);
-            jute_put_string(b, rsp->acl[i].id);
-        }
-        break;
-    default:                        /* delete, check, ping, auth, closeSession, ... */
-        break;
+    case CORRAL_OP_DELETE_CONTAINER:
+        put_path(b, req);
+        return 0;
+    case CORRAL_OP_SET_ACL:
+        put_path(b, req);
+        jute_put_acl_vector(b, req->acl, req->n_acl);
+        jute_put_int(b, req->version);
+        return 0;
+    case CORRAL_OP_MULTI:
+    case CORRAL_OP_MULTI_READ:
+        return put_multi(b, req, depth);
+    case CORRAL_OP_AUTH:
+        jute_put_int(b, 0);                 /* AuthPacket.type */
+        jute_put_string(b, req->path);      /* the scheme */
+        put_data(b, req);
+        return 0;
+    case CORRAL_OP_SET_WATCHES:
+    case CORRAL_OP_SET_WATCHES2: {
+        int kinds = req->op == CORRAL_OP_SET_WATCHES ? 3 : 5;
+        jute_put_long(b, req->relative_zxid);
+        for (int k = 0; k < kinds; k++)
+            put_string_vector(b, req->watch_paths[k], req->n_watch_paths[k]);
+        return 0;
+    }
+    case CORRAL_OP_ADD_WATCH:
+    case CORRAL_OP_REMOVE_WATCHES:
+    case CORRAL_OP_CHECK_WATCHES:
+        put_path(b, req);
+        jute_put_int(b, req->mode);
+        return 0;
+    case CORRAL_OP_RECONFIG:
+        /* the decoder keeps none of ReconfigRequest: joining, leaving, newMembers null */
+        for (int k = 0; k < 3; k++)
+            jute_put_string(b, NULL);
+        jute_put_long(b, -1);               /* curConfigId */
+        return 0;
+    default:
+        /* ping, closeSession, whoAmI and ops this codec does not know: no record */
+        return 0;
     }
 }
 
-void zk_encode_reply(struct jute_buf *b, const struct corral_response *rsp)
+int zk_encode_request_body(struct jute_buf *b, const struct corral_request *req)
 {
-    int is_multi = rsp->op == CORRAL_OP_MULTI || rsp->op == CORRAL_OP_MULTI_READ;
-    /* A multi that produced per-member results reports them; its header says OK. */
-    int multi_body = is_multi && (rsp->err == CORRAL_OK || rsp->n_results > 0);
-    put_reply_header(b, rsp->xid, rsp->op == CORRAL_OP_AUTH ? 0 : rsp->zxid,  /* as ZooKeeper */
-                     multi_body ? CORRAL_OK : rsp->err);
-    if (multi_body) {
-        int failed = rsp->op == CORRAL_OP_MULTI && rsp->err != CORRAL_OK;
-        for (int32_t i = 0; i < rsp->n_results; i++)
-            put_multi_result(b, &rsp->results[i], failed);
-        put_multi_header(b, -1, 1, -1);
-    } else if (rsp->err == CORRAL_OK) {
-        put_body(b, rsp);
-    }
+    if (req->malformed)
+        return -1;
+    if (put_body(b, req, 0) < 0)
+        return -1;
+    return b->oom ? -1 : 0;
 }
 
-void zk_encode_event(struct jute_buf *b, const struct corral_watch_event *ev)
+int zk_encode_request(struct jute_buf *b, const struct corral_request *req)
 {
-    put_reply_header(b, ZK_XID_NOTIFICATION, -1, CORRAL_OK);
-    jute_put_int(b, ev->type);
-    jute_put_int(b, ev->state);
-    jute_put_string(b, ev->path);
+    if (req->malformed)
+        return -1;
+    jute_put_int(b, req->xid);
+    jute_put_int(b, req->op);
+    return zk_encode_request_body(b, req);
 }
