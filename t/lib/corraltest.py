@@ -228,10 +228,15 @@ class Corrald:
         env = dict(os.environ)
         env.setdefault("ASAN_OPTIONS", "detect_leaks=1")
         self._logf = open(self.log, "a")
+        served = self.output().count(" serving (tickTime=")
         self.proc = subprocess.Popen([CORRALD, "-c", self.cfg], stdout=self._logf,
                                      stderr=subprocess.STDOUT, env=env)
         _servers.append(self)
-        if not wait_for(lambda: self.proc.poll() is not None or _session_opens(self.port), timeout):
+        # up: this process says it serves (so it holds the port: a session that
+        # opens could be another process's that took the port while it was free)
+        if not wait_for(lambda: self.proc.poll() is not None or
+                        (self.output().count(" serving (tickTime=") > served and
+                         _session_opens(self.port)), timeout):
             raise RuntimeError("corrald did not come up:\n" + self.output())
         if self.proc.poll() is not None:
             raise RuntimeError("corrald exited with %s:\n%s" % (self.proc.returncode, self.output()))
