@@ -630,9 +630,28 @@ static void test_mem(void)
     stop();
 }
 
-int main(void)
+/*
+ * `storage-sync.t truncate DATADIR ZXID`: truncate a real data directory's
+ * log to ZXID with the file storage, for t0592 (ZooKeeper and corrald must
+ * then both load exactly the state at ZXID).
+ */
+static int truncate_tool(const char *data_dir, const char *zxid)
+{
+    mod = load("file");
+    if (!mod)
+        return 2;
+    ops = mod->ops;
+    set_cfg("dataDir", data_dir);
+    int rc = start() == 0 && ops->truncate(strtoll(zxid, NULL, 0)) == 0 ? 0 : 1;
+    stop();
+    return rc;
+}
+
+int main(int argc, char **argv)
 {
     core.loop = ev_default_loop(0);
+    if (argc == 4 && !strcmp(argv[1], "truncate"))
+        return truncate_tool(argv[2], argv[3]);
     test_file();
     n_done = n_failed = want_done = 0;
     test_mem();
