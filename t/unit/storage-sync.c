@@ -182,6 +182,19 @@ static const struct corral_module *load(const char *name)
     return dlsym(h, "corral_module_entry");
 }
 
+/* Load storage_NAME.so into mod/ops; 0 when it has every sync call. */
+static int use_module(const char *name)
+{
+    mod = load(name);
+    ok(mod != NULL, "storage_%s.so loads", name);
+    if (!mod)
+        return -1;
+    ops = mod->ops;
+    ok(ops->read_txns && ops->truncate && ops->last_logged_zxid && ops->epoch_get &&
+       ops->epoch_set, "%s: has every sync call", name);
+    return ops->read_txns ? 0 : -1;
+}
+
 static int start(void)
 {
     applied_last = n_applied = first_applied = 0;
@@ -302,6 +315,22 @@ static void check_read(int64_t after, int64_t last, const char *what)
        (long long)g.n, (long long)g.first, (long long)g.last);
 }
 
+/* With txns 1..30 logged: reads after 0, the middle, the last and past it; an early stop. */
+static void check_reads_1_30(void)
+{
+    is_int(ops->last_logged_zxid(), 30, "%s: last logged zxid", mod->name);
+    check_read(0, 30, "all");
+    check_read(15, 30, "from the middle");
+    check_read(29, 30, "the last");
+    check_read(30, 30, "after the last");
+    check_read(31, 30, "past the last");
+    struct got g;
+    got_init(&g, 3);
+    int rc = ops->read_txns(3, collect, &g);
+    ok(rc == 0 && g.n == 3 && g.last == 6, "%s: fn stops the read early (%lld txns)", mod->name,
+       (long long)g.n);
+}
+
 static char dir[256], vdir[300];
 
 static int count_files(const char *prefix)
@@ -413,13 +442,8 @@ static void check_concurrent(int64_t base, int64_t count, int roll)
 
 static void test_file(void)
 {
-    mod = load("file");
-    ok(mod != NULL, "storage_file.so loads");
-    if (!mod)
+    if (use_module("file") < 0)
         return;
-    ops = mod->ops;
-    ok(ops->read_txns && ops->truncate && ops->last_logged_zxid && ops->epoch_get &&
-       ops->epoch_set, "file: has every sync call");
     snprintf(dir, sizeof dir, "/tmp/corral-storage-sync-XXXXXX");
     if (!mkdtemp(dir))
         return;
@@ -450,18 +474,10 @@ static void test_file(void)
     ok(snapshot_at(20), "file: snapshot at 0x14");
     ok(append_txns(21, 30, 'v'), "file: appends 21..30");
     is_int(count_files("log."), 3, "file: three log files");
-    is_int(ops->last_logged_zxid(), 30, "file: last logged zxid");
-    check_read(0, 30, "all");
+    check_reads_1_30();
     check_read(10, 30, "from a file boundary");
-    check_read(15, 30, "from the middle of a file");
-    check_read(29, 30, "the last");
-    check_read(30, 30, "after the last");
-    check_read(31, 30, "past the last");
     struct got g;
-    got_init(&g, 3);
-    int rc = ops->read_txns(3, collect, &g);
-    ok(rc == 0 && g.n == 3 && g.last == 6, "file: fn stops the read early (%lld txns)",
-       (long long)g.n);
+    int rc;
 
     /* damage is refused, and left for recovery / the operator, not repaired */
     char log1[512];
@@ -555,13 +571,8 @@ static void test_file(void)
 
 static void test_mem(void)
 {
-    mod = load("mem");
-    ok(mod != NULL, "storage_mem.so loads");
-    if (!mod)
+    if (use_module("mem") < 0)
         return;
-    ops = mod->ops;
-    ok(ops->read_txns && ops->truncate && ops->last_logged_zxid && ops->epoch_get &&
-       ops->epoch_set, "mem: has every sync call");
     n_cfg = 0;
     set_cfg("storage.mem.async", "true");
     set_cfg("storage.mem.logCount", "100");
@@ -578,15 +589,8 @@ static void test_mem(void)
     check_read(0, 0, "with appends in flight");
     ok(ops->truncate(0) < 0, "mem: truncate refused with appends in flight");
     ok(run_until(all_done) && n_failed == 0, "mem: appends 1..30 done");
-    is_int(ops->last_logged_zxid(), 30, "mem: last logged zxid");
-    check_read(0, 30, "all");
-    check_read(15, 30, "from the middle");
-    check_read(29, 30, "the last");
-    check_read(30, 30, "after the last");
-    check_read(31, 30, "past the last");
+    check_reads_1_30();
     struct got g;
-    got_init(&g, 3);
-    ok(ops->read_txns(3, collect, &g) == 0 && g.n == 3 && g.last == 6, "mem: fn stops early");
 
     last_error[0] = 0;
     ok(ops->truncate(40) < 0 && strstr(last_error, "no such txn"), "mem: truncate to a zxid "

@@ -641,6 +641,20 @@ int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after, int64_t l
     return 0;
 }
 
+/* A read-only scan from the newest file that can hold sc->after + 1 (files
+ * are named after their first txn) until sc stops or the log ends. */
+static int scan_read_only(const struct zk_file *logs, size_t n, struct scan *sc)
+{
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (logs[i].zxid <= sc->after + 1)
+            first = i;
+    for (size_t i = first; i < n && !sc->stopped; i++)
+        if (scan_file(&logs[i], i + 1 == n, sc) < 0)
+            return -1;
+    return 0;
+}
+
 int zk_log_read(const struct zk_file *logs, size_t n, int64_t after, int64_t upto,
                 int64_t limit, zk_txn_fn fn, void *arg)
 {
@@ -649,14 +663,8 @@ int zk_log_read(const struct zk_file *logs, size_t n, int64_t after, int64_t upt
     struct scan sc = {.after = after, .limit = limit, .upto = upto, .repair = 0,
                       .doing = "cannot read the log from there", .last_zxid = after,
                       .fn = fn, .arg = arg};
-    /* the newest file that can hold after + 1 (named after their first txn) */
-    size_t first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (logs[i].zxid <= after + 1)
-            first = i;
-    for (size_t i = first; i < n && !sc.stopped; i++)
-        if (scan_file(&logs[i], i + 1 == n, &sc) < 0)
-            return -1;
+    if (scan_read_only(logs, n, &sc) < 0)
+        return -1;
     if (!sc.stopped) {
         zk_log(CORRAL_LOG_ERROR, "the txn log ends at 0x%llx, before 0x%llx, its last durable "
                "txn: %s", (unsigned long long)sc.last_zxid, (unsigned long long)upto, sc.doing);
@@ -729,13 +737,8 @@ int zk_log_truncate(const struct zk_file *logs, size_t n, int64_t zxid, int64_t 
     struct scan sc = {.after = base, .limit = limit, .upto = INT64_MAX, .repair = 0,
                       .doing = "refusing to truncate", .last_zxid = base,
                       .fn = find_cut, .arg = &c};
-    size_t first = 0;
-    for (size_t i = 0; i < n; i++)
-        if (logs[i].zxid <= base + 1)
-            first = i;
-    for (size_t i = first; i < n && !sc.stopped; i++)
-        if (scan_file(&logs[i], i + 1 == n, &sc) < 0)
-            return -1;
+    if (scan_read_only(logs, n, &sc) < 0)
+        return -1;
     if (c.last_kept != zxid) {
         zk_log(CORRAL_LOG_ERROR, "truncating the txn log to 0x%llx: no such txn in the log "
                "(it holds txns after the snapshot 0x%llx up to 0x%llx); refusing",
