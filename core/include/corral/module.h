@@ -20,6 +20,7 @@
 
 #include <stdint.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include "corral/codes.h"
 #include "corral/request.h"
 #include "corral/txn.h"
@@ -378,6 +379,54 @@ struct corral_storage_ops {
      * started, -1 when not possible now (logged).  NULL: no snapshots.
      */
     int (*snapshot)(void);
+
+    /*
+     * For an ensemble's log sync (ZooKeeper's DIFF / TRUNC and its epoch
+     * files).  Appended to the table, so a module built before them leaves
+     * them NULL: such a storage can serve a standalone server only, and the
+     * core must not offer it to an ensemble.  All run on the loop thread,
+     * after recover().
+     *
+     * read_txns: call fn once per logged txn with zxid > after_zxid, in zxid
+     * order, up to and including last_logged_zxid(): raw is the txn as
+     * ZooKeeper encodes it (TxnHeader + record, what a PROPOSAL carries), t
+     * the same decoded; both are borrowed for the call.  Read-only: it never
+     * repairs anything (recovery does), and a log it cannot read whole is an
+     * error, never a silent gap.  Safe while appends are in flight: it only
+     * reads txns already durable.  fn returns non-zero to stop early.
+     * Returns 0 (also when stopped early by fn), or -1 after logging why:
+     * damage, or txns after after_zxid no longer kept (purged; the caller
+     * sends a snapshot instead).
+     */
+    int (*read_txns)(int64_t after_zxid,
+                     int (*fn)(void *arg, const uint8_t *raw, size_t len,
+                               const struct corral_txn *t),
+                     void *arg);
+    /*
+     * Drop every logged txn after zxid, durably, so that a restart recovers
+     * exactly to zxid.  zxid must be a logged txn, or the point the log
+     * starts from (the newest snapshot's zxid; 0 for a fresh log); anything
+     * else, zxid before the newest snapshot included, is refused.  Only with
+     * no append in flight.  The tree is not touched: the caller reloads it.
+     * 0, or -1 after logging why (nothing changed then).
+     */
+    int (*truncate)(int64_t zxid);
+    /* The zxid of the newest durable logged txn (after recover(): the newest
+     * recovered), which a learner reports to its leader. */
+    int64_t (*last_logged_zxid)(void);
+    /*
+     * Zab's two epochs (enum corral_epoch), kept as ZooKeeper's QuorumPeer
+     * keeps acceptedEpoch / currentEpoch.  epoch_set is durable when it
+     * returns 0.  Both return 0, or -1 after logging why.
+     */
+    int (*epoch_get)(int which, int64_t *value);
+    int (*epoch_set)(int which, int64_t value);
+};
+
+/* The epochs of epoch_get/epoch_set. */
+enum corral_epoch {
+    CORRAL_EPOCH_ACCEPTED = 0,  /* the newest epoch this server accepted (NEWEPOCH) */
+    CORRAL_EPOCH_CURRENT = 1,   /* the newest epoch it acknowledged as leader's (NEWLEADER) */
 };
 
 /*

@@ -12,7 +12,8 @@
  * must be numbers, currentEpoch not older than the last zxid's epoch and
  * acceptedEpoch not older than currentEpoch (ZooKeeper refuses to start
  * otherwise, and so do we, naming the file).  Writes are atomic: a .tmp
- * file, fsync, rename, fsync of the folder.
+ * file, fsync, rename, fsync of the folder.  An ensemble member's sync
+ * reads and writes them through zk_epoch_get / zk_epoch_set.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,4 +107,35 @@ int zk_check_epochs(const char *snap_dir, int64_t last_zxid)
         return -1;
     }
     return 0;
+}
+
+static const char *epoch_name(int which)
+{
+    return which == CORRAL_EPOCH_ACCEPTED ? "acceptedEpoch"
+         : which == CORRAL_EPOCH_CURRENT ? "currentEpoch" : NULL;
+}
+
+int zk_epoch_get(const char *snap_dir, int which, int64_t *value)
+{
+    const char *name = epoch_name(which);
+    long long v;
+    int r = name ? read_number(snap_dir, name, &v) : -1;
+    if (r == 0)
+        zk_log(CORRAL_LOG_ERROR, "%s/%s: missing", snap_dir, name);
+    if (!name)
+        zk_log(CORRAL_LOG_ERROR, "no such epoch: %d", which);
+    if (r <= 0)
+        return -1;
+    *value = v;
+    return 0;
+}
+
+int zk_epoch_set(const char *snap_dir, int which, int64_t value)
+{
+    const char *name = epoch_name(which);
+    if (!name || value < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot set epoch %d to %lld", which, (long long)value);
+        return -1;
+    }
+    return write_number(snap_dir, name, value);
 }

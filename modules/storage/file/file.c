@@ -302,8 +302,14 @@ static void want_snapshot(void)
 
 /* ---- recovery ---- */
 
-static int replay_one(void *arg, struct corral_txn *t)
+static int replay_one(void *arg, const uint8_t *raw, size_t len, struct corral_txn *t,
+                      const struct zk_file *file, size_t off, size_t end)
 {
+    (void)raw;
+    (void)len;
+    (void)file;
+    (void)off;
+    (void)end;
     int64_t *count = arg;
     zk_core->apply_txn(t);      /* a failed op (e.g. NodeExists) is part of history */
     (*count)++;
@@ -393,7 +399,7 @@ static int file_recover(void)
     } else if (replayed > 0) {
         want_snapshot();
     }
-    struct zk_log_config lc = {fs.log_dir, fs.prealloc, fs.force_sync};
+    struct zk_log_config lc = {fs.log_dir, fs.prealloc, fs.force_sync, zk_core->last_zxid()};
     if (zk_log_start(&lc) < 0)
         goto out;
     fs.started = 1;
@@ -415,74 +421,10 @@ out:
 
 /* ---- append ---- */
 
-struct close_paths {
-    int64_t session_id;
-    const char **paths;
-    int32_t n, cap;
-    int oom;
-};
-
-static void collect_ephemeral(void *arg, int64_t session_id, const char *path)
-{
-    struct close_paths *c = arg;
-    if (session_id != c->session_id || c->oom)
-        return;
-    if (c->n == c->cap) {
-        int32_t cap = c->cap ? c->cap * 2 : 8;
-        const char **p = realloc(c->paths, (size_t)cap * sizeof *p);
-        if (!p) {
-            c->oom = 1;
-            return;
-        }
-        c->paths = p;
-        c->cap = cap;
-    }
-    c->paths[c->n++] = path;
-}
-
-/*
- * Encode a txn as the log holds it.  Nothing longer than the txn limit is
- * ever written, since the reader (ours and ZooKeeper's) would refuse it: the
- * core refuses such writes before they get here, and a closeSession whose
- * list of ephemeral paths (ZooKeeper's CloseSessionTxn) would pass the limit
- * is logged without the list, a form ZooKeeper's reader accepts too: replay
- * then deletes what the tree says the session owns, which is the same set
- * (Corral's snapshots are not fuzzy), so a session with any number of
- * ephemerals can close.  ZooKeeper itself writes the list whatever its size,
- * and cannot read its log back past ~2 MB of paths.
- */
-static int encode_txn(const struct corral_txn *txn)
-{
-    jute_buf_reset(&fs.txn_buf);
-    struct close_paths cp = {txn->session_id, NULL, 0, 0, 0};
-    if (txn->type == CORRAL_OP_CLOSE_SESSION)
-        zk_core->ephemeral_each(collect_ephemeral, &cp);
-    int rc = cp.oom ? -1 : zk_txn_encode(&fs.txn_buf, txn, cp.paths, cp.n);
-    free(cp.paths);
-    if (rc < 0 && !cp.oom && !fs.txn_buf.oom)
-        zk_log(CORRAL_LOG_ERROR, "txn 0x%llx: type %d has no log record format",
-               (unsigned long long)txn->zxid, txn->type);
-    if (rc == 0 && txn->type == CORRAL_OP_CLOSE_SESSION && (int64_t)fs.txn_buf.len > fs.max_txn) {
-        zk_log(CORRAL_LOG_INFO, "closeSession of 0x%llx: its %d ephemeral paths take %zu bytes, "
-               "more than the txn limit of %lld; logging it without them (replay deletes the "
-               "session's ephemerals from the tree)", (unsigned long long)txn->session_id, cp.n,
-               fs.txn_buf.len, (long long)fs.max_txn);
-        jute_buf_reset(&fs.txn_buf);
-        rc = zk_txn_encode(&fs.txn_buf, txn, NULL, -1);
-    }
-    if (rc == 0 && (int64_t)fs.txn_buf.len > fs.max_txn) {
-        zk_log(CORRAL_LOG_ERROR, "txn 0x%llx takes %zu bytes, more than the txn limit of %lld "
-               "bytes that the log can be read back with: not writing it",
-               (unsigned long long)txn->zxid, fs.txn_buf.len, (long long)fs.max_txn);
-        rc = -1;
-    }
-    return rc;
-}
-
 static void file_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
 {
     jute_buf_reset(&fs.entry_buf);
-    int rc = encode_txn(txn);
+    int rc = zk_txn_encode_logged(&fs.txn_buf, txn, fs.max_txn);
     if (rc == 0)
         zk_entry_frame(&fs.entry_buf, fs.txn_buf.data, fs.txn_buf.len);
     if (rc < 0 || fs.txn_buf.oom || fs.entry_buf.oom) {
@@ -511,6 +453,103 @@ static int file_snapshot(void)
     zk_log_roll();
     want_snapshot();
     return 0;
+}
+
+/* ---- sync (an ensemble's DIFF / TRUNC, its epochs) ---- */
+
+struct reader {
+    int (*fn)(void *arg, const uint8_t *raw, size_t len, const struct corral_txn *t);
+    void *arg;
+};
+
+static int read_one(void *arg, const uint8_t *raw, size_t len, struct corral_txn *t,
+                    const struct zk_file *file, size_t off, size_t end)
+{
+    (void)file;
+    (void)off;
+    (void)end;
+    struct reader *r = arg;
+    return r->fn(r->arg, raw, len, t) ? 1 : 0;
+}
+
+static int file_read_txns(int64_t after,
+                          int (*fn)(void *, const uint8_t *, size_t, const struct corral_txn *),
+                          void *arg)
+{
+    struct zk_file *logs = NULL;
+    size_t n = 0;
+    if (zk_list(fs.log_dir, "log", &logs, &n) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot list %s: %s", fs.log_dir, strerror(errno));
+        return -1;
+    }
+    struct reader r = {fn, arg};
+    int rc = zk_log_read(logs, n, after, zk_log_durable_zxid(), fs.max_txn, read_one, &r);
+    zk_list_free(logs, n);
+    return rc;
+}
+
+/* The zxid of the newest snapshot that looks complete (-1: none). */
+static int64_t newest_snapshot(void)
+{
+    struct zk_file *snaps = NULL;
+    size_t n = 0;
+    int64_t zxid = -1;
+    if (zk_list(fs.snap_dir, "snapshot", &snaps, &n) < 0)
+        return -2;
+    for (size_t i = n; i-- > 0 && zxid < 0;)
+        if (snapshot_looks_complete(snaps[i].path))
+            zxid = snaps[i].zxid;
+    zk_list_free(snaps, n);
+    return zxid;
+}
+
+/*
+ * TRUNC.  A snapshot being written is waited for first (it may be of a
+ * state after zxid, which truncate must then refuse), and one merely due
+ * is dropped: the tree it would write is the one being truncated away.
+ */
+static int file_truncate(int64_t zxid)
+{
+    if (fs.snap_wanted) {
+        ev_prepare_stop(zk_core->loop, &fs.snap_starter);
+        fs.snap_wanted = 0;
+    }
+    if (fs.snap_pid > 0) {
+        int st;
+        while (waitpid(fs.snap_pid, &st, 0) < 0 && errno == EINTR)
+            ;
+        ev_child_stop(zk_core->loop, &fs.snap_child);
+        fs.snap_pid = 0;
+        fs.snap_skipped = 0;
+    }
+    int64_t base = newest_snapshot();
+    struct zk_file *logs = NULL;
+    size_t n = 0;
+    if (base < -1 || zk_list(fs.log_dir, "log", &logs, &n) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot list %s / %s: %s", fs.snap_dir, fs.log_dir,
+               strerror(errno));
+        return -1;
+    }
+    int rc = zk_log_truncate(logs, n, zxid, base < 0 ? 0 : base, fs.max_txn);
+    zk_list_free(logs, n);
+    if (rc == 0)
+        new_snap_threshold();
+    return rc;
+}
+
+static int64_t file_last_logged_zxid(void)
+{
+    return zk_log_durable_zxid();
+}
+
+static int file_epoch_get(int which, int64_t *value)
+{
+    return zk_epoch_get(fs.snap_dir, which, value);
+}
+
+static int file_epoch_set(int which, int64_t value)
+{
+    return zk_epoch_set(fs.snap_dir, which, value);
 }
 
 /* ---- module ---- */
@@ -556,6 +595,11 @@ static const struct corral_storage_ops file_ops = {
     .recover = file_recover,
     .append = file_append,
     .snapshot = file_snapshot,
+    .read_txns = file_read_txns,
+    .truncate = file_truncate,
+    .last_logged_zxid = file_last_logged_zxid,
+    .epoch_get = file_epoch_get,
+    .epoch_set = file_epoch_set,
 };
 
 static const struct corral_config_key file_keys[] = {

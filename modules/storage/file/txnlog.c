@@ -24,6 +24,12 @@
  * there (`corral log-truncate`), never a silent loss.  Entries longer than
  * the core's txn limit are damage: the writer side never writes one (the
  * core refuses such txns, file.c double-checks).
+ *
+ * For an ensemble's sync the same walk runs read-only: zk_log_read() hands
+ * out the txns after a zxid (DIFF) and stops after the newest durable one,
+ * the loop thread's own record of what the writer made durable, so it never
+ * reads bytes the writer thread may be writing; zk_log_truncate() (TRUNC)
+ * drops the txns after a zxid.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +47,7 @@
 struct completion {
     void (*done)(void *, int);
     void *arg;
+    int64_t zxid;
 };
 
 /* Where a new log file must start inside the queued bytes. */
@@ -80,6 +87,7 @@ static struct {
     uint64_t completed;         /* done callbacks called (or being called) */
     int roll_next;              /* the next append starts a new file */
     int have_file_loop;         /* something was appended since start */
+    int64_t durable_zxid;       /* the newest txn whose done said durable */
 
     /* writer thread only */
     int fd;
@@ -304,11 +312,13 @@ static void on_durable(struct ev_loop *loop, ev_async *a, int revents)
         w.ring_len--;
         int err = w.completed < durable ? 0 : -1;
         w.completed++;
+        if (err == 0)
+            w.durable_zxid = c.zxid;
         c.done(c.arg, err);
     }
 }
 
-static int ring_push(void (*done)(void *, int), void *arg)
+static int ring_push(void (*done)(void *, int), void *arg, int64_t zxid)
 {
     if (w.ring_len == w.ring_cap) {
         size_t cap = w.ring_cap ? w.ring_cap * 2 : 1024;
@@ -322,7 +332,7 @@ static int ring_push(void (*done)(void *, int), void *arg)
         w.ring_cap = cap;
         w.ring_head = 0;
     }
-    w.ring[(w.ring_head + w.ring_len) % w.ring_cap] = (struct completion){done, arg};
+    w.ring[(w.ring_head + w.ring_len) % w.ring_cap] = (struct completion){done, arg, zxid};
     w.ring_len++;
     return 0;
 }
@@ -335,6 +345,7 @@ int zk_log_start(const struct zk_log_config *cfg)
     w.failed = 0;
     w.durable = w.completed = 0;
     w.roll_next = 1;            /* the first append after start opens a new file */
+    w.durable_zxid = cfg->last_zxid;
     jute_buf_init(&w.queued);
     pthread_mutex_init(&w.mu, NULL);
     pthread_mutex_init(&w.fork_mu, NULL);
@@ -398,10 +409,20 @@ void zk_log_roll(void)
     w.roll_next = 1;
 }
 
+int64_t zk_log_durable_zxid(void)
+{
+    return w.durable_zxid;
+}
+
+int zk_log_idle(void)
+{
+    return w.ring_len == 0;
+}
+
 void zk_log_append(const uint8_t *entry, size_t len, int64_t zxid,
                    void (*done)(void *, int), void *arg)
 {
-    if (ring_push(done, arg) < 0) {
+    if (ring_push(done, arg, zxid) < 0) {
         done(arg, -1);
         return;
     }
@@ -460,10 +481,29 @@ static void refuse(const char *path, size_t off, const char *what, const char *w
            path, off, what, why, path, off);
 }
 
-static int replay_file(const struct zk_file *file, int last, int64_t after, int64_t limit,
-                       int64_t *last_zxid, int (*fn)(void *, struct corral_txn *), void *arg)
+/*
+ * One pass over log files, for recovery (repair: a torn tail of the newest
+ * file is cut, an empty newest file removed) or for a read-only reader
+ * (read_txns / truncate: nothing is changed, anything not whole is an error,
+ * and it stops after the txn `upto`, so it never looks at bytes the writer
+ * thread may still be writing).
+ */
+struct scan {
+    int64_t after;              /* txns with zxid > after go to fn */
+    int64_t limit;              /* the txn limit: longer entries are damage */
+    int64_t upto;               /* stop after this zxid (INT64_MAX: read to the end) */
+    int repair;
+    const char *doing;          /* for messages: "refusing to start", ... */
+    int64_t last_zxid;          /* the last txn passed to fn (starts at after) */
+    int stopped;                /* upto reached, or fn asked to stop */
+    zk_txn_fn fn;
+    void *arg;
+};
+
+static int scan_file(const struct zk_file *file, int last, struct scan *sc)
 {
     const char *path = file->path;
+    int repair = sc->repair && last;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0) {
         zk_log(CORRAL_LOG_ERROR, "%s: %s", path, strerror(errno));
@@ -478,7 +518,7 @@ static int replay_file(const struct zk_file *file, int last, int64_t after, int6
     size_t size = (size_t)sb.st_size;
     if (size < ZK_LOG_HEADER_LEN) {
         close(fd);
-        if (last) {
+        if (repair) {
             zk_log(CORRAL_LOG_WARN, "%s: only %zu bytes, no header: a log file a crash "
                    "left empty; removing it", path, size);
             return unlink(path) < 0 ? -1 : 0;
@@ -494,7 +534,7 @@ static int replay_file(const struct zk_file *file, int last, int64_t after, int6
     }
     int rc = 0;
     if (zk_be32(map) != ZK_LOG_MAGIC || zk_be32(map + 4) != ZK_FILE_VERSION) {
-        if (last && zk_all_zero(map, size)) {
+        if (repair && zk_all_zero(map, size)) {
             munmap((void *)map, size);
             zk_log(CORRAL_LOG_WARN, "%s: header never written (crash); removing it", path);
             return unlink(path) < 0 ? -1 : 0;
@@ -509,7 +549,7 @@ static int replay_file(const struct zk_file *file, int last, int64_t after, int6
     for (;;) {
         struct zk_entry e;
         const char *what = NULL;
-        int kind = zk_entry_at(map, size, off, limit, &e, &what);
+        int kind = zk_entry_at(map, size, off, sc->limit, &e, &what);
         if (kind == ZK_ENTRY_END)
             break;
         if (kind == ZK_ENTRY_BAD) {
@@ -517,10 +557,11 @@ static int replay_file(const struct zk_file *file, int last, int64_t after, int6
             if (!last) {
                 refuse(path, off, what, "later log files hold later txns");
                 rc = -1;
-            } else if (zk_damage_is_torn(map, size, &e, limit, prev_zxid, why, sizeof why)) {
+            } else if (repair &&
+                       zk_damage_is_torn(map, size, &e, sc->limit, prev_zxid, why, sizeof why)) {
                 rc = cut_tail(path, (int64_t)off, what);
             } else {
-                refuse(path, off, what, why);
+                refuse(path, off, what, repair ? why : "the log is damaged");
                 rc = -1;
             }
             break;
@@ -532,33 +573,39 @@ static int replay_file(const struct zk_file *file, int last, int64_t after, int6
             rc = -1;
             break;
         }
-        if (t.zxid > after && t.zxid > *last_zxid) {
+        if (t.zxid > sc->after && t.zxid > sc->last_zxid) {
             /* zxids are consecutive within an epoch; a new epoch starts at 1 */
-            if (t.zxid != *last_zxid + 1 && (t.zxid & 0xffffffffLL) != 1) {
+            if (t.zxid != sc->last_zxid + 1 && (t.zxid & 0xffffffffLL) != 1) {
                 zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: txn 0x%llx follows 0x%llx: "
-                       "the txns between are missing (a log file lost?); refusing "
-                       "to start", path, off, (unsigned long long)t.zxid,
-                       (unsigned long long)*last_zxid);
+                       "the txns between are missing (a log file lost or purged?); %s",
+                       path, off, (unsigned long long)t.zxid,
+                       (unsigned long long)sc->last_zxid, sc->doing);
                 zk_txn_free(&t);
                 rc = -1;
                 break;
             }
-            if (fn(arg, &t) < 0) {
+            int r = sc->fn(sc->arg, e.txn, e.len, &t, file, e.off, e.end);
+            if (r < 0) {
                 zk_log(CORRAL_LOG_ERROR, "%s: offset %zu: txn 0x%llx could not "
                        "be applied", path, off, (unsigned long long)t.zxid);
                 zk_txn_free(&t);
                 rc = -1;
                 break;
             }
-            *last_zxid = t.zxid;
+            sc->last_zxid = t.zxid;
             count++;
+            if (r > 0 || t.zxid >= sc->upto) {
+                sc->stopped = 1;
+                zk_txn_free(&t);
+                break;
+            }
         }
         prev_zxid = t.zxid;
         zk_txn_free(&t);
         off = e.end;
     }
     munmap((void *)map, size);
-    if (rc == 0 && count)
+    if (rc == 0 && count && sc->repair)
         zk_log(CORRAL_LOG_INFO, "%s: replayed %lld txns", path, (long long)count);
     return rc;
 }
@@ -580,15 +627,146 @@ static int log_is_empty(const char *path)
 }
 
 int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after, int64_t limit,
-                  int (*fn)(void *arg, struct corral_txn *t), void *arg)
+                  zk_txn_fn fn, void *arg)
 {
-    int64_t last_zxid = after;
+    struct scan sc = {.after = after, .limit = limit, .upto = INT64_MAX, .repair = 1,
+                      .doing = "refusing to start", .last_zxid = after, .fn = fn, .arg = arg};
     /* the newest log with entries is where a crash can have torn a write */
     size_t last = n;
     while (last > 1 && log_is_empty(logs[last - 1].path))
         last--;
     for (size_t i = 0; i < n; i++)
-        if (replay_file(&logs[i], i + 1 >= last, after, limit, &last_zxid, fn, arg) < 0)
+        if (scan_file(&logs[i], i + 1 >= last, &sc) < 0)
             return -1;
+    return 0;
+}
+
+/* A read-only scan from the newest file that can hold sc->after + 1 (files
+ * are named after their first txn) until sc stops or the log ends. */
+static int scan_read_only(const struct zk_file *logs, size_t n, struct scan *sc)
+{
+    size_t first = 0;
+    for (size_t i = 0; i < n; i++)
+        if (logs[i].zxid <= sc->after + 1)
+            first = i;
+    for (size_t i = first; i < n && !sc->stopped; i++)
+        if (scan_file(&logs[i], i + 1 == n, sc) < 0)
+            return -1;
+    return 0;
+}
+
+int zk_log_read(const struct zk_file *logs, size_t n, int64_t after, int64_t upto,
+                int64_t limit, zk_txn_fn fn, void *arg)
+{
+    if (after >= upto)
+        return 0;
+    struct scan sc = {.after = after, .limit = limit, .upto = upto, .repair = 0,
+                      .doing = "cannot read the log from there", .last_zxid = after,
+                      .fn = fn, .arg = arg};
+    if (scan_read_only(logs, n, &sc) < 0)
+        return -1;
+    if (!sc.stopped) {
+        zk_log(CORRAL_LOG_ERROR, "the txn log ends at 0x%llx, before 0x%llx, its last durable "
+               "txn: %s", (unsigned long long)sc.last_zxid, (unsigned long long)upto, sc.doing);
+        return -1;
+    }
+    return 0;
+}
+
+/* ---- truncation (a learner's TRUNC) ---- */
+
+struct cut {
+    int64_t zxid;               /* keep up to this txn */
+    int64_t last_kept;          /* the newest txn seen that is kept */
+    const struct zk_file *file; /* where the kept part ends, or NULL */
+    size_t off;
+    int found_later;            /* the scan reached a txn after zxid */
+};
+
+static int find_cut(void *arg, const uint8_t *raw, size_t len, struct corral_txn *t,
+                    const struct zk_file *file, size_t off, size_t end)
+{
+    (void)raw;
+    (void)len;
+    struct cut *c = arg;
+    if (t->zxid <= c->zxid) {
+        c->last_kept = t->zxid;
+        c->file = file;
+        c->off = end;
+        return 0;
+    }
+    if (c->last_kept < c->zxid || !c->file) {
+        /* nothing after base kept: the cut is where this first later txn starts */
+        c->file = file;
+        c->off = off;
+    }
+    c->found_later = 1;
+    return 1;
+}
+
+/* Cut path to off and make it durable. */
+static int cut_file(const char *path, size_t off)
+{
+    int fd = open(path, O_WRONLY | O_CLOEXEC);
+    if (fd < 0 || ftruncate(fd, (off_t)off) < 0 || fsync(fd) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: cutting at offset %zu: %s", path, off, strerror(errno));
+        if (fd >= 0)
+            close(fd);
+        return -1;
+    }
+    close(fd);
+    return 0;
+}
+
+int zk_log_truncate(const struct zk_file *logs, size_t n, int64_t zxid, int64_t base,
+                    int64_t limit)
+{
+    if (zxid < base) {
+        zk_log(CORRAL_LOG_ERROR, "truncating the txn log to 0x%llx: that is before the newest "
+               "snapshot (0x%llx), which already holds later txns; refusing",
+               (unsigned long long)zxid, (unsigned long long)base);
+        return -1;
+    }
+    if (!zk_log_idle()) {
+        zk_log(CORRAL_LOG_ERROR, "truncating the txn log to 0x%llx while appends are in "
+               "flight; refusing", (unsigned long long)zxid);
+        return -1;
+    }
+    /* read from the snapshot on, checking that every txn up to zxid is there */
+    struct cut c = {.zxid = zxid, .last_kept = base};
+    struct scan sc = {.after = base, .limit = limit, .upto = INT64_MAX, .repair = 0,
+                      .doing = "refusing to truncate", .last_zxid = base,
+                      .fn = find_cut, .arg = &c};
+    if (scan_read_only(logs, n, &sc) < 0)
+        return -1;
+    if (c.last_kept != zxid) {
+        zk_log(CORRAL_LOG_ERROR, "truncating the txn log to 0x%llx: no such txn in the log "
+               "(it holds txns after the snapshot 0x%llx up to 0x%llx); refusing",
+               (unsigned long long)zxid, (unsigned long long)base,
+               (unsigned long long)(c.found_later ? sc.last_zxid : c.last_kept));
+        return -1;
+    }
+    /* newest first, so a crash part way leaves a log that ends earlier, never one with a gap */
+    int removed = 0;
+    for (size_t i = n; i-- > 0 && logs[i].zxid > zxid;) {
+        if (unlink(logs[i].path) < 0) {
+            zk_log(CORRAL_LOG_ERROR, "%s: %s", logs[i].path, strerror(errno));
+            return -1;
+        }
+        removed++;
+    }
+    if (removed && zk_fsync_dir(w.cfg.dir) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "%s: fsync: %s", w.cfg.dir, strerror(errno));
+        return -1;
+    }
+    if (c.found_later && c.file && c.file->zxid <= zxid) {
+        if (cut_file(c.file->path, c.off) < 0 || zk_fsync_dir(w.cfg.dir) < 0)
+            return -1;
+    }
+    zk_log(CORRAL_LOG_INFO, "txn log truncated to 0x%llx (%d later log files removed)",
+           (unsigned long long)zxid, removed);
+    w.durable_zxid = zxid;
+    /* the writer's file may be one just cut or removed: the next append starts a new one */
+    w.roll_next = 1;
     return 0;
 }

@@ -60,6 +60,10 @@ extern int zk_log_quiet;
 /* ---- format.c ---- */
 
 /* (zk_txn_encode / zk_txn_decode / zk_txn_free: corral/zk_txn.h, libzk) */
+/* A txn as the log holds it (TxnHeader + record, never longer than max_txn):
+ * a closeSession gets its session's ephemeral paths from zk_core, or none
+ * when they would pass the limit.  Resets b.  0, or -1 (logged). */
+int zk_txn_encode_logged(struct jute_buf *b, const struct corral_txn *t, int64_t max_txn);
 /* Frame txn bytes as a log entry: checksum, length, bytes, 'B'. */
 void zk_entry_frame(struct jute_buf *out, const uint8_t *txn, size_t len);
 uint32_t zk_adler32(uint32_t adler, const uint8_t *p, size_t len);
@@ -127,6 +131,7 @@ struct zk_log_config {
     const char *dir;            /* dataLogDir/version-2 */
     int64_t prealloc;           /* bytes */
     int force_sync;
+    int64_t last_zxid;          /* the newest txn recovered */
 };
 
 /* Start the writer thread.  0 or -1. */
@@ -140,6 +145,18 @@ void zk_log_append(const uint8_t *entry, size_t len, int64_t zxid,
 pid_t zk_log_fork(void);
 /* The entry queued next starts a new log file. */
 void zk_log_roll(void);
+/* The newest txn whose append is done (durable), or the newest recovered. */
+int64_t zk_log_durable_zxid(void);
+/* 1 when no append is in flight (every done callback called). */
+int zk_log_idle(void);
+
+/*
+ * A txn the log readers found, borrowed for the call: its bytes (TxnHeader +
+ * record, maybe a TxnDigest), decoded, and where its entry lies in which
+ * file.  Returns 0 to go on, 1 to stop, -1 for an error.
+ */
+typedef int (*zk_txn_fn)(void *arg, const uint8_t *raw, size_t len, struct corral_txn *t,
+                         const struct zk_file *file, size_t off, size_t end);
 
 /*
  * Replay: for each log file from `from` on, call fn for every txn whose zxid
@@ -148,7 +165,24 @@ void zk_log_roll(void);
  * damage is an error naming the file and offset.  0 or -1.
  */
 int zk_log_replay(const struct zk_file *logs, size_t n, int64_t after, int64_t limit,
-                  int (*fn)(void *arg, struct corral_txn *t), void *arg);
+                  zk_txn_fn fn, void *arg);
+/*
+ * Read-only: call fn for every txn after `after` up to and including `upto`
+ * (the newest durable one: bytes past it may be being written), reading no
+ * further.  Any damage, a missing txn or a log that ends before upto is an
+ * error (logged); nothing is ever cut or removed.  0 or -1.
+ */
+int zk_log_read(const struct zk_file *logs, size_t n, int64_t after, int64_t upto,
+                int64_t limit, zk_txn_fn fn, void *arg);
+/*
+ * Drop every txn after zxid: remove the later log files (newest first) and
+ * cut the one holding zxid just after its entry, each durably.  zxid must be
+ * base (the newest snapshot's zxid) or a txn logged after it, and no append
+ * may be in flight; else nothing changes.  The next append starts a new
+ * file.  0 or -1 (logged).
+ */
+int zk_log_truncate(const struct zk_file *logs, size_t n, int64_t zxid, int64_t base,
+                    int64_t limit);
 
 /* ---- snapshot.c ---- */
 
@@ -163,5 +197,8 @@ int zk_snapshot_load(const char *path, int64_t *zxid_out);
  * acceptedEpoch files of the snapshot folder (checked, or written). */
 int zk_check_myid(const char *data_dir);
 int zk_check_epochs(const char *snap_dir, int64_t last_zxid);
+/* One epoch file (enum corral_epoch), read or written atomically.  0 or -1 (logged). */
+int zk_epoch_get(const char *snap_dir, int which, int64_t *value);
+int zk_epoch_set(const char *snap_dir, int which, int64_t value);
 
 #endif

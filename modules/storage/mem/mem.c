@@ -8,10 +8,22 @@
  * with group commit (many txns in flight, completions in order) without a
  * disk, which exercises the core's pipelined write path in tests and lets
  * corral-bench measure it.
+ *
+ * For ensemble tests without disks it also keeps what an ensemble's sync
+ * needs: the epochs, the last logged zxid and, with storage.mem.logCount=N,
+ * the newest N appended txns in ZooKeeper's encoding (read_txns serves DIFF
+ * from them, truncate drops the newest).  The default 0 keeps none, so a
+ * standalone server's memory is as before; a read after a txn no longer kept
+ * fails, as one after a purged log does with file storage.  The encoding is
+ * the file storage's (format.c, linked in through libzklog) until the shared
+ * codec library takes it over.
  */
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <ev.h>
 #include "corral/module.h"
+#include "../file/zkfile.h"
 
 static const struct corral_core *core;
 static int async_mode;
@@ -19,16 +31,41 @@ static int async_mode;
 struct completion {
     void (*done)(void *, int);
     void *arg;
+    int64_t zxid;
 };
 
 static struct completion *queue;
 static size_t queued, cap;
 static ev_prepare flush_watcher;
 
+/* The kept txns: a ring of the newest logCount, oldest at head. */
+struct kept {
+    int64_t zxid;
+    uint8_t *bytes;
+    size_t len;
+};
+static struct {
+    long long cap;              /* storage.mem.logCount */
+    struct kept *ring;
+    size_t head, n;
+    int64_t dropped;            /* the newest txn no longer kept (0: none dropped) */
+    int64_t durable;            /* the newest txn whose append is done */
+    int64_t epochs[2];
+    struct jute_buf buf;
+} lg;
+
+/* format.c logs through these */
+const struct corral_core *zk_core;
+int zk_log_quiet;
+
 static int mem_init(const struct corral_core *c)
 {
     core = c;
-    if (core->config_bool("storage.mem.async", 0, &async_mode) < 0)
+    zk_core = c;
+    memset(&lg, 0, sizeof lg);
+    jute_buf_init(&lg.buf);
+    if (core->config_bool("storage.mem.async", 0, &async_mode) < 0 ||
+        core->config_int("storage.mem.logCount", 0, 0, INT32_MAX, &lg.cap) < 0)
         return -1;
     core->log(CORRAL_LOG_INFO, "mem", "in-memory storage%s: nothing survives a restart",
               async_mode ? " (asynchronous completions)" : "");
@@ -42,6 +79,43 @@ static void mem_fini(void)
     free(queue);
     queue = NULL;
     queued = cap = 0;
+    for (size_t i = 0; i < lg.n; i++)
+        free(lg.ring[(lg.head + i) % (size_t)lg.cap].bytes);
+    free(lg.ring);
+    jute_buf_free(&lg.buf);
+    memset(&lg, 0, sizeof lg);
+}
+
+/* Keep txn's bytes, dropping the oldest kept one when full.  0 or -1. */
+static int keep(const struct corral_txn *txn)
+{
+    if (lg.cap == 0) {
+        lg.dropped = txn->zxid;
+        return 0;
+    }
+    if (!lg.ring && !(lg.ring = calloc((size_t)lg.cap, sizeof *lg.ring)))
+        return -1;
+    if (zk_txn_encode_logged(&lg.buf, txn, core->max_txn_bytes()) < 0 || lg.buf.oom)
+        return -1;
+    uint8_t *bytes = malloc(lg.buf.len);
+    if (!bytes)
+        return -1;
+    memcpy(bytes, lg.buf.data, lg.buf.len);
+    if (lg.n == (size_t)lg.cap) {
+        struct kept *old = &lg.ring[lg.head];
+        lg.dropped = old->zxid;
+        free(old->bytes);
+        lg.head = (lg.head + 1) % (size_t)lg.cap;
+        lg.n--;
+    }
+    lg.ring[(lg.head + lg.n) % (size_t)lg.cap] = (struct kept){txn->zxid, bytes, lg.buf.len};
+    lg.n++;
+    return 0;
+}
+
+static struct kept *kept_at(size_t i)
+{
+    return &lg.ring[(lg.head + i) % (size_t)lg.cap];
 }
 
 /* Complete everything appended so far, in order.  More may be appended meanwhile. */
@@ -51,6 +125,7 @@ static void flush(struct ev_loop *loop, ev_prepare *w, int revents)
     size_t i = 0;
     while (i < queued) {
         struct completion c = queue[i++];
+        lg.durable = c.zxid;
         c.done(c.arg, 0);
     }
     queued = 0;
@@ -66,8 +141,14 @@ static int mem_recover(void)
 
 static void mem_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
 {
-    (void)txn;
+    if (keep(txn) < 0) {
+        core->log(CORRAL_LOG_ERROR, "mem", "txn 0x%llx: cannot keep it in the in-memory log",
+                  (unsigned long long)txn->zxid);
+        done(arg, -1);
+        return;
+    }
     if (!async_mode) {
+        lg.durable = txn->zxid;
         done(arg, 0);
         return;
     }
@@ -82,17 +163,105 @@ static void mem_append(const struct corral_txn *txn, void (*done)(void *, int), 
     }
     queue[queued].done = done;
     queue[queued].arg = arg;
+    queue[queued].zxid = txn->zxid;
     queued++;
     ev_prepare_start(core->loop, &flush_watcher);
+}
+
+/* ---- sync ---- */
+
+static int64_t mem_last_logged_zxid(void)
+{
+    return lg.durable;
+}
+
+static int mem_read_txns(int64_t after,
+                         int (*fn)(void *, const uint8_t *, size_t, const struct corral_txn *),
+                         void *arg)
+{
+    int64_t upto = lg.durable;     /* in async mode later appends are not done yet */
+    if (after >= upto)
+        return 0;
+    if (after < lg.dropped) {
+        core->log(CORRAL_LOG_ERROR, "mem", "txns after 0x%llx are no longer kept (the in-memory "
+                  "log keeps the newest storage.mem.logCount=%lld, from 0x%llx on)",
+                  (unsigned long long)after, lg.cap,
+                  (unsigned long long)(lg.n ? kept_at(0)->zxid : lg.durable + 1));
+        return -1;
+    }
+    for (size_t i = 0; i < lg.n && kept_at(i)->zxid <= upto; i++) {
+        struct kept *k = kept_at(i);
+        if (k->zxid <= after)
+            continue;
+        struct corral_txn t;
+        if (zk_txn_decode(k->bytes, k->len, &t) < 0) {
+            core->log(CORRAL_LOG_ERROR, "mem", "txn 0x%llx: cannot decode it",
+                      (unsigned long long)k->zxid);
+            return -1;
+        }
+        int stop = fn(arg, k->bytes, k->len, &t);
+        zk_txn_free(&t);
+        if (stop)
+            break;
+    }
+    return 0;
+}
+
+static int mem_truncate(int64_t zxid)
+{
+    if (queued) {
+        core->log(CORRAL_LOG_ERROR, "mem", "truncating the log to 0x%llx while appends are in "
+                  "flight; refusing", (unsigned long long)zxid);
+        return -1;
+    }
+    size_t keep_n = 0;
+    int ok = zxid == lg.dropped;        /* the point the kept log starts from */
+    for (size_t i = 0; i < lg.n && kept_at(i)->zxid <= zxid; i++) {
+        keep_n = i + 1;
+        ok = kept_at(i)->zxid == zxid;
+    }
+    if (!ok) {
+        core->log(CORRAL_LOG_ERROR, "mem", "truncating the log to 0x%llx: no such txn kept "
+                  "(kept: after 0x%llx up to 0x%llx); refusing", (unsigned long long)zxid,
+                  (unsigned long long)lg.dropped, (unsigned long long)lg.durable);
+        return -1;
+    }
+    for (size_t i = keep_n; i < lg.n; i++)
+        free(kept_at(i)->bytes);
+    lg.n = keep_n;
+    lg.durable = zxid;
+    return 0;
+}
+
+static int mem_epoch_get(int which, int64_t *value)
+{
+    if (which != CORRAL_EPOCH_ACCEPTED && which != CORRAL_EPOCH_CURRENT)
+        return -1;
+    *value = lg.epochs[which];
+    return 0;
+}
+
+static int mem_epoch_set(int which, int64_t value)
+{
+    if ((which != CORRAL_EPOCH_ACCEPTED && which != CORRAL_EPOCH_CURRENT) || value < 0)
+        return -1;
+    lg.epochs[which] = value;
+    return 0;
 }
 
 static const struct corral_storage_ops mem_ops = {
     .recover = mem_recover,
     .append = mem_append,
+    .read_txns = mem_read_txns,
+    .truncate = mem_truncate,
+    .last_logged_zxid = mem_last_logged_zxid,
+    .epoch_get = mem_epoch_get,
+    .epoch_set = mem_epoch_set,
 };
 
 static const struct corral_config_key mem_keys[] = {
     {"storage.mem.async", "complete appends at the end of the loop iteration (group-commit-like)"},
+    {"storage.mem.logCount", "keep the newest N txns in memory for an ensemble's sync (default 0)"},
     {NULL, NULL},
 };
 
