@@ -202,6 +202,7 @@ int main(int argc, char **argv)
         shutdown_server();
         return 1;
     }
+    prep_start();               /* zxids continue after the recovered ones */
     session_reap_orphans();
     if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();

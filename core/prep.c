@@ -597,6 +597,19 @@ static int refuse_oversized(struct session *s, const struct corral_request *r,
     return CORRAL_EMARSHALLINGERROR;
 }
 
+/*
+ * The zxid allocator continues after the newest applied txn.  Called once
+ * recovery is done, before anything is prepped: apply only records what it
+ * applied (server.last_zxid) and never moves the allocator, so a server
+ * that applies txns it did not prep (recovery; later a follower) leaves the
+ * allocator to whoever is in charge.
+ */
+void prep_start(void)
+{
+    if (server.next_zxid < server.last_zxid)
+        server.next_zxid = server.last_zxid;
+}
+
 int prep_write(struct session *s, const struct corral_request *r, struct corral_txn *t)
 {
     struct view layer = {NULL, &outstanding};

@@ -210,6 +210,7 @@ const struct corral_auth_ops *auth_find(const char *scheme);
 int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
 /* Txns up to zxid are applied: their changes leave prep's outstanding layer. */
 void prep_applied(int64_t zxid);
+void prep_start(void);
 void txn_clear(struct corral_txn *txn);
 /* The result of applying one (sub)txn, for building the reply. */
 struct apply_result {

@@ -28,6 +28,12 @@ struct session *session_find(int64_t id)
 
 static void expiry_timer_arm(void);
 
+/*
+ * A table entry only: its expiry clock is not started here, because apply
+ * creates sessions too (a replayed createSession) and apply runs no clock.
+ * Whoever is in charge of expiry starts it with session_touch: the live
+ * server when the client connects, session_expiry_start for recovered ones.
+ */
 struct session *session_new(int64_t id, int32_t timeout_ms)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -38,7 +44,6 @@ struct session *session_new(int64_t id, int32_t timeout_ms)
     s->min_latency_ms = -1;
     session_make_passwd(id, s->passwd);
     HASH_ADD(hh, server.sessions, id, sizeof s->id, s);
-    session_touch(s);
     return s;
 }
 
@@ -175,6 +180,7 @@ void session_reap_orphans(void)
         struct session *s = session_new(o->session_id, server.min_session_timeout);
         if (!s)
             continue;
+        session_touch(s);
         s->created = 1;
         log_info("session 0x%llx owns ephemerals but is not in the session table: closing it",
                  (unsigned long long)s->id);
