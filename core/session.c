@@ -122,6 +122,18 @@ int64_t session_initial_id(int32_t server_id, int64_t now)
     return (int64_t)sid;
 }
 
+/*
+ * The id session ids carry in their top byte.  ZooKeeper's standalone
+ * server has its session tracker use 1 (ZooKeeperServer's
+ * createSessionTrackerServerId), whatever dataDir/myid says; a quorum
+ * member uses its myid.  Corral serves standalone only, so 1; the quorum
+ * code will make this server.my_id.
+ */
+int32_t session_tracker_id(void)
+{
+    return 1;
+}
+
 static void on_expiry_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     int64_t now = now_ms();

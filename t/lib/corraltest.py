@@ -277,8 +277,12 @@ class Corrald:
 class ZooKeeper:
     """Apache ZooKeeper 3.8 (Debian package) on a free loopback port, standalone."""
 
-    def __init__(self, extra=None, tick=2000):
+    def __init__(self, extra=None, tick=2000, myid=None):
         self.dir = tempfile.mkdtemp(prefix="zk-t-")
+        if myid is not None:        # dataDir/myid, there before the server starts
+            os.makedirs(os.path.join(self.dir, "data"))
+            with open(os.path.join(self.dir, "data", "myid"), "w") as f:
+                f.write("%s\n" % myid)
         self.port = free_port()
         cfg = os.path.join(self.dir, "zoo.cfg")
         keys = {

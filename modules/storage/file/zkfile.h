@@ -170,9 +170,8 @@ int zk_snapshot_load(const char *path, int64_t *zxid_out);
 int64_t zk_node_digest(const char *path, const uint8_t *data, int32_t len,
                        const struct corral_stat *st);
 
-/* epoch.c: dataDir/myid (checked when present) and the currentEpoch /
- * acceptedEpoch files of the snapshot folder (checked, or written). */
-int zk_check_myid(const char *data_dir);
+/* epoch.c: the currentEpoch / acceptedEpoch files of the snapshot folder
+ * (checked, or written).  dataDir/myid is the core's (main.c read_myid). */
 int zk_check_epochs(const char *snap_dir, int64_t last_zxid);
 
 #endif
