@@ -243,7 +243,8 @@ int main(int argc, char **argv)
         shutdown_server();
         return 1;
     }
-    prep_start();               /* zxids continue after the recovered ones */
+    /* standalone: zxids continue after the recovered ones, in their epoch */
+    prep_start(ZXID_EPOCH(server.last_zxid));
     session_reap_orphans();
     if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();

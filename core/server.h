@@ -212,7 +212,10 @@ const struct corral_auth_ops *auth_find(const char *scheme);
 int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
 /* Txns up to zxid are applied: their changes leave prep's outstanding layer. */
 void prep_applied(int64_t zxid);
-void prep_start(void);
+void prep_start(int64_t epoch);
+/* A zxid is epoch << 32 | counter (ZooKeeper's ZxidUtils). */
+#define ZXID_EPOCH(z) ((int64_t)((uint64_t)(z) >> 32))
+#define ZXID_MAKE(epoch, counter) ((int64_t)((uint64_t)(epoch) << 32 | (uint32_t)(counter)))
 void txn_clear(struct corral_txn *txn);
 /* The result of applying one (sub)txn, for building the reply. */
 struct apply_result {

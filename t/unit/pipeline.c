@@ -550,13 +550,25 @@ int main(void)
        "a replayed createSession enters the session table without starting its clock");
     ok(server.next_zxid == next && server.last_zxid == next + 100,
        "apply records the applied zxid and leaves prep's zxid allocator alone");
-    prep_start();
+    prep_start(ZXID_EPOCH(server.last_zxid));
     hold = 0;
     n_log = 0;
     pipeline_submit(s, create(400, "/after-replay", NULL, 0));
     const struct record *ra = find('r', 400);
     ok(ra && ra->err == CORRAL_OK && ra->stat.czxid == next + 101,
-       "once prep_start has run, zxids continue after the applied ones");
+       "once prep_start has run in the applied txns' epoch, zxids continue after them");
+
+    /* a newer epoch (a new leader's) restarts the counter: epoch << 32 | 1 */
+    prep_start(ZXID_EPOCH(server.last_zxid) + 2);
+    pipeline_submit(s, create(401, "/new-epoch", NULL, 0));
+    ra = find('r', 401);
+    ok(ra && ra->err == CORRAL_OK && ra->stat.czxid == ((ZXID_EPOCH(next + 101) + 2) << 32 | 1),
+       "in a newer epoch the first zxid is epoch << 32 | 1");
+    prep_start(ZXID_EPOCH(server.last_zxid));
+    pipeline_submit(s, create(402, "/same-epoch", NULL, 0));
+    ra = find('r', 402);
+    ok(ra && ra->stat.czxid == ((ZXID_EPOCH(next + 101) + 2) << 32 | 2),
+       "opened again in the same epoch, the counter goes on");
     session_free(rs);
 
     return done_testing();
