@@ -5,8 +5,13 @@
  * in normal operation, on recovery from the log, and on sync with a leader.
  * It must therefore be deterministic: it uses only the txn and the tree (no
  * clock, no session table lookups beyond creating/removing entries the txn
- * names).  Watches fire here, while the change is made, so their events are
- * queued before the reply to the write.
+ * names).  Nor does it drive what only the server in charge runs: it starts
+ * no session's expiry clock (the live server starts it at connect, recovery
+ * when the server starts serving: session_expiry_start) and leaves prep's
+ * zxid allocator alone (prep_start sets it once recovery is done).
+ * t0580 pins this: the txn log alone rebuilds the live tree.  Watches fire
+ * here, while the change is made, so their events are queued before the
+ * reply to the write.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -191,7 +196,7 @@ static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_resu
         return t->err;
     case CORRAL_OP_CREATE_SESSION: {
         struct session *s = session_find(t->session_id);
-        if (!s)   /* recovery: the session comes back detached, its clock restarted */
+        if (!s)   /* recovery: the session comes back detached; its clock starts with serving */
             s = session_new(t->session_id, t->timeout);
         if (s)
             s->created = 1;
@@ -213,8 +218,6 @@ int apply_txn(const struct corral_txn *t, struct apply_result *res, struct apply
         *subs = NULL;
     if (t->zxid > server.last_zxid)
         server.last_zxid = t->zxid;
-    if (t->zxid > server.next_zxid)
-        server.next_zxid = t->zxid;
     if (t->type != CORRAL_OP_MULTI) {
         res->err = apply_one(t, t->zxid, res);
         return res->err;

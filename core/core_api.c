@@ -220,8 +220,6 @@ static int api_load_session(int64_t id, int32_t timeout_ms)
 static void api_set_last_zxid(int64_t zxid)
 {
     server.last_zxid = zxid;
-    if (server.next_zxid < zxid)
-        server.next_zxid = zxid;
     quota_rebuild();
 }
 

@@ -8,6 +8,7 @@
  * Exit codes: 0 after a clean shutdown (SIGTERM/SIGINT), 1 on a bad command
  * line or configuration, 2 on a fatal runtime error (e.g. storage failure).
  */
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -29,6 +30,46 @@ static void usage(FILE *f)
             "  -v, --verbose       log debug lines\n"
             "      --version       print the version and exit\n"
             "  -h, --help          this text\n");
+}
+
+/*
+ * dataDir/myid: this server's id in an ensemble, one decimal number on the
+ * first line (ZooKeeper's QuorumPeerConfig reads it so).  None: 0.  A file
+ * that is there but holds no number stops the server, naming the file (as
+ * the file storage did when it alone read it).  Standalone ZooKeeper does
+ * not use the id: `conf` says serverId=0 and session ids carry 1 in their
+ * top byte whatever myid says (session_tracker_id), and so do ours; the
+ * quorum code is what will use it.
+ */
+static int read_myid(void)
+{
+    const char *dir = config_value(&server.cfg, "dataDir");
+    server.my_id = 0;
+    if (!dir)
+        return 0;
+    char path[4096], text[64];
+    snprintf(path, sizeof path, "%s/myid", dir);
+    FILE *f = fopen(path, "r");
+    if (!f) {
+        if (errno == ENOENT || errno == ENOTDIR)
+            return 0;
+        log_error("%s: %s", path, strerror(errno));
+        return -1;
+    }
+    char *line = fgets(text, sizeof text, f);
+    fclose(f);
+    if (line)
+        line[strcspn(line, "\r\n")] = 0;
+    char *end = NULL;
+    errno = 0;
+    long long id = line ? strtoll(line, &end, 10) : 0;
+    if (!line || !*line || *end || errno) {
+        log_error("%s: '%s' is not a number", path, line ? line : "");
+        return -1;
+    }
+    server.my_id = id;
+    log_info("%s: server id %lld", path, id);
+    return 0;
 }
 
 static int read_settings(void)
@@ -110,7 +151,7 @@ static int read_settings(void)
     server.min_session_timeout = (int32_t)min_to;
     server.max_session_timeout = (int32_t)max_to;
     server.server_id = (int32_t)sid;
-    return 0;
+    return read_myid();
 }
 
 static void on_signal(struct ev_loop *loop, ev_signal *w, int revents)
@@ -195,13 +236,15 @@ int main(int argc, char **argv)
         log_error("out of memory building the tree");
         return 2;
     }
-    server.next_session_id = session_initial_id(server.server_id, server.start_ms);
+    server.next_session_id = session_initial_id(session_tracker_id(), server.start_ms);
     expiry_init(&server.expiry, server.tick_time, now_ms());
 
     if (modules_load() < 0 || server.storage->recover() < 0) {
         shutdown_server();
         return 1;
     }
+    /* standalone: zxids continue after the recovered ones, in their epoch */
+    prep_start(ZXID_EPOCH(server.last_zxid));
     session_reap_orphans();
     if (containers_start() < 0 || modules_start() < 0) {
         shutdown_server();

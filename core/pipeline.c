@@ -1010,6 +1010,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         ops->connected(conn, &res);
         return NULL;
     }
+    session_touch(s);       /* its clock runs from the connect, createSession in flight or not */
     attach(s, p, ops, conn);
     struct corral_request *req = calloc(1, sizeof *req);
     if (!req)

@@ -597,6 +597,36 @@ static int refuse_oversized(struct session *s, const struct corral_request *r,
     return CORRAL_EMARSHALLINGERROR;
 }
 
+/*
+ * The zxid allocator, ZooKeeper's layout: epoch << 32 | counter.  Opened
+ * once recovery is done, before anything is prepped; apply only records
+ * what it applied (server.last_zxid) and never moves the allocator, so a
+ * server that applies txns it did not prep (recovery; later a follower)
+ * leaves the allocator to whoever is in charge.
+ *
+ * In the epoch of the newest applied txn the counter continues after it:
+ * that is a restarted standalone server, which ZooKeeper's standalone
+ * server also continues from its last zxid (whatever currentEpoch says:
+ * it never reads it).  In a newer epoch, a new leader's, the counter
+ * starts again at 0, so its first txn is epoch << 32 | 1.  An older epoch
+ * cannot be chosen (zxids only move forward); it continues as the same.
+ * At 2^32 txns the counter carries into the epoch bits, as standalone
+ * ZooKeeper's plain increment does; a leader must end its epoch before
+ * that (ZooKeeper forces an election), which is the quorum code's to do.
+ */
+void prep_start(int64_t epoch)
+{
+    if (epoch > ZXID_EPOCH(server.last_zxid)) {
+        server.next_zxid = ZXID_MAKE(epoch, 0);
+        return;
+    }
+    if (epoch < ZXID_EPOCH(server.last_zxid))
+        log_warn("zxid epoch %lld is older than the last applied zxid 0x%llx: continuing after it",
+                 (long long)epoch, (unsigned long long)server.last_zxid);
+    if (server.next_zxid < server.last_zxid)
+        server.next_zxid = server.last_zxid;
+}
+
 int prep_write(struct session *s, const struct corral_request *r, struct corral_txn *t)
 {
     struct view layer = {NULL, &outstanding};

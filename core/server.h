@@ -114,7 +114,8 @@ struct server {
     /* settings */
     int32_t tick_time;
     int32_t min_session_timeout, max_session_timeout;
-    int32_t server_id;
+    int32_t server_id;          /* what `conf` reports: 0 standalone, as ZooKeeper */
+    int64_t my_id;              /* dataDir/myid, 0 without one (main.c read_myid) */
     int skip_acl;
     int32_t max_reply;          /* jute.maxbuffer: longer replies are refused (replysize.c) */
     /* the largest txn that may be logged (txn_size.h): jute.maxbuffer + extrasize */
@@ -175,6 +176,7 @@ void session_expiry_start(void);
 int32_t session_negotiate_timeout(int32_t requested);
 void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);
 int64_t session_initial_id(int32_t server_id, int64_t now);
+int32_t session_tracker_id(void);
 void session_reap_orphans(void);
 
 /* watches (watch.c) */
@@ -210,6 +212,10 @@ const struct corral_auth_ops *auth_find(const char *scheme);
 int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
 /* Txns up to zxid are applied: their changes leave prep's outstanding layer. */
 void prep_applied(int64_t zxid);
+void prep_start(int64_t epoch);
+/* A zxid is epoch << 32 | counter (ZooKeeper's ZxidUtils). */
+#define ZXID_EPOCH(z) ((int64_t)((uint64_t)(z) >> 32))
+#define ZXID_MAKE(epoch, counter) ((int64_t)((uint64_t)(epoch) << 32 | (uint32_t)(counter)))
 void txn_clear(struct corral_txn *txn);
 /* The result of applying one (sub)txn, for building the reply. */
 struct apply_result {

@@ -28,6 +28,12 @@ struct session *session_find(int64_t id)
 
 static void expiry_timer_arm(void);
 
+/*
+ * A table entry only: its expiry clock is not started here, because apply
+ * creates sessions too (a replayed createSession) and apply runs no clock.
+ * Whoever is in charge of expiry starts it with session_touch: the live
+ * server when the client connects, session_expiry_start for recovered ones.
+ */
 struct session *session_new(int64_t id, int32_t timeout_ms)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -38,7 +44,6 @@ struct session *session_new(int64_t id, int32_t timeout_ms)
     s->min_latency_ms = -1;
     session_make_passwd(id, s->passwd);
     HASH_ADD(hh, server.sessions, id, sizeof s->id, s);
-    session_touch(s);
     return s;
 }
 
@@ -117,6 +122,18 @@ int64_t session_initial_id(int32_t server_id, int64_t now)
     return (int64_t)sid;
 }
 
+/*
+ * The id session ids carry in their top byte.  ZooKeeper's standalone
+ * server has its session tracker use 1 (ZooKeeperServer's
+ * createSessionTrackerServerId), whatever dataDir/myid says; a quorum
+ * member uses its myid.  Corral serves standalone only, so 1; the quorum
+ * code will make this server.my_id.
+ */
+int32_t session_tracker_id(void)
+{
+    return 1;
+}
+
 static void on_expiry_tick(struct ev_loop *loop, ev_timer *w, int revents)
 {
     int64_t now = now_ms();
@@ -175,6 +192,7 @@ void session_reap_orphans(void)
         struct session *s = session_new(o->session_id, server.min_session_timeout);
         if (!s)
             continue;
+        session_touch(s);
         s->created = 1;
         log_info("session 0x%llx owns ephemerals but is not in the session table: closing it",
                  (unsigned long long)s->id);

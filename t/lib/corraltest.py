@@ -17,6 +17,7 @@ CORRAL_MODULE_PATH; optional CORRAL_TEST_TARGET (corrald | zookeeper).  Run a te
 """
 import atexit
 import os
+import shutil
 import signal
 import socket
 import struct
@@ -282,8 +283,15 @@ class Corrald:
 class ZooKeeper:
     """Apache ZooKeeper 3.8 (Debian package) on a free loopback port, standalone."""
 
-    def __init__(self, extra=None, tick=2000):
+    def __init__(self, extra=None, tick=2000, myid=None, data_from=None):
         self.dir = tempfile.mkdtemp(prefix="zk-t-")
+        # there before the server starts: a copy of a data dir, dataDir/myid
+        if data_from:
+            shutil.copytree(data_from, os.path.join(self.dir, "data"))
+        if myid is not None:
+            os.makedirs(os.path.join(self.dir, "data"), exist_ok=True)
+            with open(os.path.join(self.dir, "data", "myid"), "w") as f:
+                f.write("%s\n" % myid)
         self.port = free_port()
         cfg = os.path.join(self.dir, "zoo.cfg")
         keys = {

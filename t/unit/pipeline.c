@@ -538,5 +538,38 @@ int main(void)
     hooks_clear();
     ok(!hooks_any_before_write && !hooks_any_watch, "with hooks cleared nothing is called");
 
+    /* apply runs no clock and no allocator: what it does for a txn it did
+     * not prep (recovery, later a follower) is the table entry only */
+    int64_t next = server.next_zxid;
+    struct corral_txn replayed = {.type = CORRAL_OP_CREATE_SESSION, .session_id = 0x7700,
+                                  .timeout = 5000, .zxid = next + 100, .time = 1};
+    struct apply_result ar;
+    apply_txn(&replayed, &ar, NULL);
+    struct session *rs = session_find(0x7700);
+    ok(rs && rs->created && rs->timeout_ms == 5000 && !rs->expiry.when,
+       "a replayed createSession enters the session table without starting its clock");
+    ok(server.next_zxid == next && server.last_zxid == next + 100,
+       "apply records the applied zxid and leaves prep's zxid allocator alone");
+    prep_start(ZXID_EPOCH(server.last_zxid));
+    hold = 0;
+    n_log = 0;
+    pipeline_submit(s, create(400, "/after-replay", NULL, 0));
+    const struct record *ra = find('r', 400);
+    ok(ra && ra->err == CORRAL_OK && ra->stat.czxid == next + 101,
+       "once prep_start has run in the applied txns' epoch, zxids continue after them");
+
+    /* a newer epoch (a new leader's) restarts the counter: epoch << 32 | 1 */
+    prep_start(ZXID_EPOCH(server.last_zxid) + 2);
+    pipeline_submit(s, create(401, "/new-epoch", NULL, 0));
+    ra = find('r', 401);
+    ok(ra && ra->err == CORRAL_OK && ra->stat.czxid == ((ZXID_EPOCH(next + 101) + 2) << 32 | 1),
+       "in a newer epoch the first zxid is epoch << 32 | 1");
+    prep_start(ZXID_EPOCH(server.last_zxid));
+    pipeline_submit(s, create(402, "/same-epoch", NULL, 0));
+    ra = find('r', 402);
+    ok(ra && ra->stat.czxid == ((ZXID_EPOCH(next + 101) + 2) << 32 | 2),
+       "opened again in the same epoch, the counter goes on");
+    session_free(rs);
+
     return done_testing();
 }

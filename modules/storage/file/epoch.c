@@ -1,9 +1,9 @@
 /*
  * epoch.c — the small files an Apache ZooKeeper server keeps beside its
- * data: dataDir/myid (the server's id in an ensemble) and, in the snapshot
- * folder, currentEpoch and acceptedEpoch (the Zab epochs it has committed to
- * and accepted).  Each holds one decimal number, no newline, as ZooKeeper's
- * QuorumPeer writes them.
+ * data, in the snapshot folder: currentEpoch and acceptedEpoch (the Zab
+ * epochs it has committed to and accepted).  Each holds one decimal number,
+ * no newline, as ZooKeeper's QuorumPeer writes them.  (dataDir/myid, the
+ * server's id in an ensemble, is the core's: main.c read_myid.)
  *
  * A standalone server never changes the epoch (zxids carry on from the
  * recovered one, as in standalone ZooKeeper), but the files are kept valid
@@ -67,17 +67,6 @@ static int write_number(const char *dir, const char *name, long long value)
         unlink(tmp);
         return -1;
     }
-    return 0;
-}
-
-int zk_check_myid(const char *data_dir)
-{
-    long long id;
-    int r = read_number(data_dir, "myid", &id);
-    if (r < 0)
-        return -1;
-    if (r > 0)
-        zk_log(CORRAL_LOG_INFO, "%s/myid: server id %lld", data_dir, id);
     return 0;
 }
 

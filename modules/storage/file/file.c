@@ -387,8 +387,7 @@ static int file_recover(void)
            (unsigned long long)zk_core->last_zxid(), (unsigned long long)(snap_zxid < 0 ? 0 : snap_zxid),
            (long long)replayed, (long long)ms_since(&t0));
 
-    if (zk_check_myid(zk_core->config_get("dataDir")) < 0 ||
-        zk_check_epochs(fs.snap_dir, zk_core->last_zxid()) < 0)
+    if (zk_check_epochs(fs.snap_dir, zk_core->last_zxid()) < 0)
         goto out;
 
     ev_prepare_init(&fs.snap_starter, start_snapshot);
