@@ -68,7 +68,7 @@ static size_t utf8_seq(const uint8_t *p, size_t n, size_t *bad)
 /* cred with every malformed sequence replaced by U+FFFD, malloc'd; *out_len its length. */
 static uint8_t *repair_utf8(const uint8_t *cred, size_t len, size_t *out_len)
 {
-    uint8_t *out = malloc(len * 3 + 1);     /* a bad byte grows into at most 3 */
+    uint8_t *out = calloc(len * 3 + 1, 1);  /* a bad byte grows into at most 3 */
     if (!out)
         return NULL;
     size_t o = 0;
