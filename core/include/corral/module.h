@@ -30,17 +30,21 @@
  *    or CORRAL_FN(t, m) for a callback (NULL when absent or unset).  So a
  *    core reading an older module's shorter table treats the missing members
  *    as NULL, and a module built against a newer minor checks
- *    CORRAL_HAS(core, m) before calling something a older core may lack.
+ *    CORRAL_HAS(core, m) before calling something an older core may lack.
  *  - The core refuses a table shorter than the members it cannot do
  *    without (the CORRAL_*_OPS_MIN sizes below), with a log line naming the
  *    file.
  *  - Anything else (a member removed or its meaning changed) bumps
  *    CORRAL_ABI_MAJOR, and the core refuses modules of any other major.
  *
- * This is ABI 3.0.  Versions 1 and 2 (a plain number in abi_version, tables
- * without sizes) were in-tree only; their layout differs at the front of
- * every table, so they are refused, not read: a bare "2" would have looked
- * like a version the sizes could not describe.
+ * This is ABI 3.0, a new major rather than 2 kept: 1 and 2 (a plain number
+ * in abi_version, tables without sizes; 2 existed in-tree only, briefly) lay
+ * every table out differently at its front, so reading a 2 module's tables
+ * as sized ones would misread every member.  As another major they are
+ * refused instead.  In 3.0 already, the members a table may stop before
+ * (read through CORRAL_FN) are the ones after each CORRAL_*_MIN: conn_ops'
+ * backlogged and max_reply, storage's snapshot and sync members, auth's
+ * redact_id, a plugin's reload.
  */
 #ifndef CORRAL_MODULE_H
 #define CORRAL_MODULE_H
