@@ -143,10 +143,36 @@ static const char *api_version_string(void)
     return "3.8.0-corral-" PACKAGE_VERSION ", built on " __DATE__;
 }
 
+/*
+ * The recovery phase: set only while core_recover() runs the storage
+ * module's recover().  The recovery-only entry points rebuild the tree as a
+ * log and snapshot say it was; at any other time they would rewrite committed
+ * state behind the pipeline's back, so they refuse outside it.
+ */
+static int recovering;
+
+static int recovery_only(const char *what)
+{
+    if (recovering)
+        return 0;
+    log_error("module API: %s refused: it is for the storage module's recover() only", what);
+    return -1;
+}
+
+int core_recover(void)
+{
+    recovering = 1;
+    int rc = server.storage->recover();
+    recovering = 0;
+    return rc;
+}
+
 /* Recovery: a replayed closeSession ends the session there and then (live,
  * the pipeline does it after replying). */
 static int api_apply_txn(const struct corral_txn *txn)
 {
+    if (recovery_only("apply_txn") < 0)
+        return -1;
     struct apply_result res, *subs = NULL;
     int rc = apply_txn(txn, &res, &subs);
     apply_result_clear(&res, subs, txn->n_subs);
@@ -163,6 +189,8 @@ static int64_t api_last_zxid(void) { return server.last_zxid; }
 static int api_load_node(const char *path, const uint8_t *data, int32_t len,
                          const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st)
 {
+    if (recovery_only("load_node") < 0)
+        return -1;
     struct znode *n;
     if (!strcmp(path, "/") || !*path) {
         n = tree_set_data(&server.tree, "/", data, len);
@@ -205,6 +233,8 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
 
 static int api_load_session(int64_t id, int32_t timeout_ms)
 {
+    if (recovery_only("load_session") < 0)
+        return -1;
     struct session *s = session_find(id);
     if (!s)
         s = session_new(id, timeout_ms);
@@ -217,10 +247,13 @@ static int api_load_session(int64_t id, int32_t timeout_ms)
 }
 
 /* The end of a snapshot load: ZooKeeper's deserialize ends with setupQuota. */
-static void api_set_last_zxid(int64_t zxid)
+static int api_set_last_zxid(int64_t zxid)
 {
+    if (recovery_only("set_last_zxid") < 0)
+        return -1;
     server.last_zxid = zxid;
     quota_rebuild();
+    return 0;
 }
 
 static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
@@ -305,9 +338,10 @@ static int api_node_children(const char *path, void (*fn)(void *, const char *),
 
 static int api_snapshot_now(void)
 {
-    if (!server.storage->snapshot)
+    int (*snapshot)(void) = CORRAL_FN(server.storage, snapshot);
+    if (!snapshot)
         return CORRAL_EUNIMPLEMENTED;
-    return server.storage->snapshot() == 0 ? CORRAL_OK : CORRAL_ESYSTEMERROR;
+    return snapshot() == 0 ? CORRAL_OK : CORRAL_ESYSTEMERROR;
 }
 
 static int64_t api_max_txn_bytes(void) { return server.max_txn_bytes; }
@@ -320,6 +354,13 @@ static void api_submit_internal(struct corral_request *req)
 static struct corral_session *api_connect(const struct corral_connect_params *p,
                                           const struct corral_conn_ops *ops, void *conn)
 {
+    /* a table too short for close() cannot be told when to let go: no session */
+    if (!ops || ops->size < CORRAL_CONN_OPS_MIN) {
+        log_error("module API: session_connect refused: the transport's conn_ops table is %zu "
+                  "bytes, shorter than the %zu this server needs", ops ? ops->size : 0,
+                  (size_t)CORRAL_CONN_OPS_MIN);
+        return NULL;
+    }
     return (struct corral_session *)pipeline_connect(p, ops, conn);
 }
 
@@ -339,6 +380,7 @@ static void api_resume(struct corral_session *s) { pipeline_resume((struct sessi
 
 struct corral_core core_api = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_core),
     .log = api_log,
     .config_get = api_config_get,
     .config_int = api_config_int,
@@ -376,3 +418,55 @@ struct corral_core core_api = {
     .max_txn_bytes = api_max_txn_bytes,
     .session_resume = api_resume,
 };
+
+/*
+ * What a module calls with the recovery-only entry points when it is not the
+ * storage module: they would rebuild the tree under a running server.  The
+ * recovery phase alone does not rule that out (a module's own thread, or a
+ * plugin hook the storage's recover() triggers), so such modules get a copy
+ * of the table with these refusing instead.
+ */
+static int refuse_from(const char *what)
+{
+    log_error("module API: %s refused: only the storage module may call it", what);
+    return -1;
+}
+
+static int deny_apply_txn(const struct corral_txn *t)
+{
+    (void)t;
+    return refuse_from("apply_txn");
+}
+
+static int deny_load_node(const char *path, const uint8_t *data, int32_t len,
+                          const struct corral_acl *acl, int32_t n_acl,
+                          const struct corral_stat *st)
+{
+    (void)path, (void)data, (void)len, (void)acl, (void)n_acl, (void)st;
+    return refuse_from("load_node");
+}
+
+static int deny_load_session(int64_t id, int32_t timeout_ms)
+{
+    (void)id, (void)timeout_ms;
+    return refuse_from("load_session");
+}
+
+static int deny_set_last_zxid(int64_t zxid)
+{
+    (void)zxid;
+    return refuse_from("set_last_zxid");
+}
+
+const struct corral_core *core_api_for(int kind)
+{
+    static struct corral_core limited;
+    if (kind == CORRAL_MODULE_STORAGE)
+        return &core_api;
+    limited = core_api;         /* after main set .loop; nothing changes core_api later */
+    limited.apply_txn = deny_apply_txn;
+    limited.load_node = deny_load_node;
+    limited.load_session = deny_load_session;
+    limited.set_last_zxid = deny_set_last_zxid;
+    return &limited;
+}

@@ -209,8 +209,8 @@ int main(int argc, char **argv)
         switch (c) {
         case 'c': config_file = optarg; break;
         case 'v': log_verbosity = CORRAL_LOG_DEBUG; break;
-        case 'V': printf("corrald %s (ZooKeeper protocol 3.8, module ABI %d)\n", PACKAGE_VERSION,
-                         CORRAL_ABI_VERSION);
+        case 'V': printf("corrald %s (ZooKeeper protocol 3.8, module ABI %d.%d)\n",
+                         PACKAGE_VERSION, CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR);
                   return 0;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
@@ -239,7 +239,7 @@ int main(int argc, char **argv)
     server.next_session_id = session_initial_id(session_tracker_id(), server.start_ms);
     expiry_init(&server.expiry, server.tick_time, now_ms());
 
-    if (modules_load() < 0 || server.storage->recover() < 0) {
+    if (modules_load() < 0 || core_recover() < 0) {
         shutdown_server();
         return 1;
     }

@@ -59,6 +59,46 @@ static char *find_file(int kind, const char *name)
     return found;
 }
 
+/*
+ * The ABI check (see module.h): the major must be ours, any minor is fine
+ * because tables only grow and carry their size.  Before ABI 3 abi_version was
+ * a plain small number and nothing else of the struct can be trusted, so the
+ * size is read only once the major matches.  On a mismatch, why goes to buf.
+ */
+static int abi_fits(const struct corral_module *m, char *buf, size_t cap)
+{
+    uint32_t v = m->abi_version;
+    if (CORRAL_ABI_MAJOR_OF(v) != CORRAL_ABI_MAJOR) {
+        char theirs[32];
+        if (CORRAL_ABI_MAJOR_OF(v) == 0)
+            snprintf(theirs, sizeof theirs, "%u", v);
+        else
+            snprintf(theirs, sizeof theirs, "%u.%u", CORRAL_ABI_MAJOR_OF(v),
+                     CORRAL_ABI_MINOR_OF(v));
+        snprintf(buf, cap, "built for module ABI %s, this server has ABI %u.%u (rebuild it)",
+                 theirs, CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR);
+        return 0;
+    }
+    if (m->size < CORRAL_MODULE_MIN) {
+        snprintf(buf, cap, "its corral_module_entry is %zu bytes, shorter than ABI %u's %zu",
+                 m->size, CORRAL_ABI_MAJOR, (size_t)CORRAL_MODULE_MIN);
+        return 0;
+    }
+    return 1;
+}
+
+/* The shortest ops table of a kind the core can use (each starts with its size). */
+static size_t ops_min(int kind)
+{
+    switch (kind) {
+    case CORRAL_MODULE_TRANSPORT: return CORRAL_TRANSPORT_OPS_MIN;
+    case CORRAL_MODULE_STORAGE: return CORRAL_STORAGE_OPS_MIN;
+    case CORRAL_MODULE_AUTH: return CORRAL_AUTH_OPS_MIN;
+    case CORRAL_MODULE_PLUGIN: return CORRAL_PLUGIN_OPS_MIN;
+    default: return sizeof(size_t);
+    }
+}
+
 static const struct corral_module *load_one(int kind, const char *name)
 {
     for (int i = 0; i < server.n_modules; i++)
@@ -78,14 +118,12 @@ static const struct corral_module *load_one(int kind, const char *name)
     }
     const struct corral_module *m = dlsym(h, "corral_module_entry");
     const char *why = NULL;
-    char buf[128];
+    char buf[160];
     if (!m)
         why = "it exports no corral_module_entry";
-    else if (m->abi_version != CORRAL_ABI_VERSION) {
-        snprintf(buf, sizeof buf, "built for module ABI %u, this server has ABI %u",
-                 m->abi_version, CORRAL_ABI_VERSION);
+    else if (!abi_fits(m, buf, sizeof buf))
         why = buf;
-    } else if (m->kind != kind) {
+    else if (m->kind != kind) {
         snprintf(buf, sizeof buf, "it is a %s module, not a %s module", kind_name(m->kind),
                  kind_name(kind));
         why = buf;
@@ -93,6 +131,11 @@ static const struct corral_module *load_one(int kind, const char *name)
         why = "its name does not match its file name";
     else if (!m->init || !m->ops)
         why = "it has no init or no ops table";
+    else if (*(const size_t *)m->ops < ops_min(kind)) {
+        snprintf(buf, sizeof buf, "its %s ops table is %zu bytes, shorter than the %zu this "
+                 "server needs", kind_name(kind), *(const size_t *)m->ops, ops_min(kind));
+        why = buf;
+    }
     if (why) {
         log_error("module %s refused: %s", file, why);
         dlclose(h);
@@ -107,8 +150,9 @@ static const struct corral_module *load_one(int kind, const char *name)
     lm[server.n_modules].handle = h;
     lm[server.n_modules].file = file;
     server.n_modules++;
-    log_info("loaded %s module '%s' %s from %s", kind_name(kind), name,
-             m->version ? m->version : "", file);
+    log_info("loaded %s module '%s' %s (ABI %u.%u) from %s", kind_name(kind), name,
+             m->version ? m->version : "", CORRAL_ABI_MAJOR_OF(m->abi_version),
+             CORRAL_ABI_MINOR_OF(m->abi_version), file);
     return m;
 }
 
@@ -168,7 +212,7 @@ int modules_load(void)
     int storages = 0;
     for (int i = 0; i < server.n_modules; i++) {
         const struct corral_module *m = server.modules[i].mod;
-        if (m->init(&core_api) != 0) {
+        if (m->init(core_api_for(m->kind)) != 0) {
             log_error("module %s: init failed", server.modules[i].file);
             return -1;
         }
@@ -236,7 +280,8 @@ void modules_reload(void)
         if (m->kind != CORRAL_MODULE_PLUGIN || !server.modules[i].started)
             continue;
         const struct corral_plugin_ops *p = m->ops;
-        if (p->reload && p->reload() != 0)
+        int (*reload)(void) = CORRAL_FN(p, reload);
+        if (reload && reload() != 0)
             log_warn("plugin '%s': reload failed; it keeps its previous state", m->name);
     }
 }

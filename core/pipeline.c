@@ -218,7 +218,8 @@ static const char *read_op_name(int32_t op)
  */
 static int64_t reply_limit(const struct session *s)
 {
-    int64_t own = s->ops && s->ops->max_reply ? s->ops->max_reply(s->conn) : 0;
+    int64_t (*max_reply)(void *) = s->ops ? CORRAL_FN(s->ops, max_reply) : NULL;
+    int64_t own = max_reply ? max_reply(s->conn) : 0;
     return own > 0 ? own : server.max_reply;
 }
 
@@ -257,7 +258,7 @@ static struct corral_acl *acl_redacted(const struct acl_list *acl)
         const struct corral_auth_ops *a = auth_find(acl->acl[i].scheme);
         out[i].perms = acl->acl[i].perms;
         out[i].scheme = strdup(acl->acl[i].scheme);
-        out[i].id = a && a->redact_id ? a->redact_id(acl->acl[i].id) : NULL;
+        out[i].id = a && CORRAL_FN(a, redact_id) ? a->redact_id(acl->acl[i].id) : NULL;
         if (!out[i].id)
             out[i].id = strdup(acl->acl[i].id);
     }
@@ -762,7 +763,7 @@ static void session_pump(struct session *s)
 {
     s->held = 0;
     while (s->head && !s->head->in_flight && !is_write(s->head->req)) {
-        if (answered_to_conn(s, s->head) && s->ops->backlogged &&
+        if (answered_to_conn(s, s->head) && CORRAL_FN(s->ops, backlogged) &&
             s->ops->backlogged(s->conn)) {
             s->held = 1;
             if (s->closing)

@@ -163,6 +163,11 @@ struct server {
 
 extern struct server server;
 extern struct corral_core core_api;
+/* The table module init() gets: the full one for storage; for any other kind
+ * one whose recovery-only entries refuse (core_api.c). */
+const struct corral_core *core_api_for(int kind);
+/* Run the storage module's recover() as the one recovery phase (core_api.c). */
+int core_recover(void);
 
 int64_t now_ms(void);
 

@@ -176,6 +176,7 @@ static const struct corral_config_key keys[] = {
 };
 
 static const struct corral_plugin_ops ops = {
+    .size = sizeof(struct corral_plugin_ops),
     .start = lua_start,
     .stop = lua_stop,
     .reload = lua_reload,
@@ -183,6 +184,7 @@ static const struct corral_plugin_ops ops = {
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_PLUGIN,
     .name = "lua",
     .version = "0.1.0 (" LUA_RELEASE ")",

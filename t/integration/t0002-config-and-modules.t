@@ -71,17 +71,114 @@ ln -sf "$(readlink -f "$MODS/auth_world.so")" "$TMP/mods/storage_fake.so"
 base "$TMP/mods" zk fake > "$TMP/c.cfg"
 expect_refusal 1 "storage_fake.so refused: it is a auth module, not a storage module" "a module of the wrong kind is refused, naming the file"
 
-# a module built against another ABI version
+# a module built for ABI 1 (its layout: a plain version number, no sizes)
 cat > "$TMP/abi.c" <<'EOF2'
 #include "corral/module.h"
-static int init(const struct corral_core *c) { (void)c; return 0; }
-static const struct corral_storage_ops ops;
-const struct corral_module corral_module_entry = {
-    CORRAL_ABI_VERSION + 41, CORRAL_MODULE_STORAGE, "old", "0", 0, init, 0, &ops };
+struct abi1_module {
+    uint32_t abi_version;
+    int kind;
+    const char *name, *version;
+    const void *config_keys;
+    int (*init)(const void *core);
+    void (*fini)(void);
+    const void *ops;
+};
+static int init(const void *c) { (void)c; return 0; }
+static const void *ops[2];
+const struct abi1_module corral_module_entry = {
+    1, CORRAL_MODULE_STORAGE, "old", "0", 0, init, 0, ops };
 EOF2
 cc -shared -fPIC -I"${CORRAL_SRCDIR:?}/core/include" -o "$TMP/mods/storage_old.so" "$TMP/abi.c"
 base "$TMP/mods" zk old > "$TMP/c.cfg"
-expect_refusal 1 "storage_old.so refused: built for module ABI" "a module of another ABI version is refused, naming the file"
+expect_refusal 1 "storage_old.so refused: built for module ABI 1, this server has ABI 3.0" "a module built for ABI 1 is refused, naming the file and both versions"
+
+# a module of a newer major
+cat > "$TMP/abi4.c" <<'EOF2'
+#include "corral/module.h"
+static int init(const struct corral_core *c) { (void)c; return 0; }
+static const struct corral_storage_ops ops = {.size = sizeof ops};
+const struct corral_module corral_module_entry = {
+    .abi_version = CORRAL_ABI(CORRAL_ABI_MAJOR + 1, 0), .size = sizeof(struct corral_module),
+    .kind = CORRAL_MODULE_STORAGE, .name = "next", .init = init, .ops = &ops };
+EOF2
+cc -shared -fPIC -I"$CORRAL_SRCDIR/core/include" -o "$TMP/mods/storage_next.so" "$TMP/abi4.c"
+base "$TMP/mods" zk next > "$TMP/c.cfg"
+expect_refusal 1 "storage_next.so refused: built for module ABI 4.0, this server has ABI 3.0" "a module of another major is refused"
+
+# A storage module whose table is as an older minor built it (it ends at
+# append) but whose snapshot member, past that end, would abort: it loads, the
+# core treats snapshot as absent, and the recovery-only calls refuse outside
+# recover() (in init) and work inside it.  recover() then fails on purpose so
+# that corrald exits with what it logged.
+cat > "$TMP/short.c" <<'EOF2'
+#include <stdlib.h>
+#include "corral/module.h"
+static const struct corral_core *core;
+static int init_rc;
+static int init(const struct corral_core *c)
+{
+    core = c;
+    init_rc = c->load_session(0x55, 5000) + c->set_last_zxid(9) +
+              c->load_node("/x", NULL, 0, NULL, 0, NULL);
+    return 0;
+}
+static int snap(void) { abort(); }
+static int recover(void)
+{
+    int in = core->load_session(0x56, 5000);
+    core->log(CORRAL_LOG_ERROR, "short", "init calls %d, recover call %d, snapshot_now %s",
+              init_rc, in, core->snapshot_now() == CORRAL_EUNIMPLEMENTED ? "absent" : "called");
+    return -1;
+}
+static void append(const struct corral_txn *t, void (*done)(void *, int), void *arg)
+{
+    (void)t;
+    done(arg, 0);
+}
+static const struct corral_storage_ops ops = {
+    .size = CORRAL_SIZE_UPTO(struct corral_storage_ops, append),
+    .recover = recover, .append = append, .snapshot = snap};
+const struct corral_module corral_module_entry = {
+    .abi_version = CORRAL_ABI_VERSION, .size = sizeof(struct corral_module),
+    .kind = CORRAL_MODULE_STORAGE, .name = "short", .init = init, .ops = &ops };
+EOF2
+cc -shared -fPIC -I"$CORRAL_SRCDIR/core/include" -o "$TMP/mods/storage_short.so" "$TMP/short.c"
+base "$TMP/mods" zk short > "$TMP/c.cfg"
+expect_refusal 1 "short: init calls -3, recover call 0, snapshot_now absent" "a storage table from an older minor loads; what it lacks is absent; recovery calls work only in recover()"
+grep -qF "load_session refused: it is for the storage module's recover() only" "$TMP/err"
+ok $? "a recovery call outside recover() is logged"
+
+# the same table cut before append is too short to use
+sed 's/CORRAL_SIZE_UPTO(struct corral_storage_ops, append)/CORRAL_SIZE_UPTO(struct corral_storage_ops, recover)/; s/"short"/"cut"/' "$TMP/short.c" > "$TMP/cut.c"
+cc -shared -fPIC -I"$CORRAL_SRCDIR/core/include" -o "$TMP/mods/storage_cut.so" "$TMP/cut.c"
+base "$TMP/mods" zk cut > "$TMP/c.cfg"
+expect_refusal 1 "storage_cut.so refused: its storage ops table is 16 bytes, shorter than the 24 this server needs" "an ops table without a required member is refused, naming the file"
+
+# a plugin (built for a newer minor, which loads) calling the storage-only entry points
+cat > "$TMP/probe.c" <<'EOF2'
+#include "corral/module.h"
+static int init(const struct corral_core *c)
+{
+    struct corral_stat st = {0};
+    int a = c->load_node("/probe", NULL, 0, NULL, 0, &st);
+    int b = c->load_session(0x57, 5000);
+    c->log(CORRAL_LOG_ERROR, "probe", "load_node %d load_session %d, node %s", a, b,
+           c->node_get("/probe", NULL, NULL, NULL) == CORRAL_ENONODE ? "absent" : "present");
+    return -1;
+}
+static int start(void) { return 0; }
+static void stop(void) {}
+static const struct corral_plugin_ops ops = {.size = sizeof ops, .start = start, .stop = stop};
+const struct corral_module corral_module_entry = {
+    .abi_version = CORRAL_ABI(CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR + 1),
+    .size = sizeof(struct corral_module),
+    .kind = CORRAL_MODULE_PLUGIN, .name = "probe", .init = init, .ops = &ops };
+EOF2
+cc -shared -fPIC -I"$CORRAL_SRCDIR/core/include" -o "$TMP/mods/plugin_probe.so" "$TMP/probe.c"
+{ base "$TMP/mods"; echo "module.plugins=probe"; } > "$TMP/c.cfg"
+expect_refusal 1 "probe: load_node -1 load_session -1, node absent" "a plugin of a newer minor loads, and its storage-only calls fail cleanly"
+grep -qF "load_node refused: only the storage module may call it" "$TMP/err"
+ok $? "the refusal names the call and why"
 
 # a shared object that is not a module at all
 cat > "$TMP/not.c" <<'EOF2'

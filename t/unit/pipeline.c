@@ -86,9 +86,22 @@ static void on_close(void *conn, int32_t reason)
 
 static int on_backlogged(void *conn) { return room == 0; }
 
-static const struct corral_conn_ops conn_ops = {.connected = on_connected, .reply = on_reply,
+static const struct corral_conn_ops conn_ops = {.size = sizeof conn_ops, .connected = on_connected, .reply = on_reply,
                                                 .event = on_event, .close = on_close,
                                                 .backlogged = on_backlogged};
+
+/*
+ * The same table as an older transport would build it, before backlogged and
+ * max_reply were appended: its size ends at close, so the core must not read
+ * what lies beyond (here a backlogged that would hold every read).
+ */
+static const struct corral_conn_ops old_conn_ops = {
+    .size = CORRAL_SIZE_UPTO(struct corral_conn_ops, close), .connected = on_connected,
+    .reply = on_reply, .event = on_event, .close = on_close, .backlogged = on_backlogged};
+/* and one too short to have close at all */
+static const struct corral_conn_ops stub_conn_ops = {
+    .size = CORRAL_SIZE_UPTO(struct corral_conn_ops, event), .connected = on_connected,
+    .reply = on_reply, .event = on_event, .close = on_close};
 
 /* ---- a storage whose completions wait until released ---- */
 struct waiting {
@@ -115,13 +128,26 @@ static void release_all(void)
         held[i].done(held[i].arg, 0);
     n_held = 0;
 }
-static const struct corral_storage_ops storage = {.recover = st_recover, .append = st_append};
+static const struct corral_storage_ops storage = {.size = sizeof storage, .recover = st_recover, .append = st_append};
+
+/* A recover() that tries the recovery-only entry points as storage and as another module. */
+static int in_phase_storage, in_phase_other;
+static int st_recover_probe(void)
+{
+    const struct corral_core *other = core_api_for(CORRAL_MODULE_PLUGIN);
+    in_phase_storage = core_api_for(CORRAL_MODULE_STORAGE)->load_session(0x7701, 5000);
+    in_phase_other = other->load_session(0x7702, 5000) + other->set_last_zxid(1);
+    return 0;
+}
+static const struct corral_storage_ops probe_storage = {
+    .size = sizeof probe_storage, .recover = st_recover_probe, .append = st_append};
 
 /* ---- the world scheme, as the module has it ---- */
 static char *w_identify(const char *a) { return strdup("anyone"); }
 static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
 static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
 static const struct corral_auth_ops world = {
+    .size = sizeof world,
     .scheme = "world",
     .flags = CORRAL_AUTH_UNIVERSAL,
     .identify_connection = w_identify,
@@ -506,6 +532,48 @@ int main(void)
        "when the clock runs out the connection is closed and the session goes");
     room = -1;
     ok(server.outstanding == outstanding, "no request is left behind");
+
+    /* a transport table from an older minor: members past its size are absent */
+    struct corral_connect_params op;
+    memset(&op, 0, sizeof op);
+    op.timeout_ms = 10000;
+    op.remote_addr = "127.0.0.1";
+    struct session *so = pipeline_connect(&op, &old_conn_ops, NULL);
+    n_log = 0;
+    room = 0;
+    for (int i = 0; i < 3; i++)
+        pipeline_submit(so, req(CORRAL_OP_GET_DATA, 640 + i, "/h"));
+    ok(n_log == 3 && !so->held,
+       "a conn_ops table too short for backlogged is never backlogged (its stale pointer unread)");
+    room = -1;
+    ok(core_api.session_connect(&op, &stub_conn_ops, NULL) == NULL,
+       "a conn_ops table too short for close gets no session");
+
+    /* the recovery-only entry points */
+    struct corral_stat zst;
+    memset(&zst, 0, sizeof zst);
+    int64_t zxid_before = server.last_zxid;
+    ok(core_api.load_node("/loaded", NULL, 0, NULL, 0, &zst) == -1 &&
+           !tree_lookup(&server.tree, "/loaded"),
+       "load_node outside recovery fails and adds nothing");
+    ok(core_api.load_session(0x7703, 5000) == -1 && !session_find(0x7703),
+       "load_session outside recovery fails and adds nothing");
+    ok(core_api.set_last_zxid(zxid_before + 1000) == -1 && server.last_zxid == zxid_before,
+       "set_last_zxid outside recovery fails and changes nothing");
+    struct corral_txn late = {.type = CORRAL_OP_CREATE_SESSION, .session_id = 0x7704,
+                              .timeout = 5000, .zxid = zxid_before + 1, .time = 1};
+    ok(core_api.apply_txn(&late) == -1 && !session_find(0x7704) &&
+           server.last_zxid == zxid_before,
+       "apply_txn outside recovery fails and applies nothing");
+    server.storage = &probe_storage;
+    ok(core_recover() == 0, "(recover runs)");
+    server.storage = &storage;
+    ok(in_phase_storage == 0 && session_find(0x7701),
+       "during recover() the storage module's load_session works");
+    ok(in_phase_other == -2 && !session_find(0x7702) && server.last_zxid == zxid_before,
+       "during recover() another module's calls fail and change nothing");
+    ok(core_api_for(CORRAL_MODULE_PLUGIN)->node_get == core_api.node_get,
+       "another module's table is the core's otherwise");
 
     /* plugin hooks */
     n_log = 0;

@@ -103,9 +103,10 @@ static int64_t fake_last_zxid(void)
     return applied_last;
 }
 
-static void fake_set_last_zxid(int64_t zxid)
+static int fake_set_last_zxid(int64_t zxid)
 {
     applied_last = zxid;
+    return 0;
 }
 
 static int fake_load_node(const char *path, const uint8_t *data, int32_t len,
@@ -147,6 +148,7 @@ static int64_t fake_max_txn(void)
 
 static struct corral_core core = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_core),
     .log = fake_log,
     .config_get = fake_config_get,
     .config_int = fake_config_int,

@@ -5,15 +5,46 @@
  * A module is a shared object that exports exactly one symbol, named
  * CORRAL_MODULE_SYMBOL, of type `const struct corral_module`.  The core
  * dlopen()s the file, reads that struct, refuses it (with a log line naming the
- * file) when abi_version or kind does not match what was asked for, and
- * otherwise calls init() with the core's function table.  From then on the
- * module talks to the core only through that table and the kind-specific ops
- * table it exported; it never sees a core struct beyond the headers in
+ * file) when abi_version, kind or a table size does not fit, and otherwise
+ * calls init() with the core's function table.  From then on the module talks
+ * to the core only through that table and the kind-specific ops table it
+ * exported; it never sees a core struct beyond the headers in
  * core/include/corral/.
  *
  * Modelled on nginx's ngx_module_t: one versioned struct of callbacks, plus a
  * table of the configuration keys the module owns, so the core can reject
  * unknown keys with a message naming file, line and key.
+ *
+ * How the ABI grows (the rule every change to these headers follows):
+ *
+ *  - Every table that crosses the boundary starts with its size: struct
+ *    corral_module and struct corral_core with abi_version then size, every
+ *    ops table (transport, storage, auth, plugin, and the corral_conn_ops a
+ *    transport hands the core per connection) with size.  Whoever builds a
+ *    table sets it to sizeof the struct as its headers define it:
+ *    `.size = sizeof(struct corral_storage_ops)`.
+ *  - Members are only ever appended, never removed, reordered or retyped.
+ *    Appending one raises CORRAL_ABI_MINOR; it never forces a rebuild.
+ *  - A reader of a table uses a member appended after the table's first
+ *    version only when the table is long enough to hold it: CORRAL_HAS(t, m),
+ *    or CORRAL_FN(t, m) for a callback (NULL when absent or unset).  So a
+ *    core reading an older module's shorter table treats the missing members
+ *    as NULL, and a module built against a newer minor checks
+ *    CORRAL_HAS(core, m) before calling something an older core may lack.
+ *  - The core refuses a table shorter than the members it cannot do
+ *    without (the CORRAL_*_OPS_MIN sizes below), with a log line naming the
+ *    file.
+ *  - Anything else (a member removed or its meaning changed) bumps
+ *    CORRAL_ABI_MAJOR, and the core refuses modules of any other major.
+ *
+ * This is ABI 3.0, a new major rather than 2 kept: 1 and 2 (a plain number
+ * in abi_version, tables without sizes; 2 existed in-tree only, briefly) lay
+ * every table out differently at its front, so reading a 2 module's tables
+ * as sized ones would misread every member.  As another major they are
+ * refused instead.  In 3.0 already, the members a table may stop before
+ * (read through CORRAL_FN) are the ones after each CORRAL_*_MIN: conn_ops'
+ * backlogged and max_reply, storage's snapshot and sync members, auth's
+ * redact_id, a plugin's reload.
  */
 #ifndef CORRAL_MODULE_H
 #define CORRAL_MODULE_H
@@ -26,12 +57,24 @@
 #include "corral/txn.h"
 
 /*
- * Bump on any incompatible change to these headers.
- * 2: corral_conn_ops gained backlogged and max_reply (the core reads them
- *    from the transport's table, so a table built for 1 is too short),
- *    corral_core gained session_resume.
+ * The ABI a module is built against: major << 16 | minor (see the rule
+ * above).  The core loads a module of its own major and any minor.
+ * 1, 2: before sized tables (any abi_version < 1 << 16 is one of them).
+ * 3.0: every table carries its size.
  */
-#define CORRAL_ABI_VERSION 2
+#define CORRAL_ABI_MAJOR 3
+#define CORRAL_ABI_MINOR 0
+#define CORRAL_ABI(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
+#define CORRAL_ABI_VERSION CORRAL_ABI(CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR)
+#define CORRAL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
+#define CORRAL_ABI_MINOR_OF(v) ((uint32_t)(v) & 0xffffu)
+
+/* The bytes of a table of type `type` up to and including `member`. */
+#define CORRAL_SIZE_UPTO(type, member) (offsetof(type, member) + sizeof(((type *)0)->member))
+/* Whether table t (a pointer to a sized table) is long enough to hold member m. */
+#define CORRAL_HAS(t, m) ((t)->size >= CORRAL_SIZE_UPTO(__typeof__(*(t)), m))
+/* Callback m of table t, or NULL when t is too short to have it. */
+#define CORRAL_FN(t, m) (CORRAL_HAS(t, m) ? (t)->m : NULL)
 
 /* The one symbol every module exports. */
 #define CORRAL_MODULE_SYMBOL corral_module_entry
@@ -85,6 +128,7 @@ struct corral_connect_result {
  * own connection pointer, passed back untouched.
  */
 struct corral_conn_ops {
+    size_t size;                /* sizeof(struct corral_conn_ops) */
     /* Outcome of session_connect().  May run before session_connect returns. */
     void (*connected)(void *conn, const struct corral_connect_result *res);
     /* The answer to one submitted request, in submission order. */
@@ -106,7 +150,8 @@ struct corral_conn_ops {
      * after it, in order, until the transport calls core->session_resume().
      * Replies to writes already under way and watch events are not held
      * (they are not amplified: a write's reply is about as large as its
-     * request, an event as its path).  NULL: never backlogged.
+     * request, an event as its path).  NULL (or a table too short for
+     * it): never backlogged.
      */
     int (*backlogged)(void *conn);
     /*
@@ -118,6 +163,8 @@ struct corral_conn_ops {
      */
     int64_t (*max_reply)(void *conn);
 };
+/* The core refuses a connection whose table lacks one of these (close included). */
+#define CORRAL_CONN_OPS_MIN CORRAL_SIZE_UPTO(struct corral_conn_ops, close)
 
 /* What `cons`/`stat` show of a session. */
 struct corral_session_info {
@@ -194,7 +241,8 @@ typedef int (*corral_watch_fn)(void *arg, int64_t session_id, const struct corra
  * Everything here runs on the event-loop thread unless said otherwise.
  */
 struct corral_core {
-    uint32_t abi_version;
+    uint32_t abi_version;       /* the core's CORRAL_ABI_VERSION */
+    size_t size;                /* sizeof(struct corral_core) in the core */
 
     /* Logging; `who` is the module name.  Safe from any thread. */
     void (*log)(int level, const char *who, const char *fmt, ...)
@@ -239,7 +287,8 @@ struct corral_core {
     const char *(*version_string)(void);
 
     /* --- for storage modules --- */
-    /* Apply a recovered, durable txn to the tree (the one apply function). */
+    /* Apply a recovered, durable txn to the tree (the one apply function);
+     * recovery-only, see load_node below.  -1 when refused. */
     int (*apply_txn)(const struct corral_txn *txn);
     int64_t (*last_zxid)(void);
 
@@ -258,11 +307,16 @@ struct corral_core {
      * load_session restores a session (detached; its clock restarts now).
      * set_last_zxid records the zxid the snapshot is complete up to.
      * Each returns 0, or -1 after logging why.
+     *
+     * These three and apply_txn are recovery-only: they work only for the
+     * storage module and only while the core runs its recover() (the phase
+     * in which the tree is being rebuilt).  Called at any other time, or by
+     * any other module, they change nothing, log why and return -1.
      */
     int (*load_node)(const char *path, const uint8_t *data, int32_t len,
                      const struct corral_acl *acl, int32_t n_acl, const struct corral_stat *st);
     int (*load_session)(int64_t session_id, int32_t timeout_ms);
-    void (*set_last_zxid)(int64_t zxid);
+    int (*set_last_zxid)(int64_t zxid);
 
     /*
      * Snapshot writing: visit every node, parents before children, starting
@@ -332,14 +386,17 @@ struct corral_core {
 
 /* Plugins: started after the transports, stopped before them. */
 struct corral_plugin_ops {
+    size_t size;                /* sizeof(struct corral_plugin_ops) */
     int (*start)(void);
     void (*stop)(void);
     /* Re-read scripts/configuration (SIGHUP); 0 or -1 (old state kept). */
     int (*reload)(void);
 };
+#define CORRAL_PLUGIN_OPS_MIN CORRAL_SIZE_UPTO(struct corral_plugin_ops, stop)
 
 struct corral_module {
     uint32_t abi_version;       /* CORRAL_ABI_VERSION the module was built against */
+    size_t size;                /* sizeof(struct corral_module) */
     int kind;                   /* enum corral_module_kind */
     const char *name;           /* "zk", "mem", "world", ... */
     const char *version;        /* the module's own version */
@@ -349,17 +406,21 @@ struct corral_module {
     void (*fini)(void);
     const void *ops;            /* the kind's table: struct corral_transport_ops, ... */
 };
+#define CORRAL_MODULE_MIN CORRAL_SIZE_UPTO(struct corral_module, ops)
 
 /* --- kind-specific tables --- */
 
 struct corral_transport_ops {
+    size_t size;                /* sizeof(struct corral_transport_ops) */
     /* Open listening sockets and start serving.  0 or -1 (logged). */
     int (*start)(void);
     /* Stop accepting and close connections (shutdown). */
     void (*stop)(void);
 };
+#define CORRAL_TRANSPORT_OPS_MIN CORRAL_SIZE_UPTO(struct corral_transport_ops, stop)
 
 struct corral_storage_ops {
+    size_t size;                /* sizeof(struct corral_storage_ops) */
     /*
      * Bring the tree up to the newest durable state, calling core->apply_txn
      * for every txn found.  Returns 0, or -1 after logging why.
@@ -383,7 +444,7 @@ struct corral_storage_ops {
     /*
      * For an ensemble's log sync (ZooKeeper's DIFF / TRUNC and its epoch
      * files).  Appended to the table, so a module built before them leaves
-     * them NULL: such a storage can serve a standalone server only, and the
+     * them NULL (or its table is too short for them: CORRAL_FN): such a storage can serve a standalone server only, and the
      * core must not offer it to an ensemble.  All run on the loop thread,
      * after recover().
      *
@@ -422,6 +483,8 @@ struct corral_storage_ops {
     int (*epoch_get)(int which, int64_t *value);
     int (*epoch_set)(int which, int64_t value);
 };
+/* recover and append are required; snapshot and the sync members are not */
+#define CORRAL_STORAGE_OPS_MIN CORRAL_SIZE_UPTO(struct corral_storage_ops, append)
 
 /* The epochs of epoch_get/epoch_set. */
 enum corral_epoch {
@@ -440,6 +503,7 @@ enum corral_epoch {
 #define CORRAL_AUTH_UNIVERSAL 0x2
 
 struct corral_auth_ops {
+    size_t size;                /* sizeof(struct corral_auth_ops) */
     const char *scheme;         /* "world", "ip", "digest", ... */
     unsigned flags;
     /*
@@ -464,5 +528,6 @@ struct corral_auth_ops {
      */
     char *(*redact_id)(const char *acl_id);
 };
+#define CORRAL_AUTH_OPS_MIN CORRAL_SIZE_UPTO(struct corral_auth_ops, valid_id)
 
 #endif

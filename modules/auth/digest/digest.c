@@ -83,6 +83,7 @@ static char *digest_redact(const char *acl_id)
 }
 
 static const struct corral_auth_ops digest_ops = {
+    .size = sizeof(struct corral_auth_ops),
     .scheme = "digest",
     .authenticate = digest_authenticate,
     .matches = digest_matches,
@@ -100,6 +101,7 @@ static const struct corral_config_key digest_keys[] = {{NULL, NULL}};
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_AUTH,
     .name = "digest",
     .version = "1.0",

@@ -100,6 +100,7 @@ static int ip_valid(const char *acl_id)
 }
 
 static const struct corral_auth_ops ip_ops = {
+    .size = sizeof(struct corral_auth_ops),
     .scheme = "ip",
     .identify_connection = ip_identify,
     .authenticate = ip_authenticate,
@@ -117,6 +118,7 @@ static const struct corral_config_key ip_keys[] = {{NULL, NULL}};
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_AUTH,
     .name = "ip",
     .version = "1.0",

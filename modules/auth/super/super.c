@@ -55,6 +55,7 @@ static int super_valid(const char *acl_id)
 }
 
 static const struct corral_auth_ops super_ops = {
+    .size = sizeof(struct corral_auth_ops),
     .scheme = "super",
     .flags = CORRAL_AUTH_SUPERUSER,
     .authenticate = super_authenticate,
@@ -98,6 +99,7 @@ static const struct corral_config_key super_keys[] = {
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_AUTH,
     .name = "super",
     .version = "1.0",

@@ -22,6 +22,7 @@ static int world_matches(const char *id, const char *acl_id)
 static int world_valid(const char *acl_id) { return strcmp(acl_id, "anyone") == 0; }
 
 static const struct corral_auth_ops world_ops = {
+    .size = sizeof(struct corral_auth_ops),
     .scheme = "world",
     .flags = CORRAL_AUTH_UNIVERSAL,
     .identify_connection = world_identify,
@@ -40,6 +41,7 @@ static const struct corral_config_key world_keys[] = {{NULL, NULL}};
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_AUTH,
     .name = "world",
     .version = "1.0",

@@ -591,6 +591,7 @@ static void file_fini(void)
 }
 
 static const struct corral_storage_ops file_ops = {
+    .size = sizeof(struct corral_storage_ops),
     .recover = file_recover,
     .append = file_append,
     .snapshot = file_snapshot,
@@ -608,6 +609,7 @@ static const struct corral_config_key file_keys[] = {
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_STORAGE,
     .name = "file",
     .version = "1.0",

@@ -250,6 +250,7 @@ static int mem_epoch_set(int which, int64_t value)
 }
 
 static const struct corral_storage_ops mem_ops = {
+    .size = sizeof(struct corral_storage_ops),
     .recover = mem_recover,
     .append = mem_append,
     .read_txns = mem_read_txns,
@@ -267,6 +268,7 @@ static const struct corral_config_key mem_keys[] = {
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_STORAGE,
     .name = "mem",
     .version = "1.1",

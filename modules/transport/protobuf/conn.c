@@ -204,6 +204,7 @@ static int64_t cb_max_reply(void *conn)
 }
 
 static const struct corral_conn_ops conn_ops = {
+    .size = sizeof(struct corral_conn_ops),
     .connected = cb_connected,
     .reply = cb_reply,
     .event = cb_event,

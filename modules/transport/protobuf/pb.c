@@ -103,6 +103,7 @@ static void pb_fini(void)
 }
 
 static const struct corral_transport_ops pb_ops = {
+    .size = sizeof(struct corral_transport_ops),
     .start = pb_start,
     .stop = pb_stop,
 };
@@ -116,6 +117,7 @@ static const struct corral_config_key pb_keys[] = {
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_TRANSPORT,
     .name = "protobuf",
     .version = "1.0",

@@ -247,6 +247,7 @@ static void cb_close(void *conn, int32_t reason)
 }
 
 static const struct corral_conn_ops conn_ops = {
+    .size = sizeof(struct corral_conn_ops),
     .connected = cb_connected,
     .reply = cb_reply,
     .event = cb_event,

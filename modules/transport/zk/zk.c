@@ -165,6 +165,7 @@ static void zk_fini(void)
 }
 
 static const struct corral_transport_ops zk_ops = {
+    .size = sizeof(struct corral_transport_ops),
     .start = zk_start,
     .stop = zk_stop,
 };
@@ -174,6 +175,7 @@ static const struct corral_config_key zk_keys[] = {{NULL, NULL}};
 
 const struct corral_module corral_module_entry = {
     .abi_version = CORRAL_ABI_VERSION,
+    .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_TRANSPORT,
     .name = "zk",
     .version = "1.0",
