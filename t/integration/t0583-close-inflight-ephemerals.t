@@ -96,6 +96,8 @@ if corrald_only("file storage"):
     srv.stop(signal.SIGKILL)
 
     data = os.path.join(srv.dir, "data")
+    copy = os.path.join(srv.dir, "zk-data")     # before corrald's restart snapshots it all
+    shutil.copytree(data, copy)
     closes = log_closes(data)
     got = {sid: closes.get(sid) for sid in expect}
     is_(got, expect, "each logged closeSession lists exactly the ephemeral created in flight "
@@ -109,9 +111,7 @@ if corrald_only("file storage"):
     zk.close()
     srv.check_clean_exit()
 
-    # --- ZooKeeper reads corrald's closes ---
-    copy = os.path.join(srv.dir, "zk-data")
-    shutil.copytree(data, copy)
+    # --- ZooKeeper reads corrald's closes (replaying them: no snapshot has them) ---
     try:
         zoo = ZooKeeper({"dataDir": copy})
         z = kazoo(zoo.hosts)
