@@ -578,9 +578,11 @@ static void prep_close_session(struct session *s, struct view *v, struct corral_
     if (!ch)
         abort();
     int32_t n_ch = 0;
+    /* a node that is not the session's once the changes are in (deleted, or
+     * deleted and made again by another) is out of the list */
     for (struct change *c = outstanding.changes; c; c = c->hh.next)
-        if (!c->v.exists || c->v.ephemeral_owner == s->id)
-            ch[n_ch++] = (struct ephemeral_change){c->path, c->v.exists};
+        ch[n_ch++] = (struct ephemeral_change){c->path,
+                                               c->v.exists && c->v.ephemeral_owner == s->id};
     t->close_paths = ephemeral_close_list(ephemeral_find(s->id), ch, n_ch, &t->n_close_paths);
     free(ch);
     for (int32_t i = 0; i < t->n_close_paths; i++) {
