@@ -152,26 +152,38 @@ static int apply_set_acl(const struct corral_txn *t, struct apply_result *res)
 }
 
 /*
- * closeSession: every ephemeral of the session goes, each as a delete, in
- * ZooKeeper's order (ephemeral.c), so watchers see the same event sequence.
+ * closeSession, as ZooKeeper's DataTree.killSession: first the paths the txn
+ * names, in its order (prep chose them and their order, so every server
+ * fires the same events), then whatever the tree still says the session
+ * owns, in ZooKeeper's order (ephemeral.c): all of it for the bodiless form
+ * (n_close_paths -1), and what a short list missed (ZooKeeper warns of such
+ * "extra paths"; with a list prep wrote there are none), so no ephemeral
+ * outlives its session.  Unlike ZooKeeper, a listed path is deleted only
+ * while it is an ephemeral of this session: a list never names anything
+ * else, so a damaged or foreign one cannot delete another node.
  */
-static void kill_session(int64_t session_id, int64_t zxid)
+static void kill_session(const struct corral_txn *t, int64_t zxid)
 {
+    for (int32_t i = 0; i < t->n_close_paths; i++) {
+        struct znode *n = tree_lookup(&server.tree, t->close_paths[i]);
+        if (n && tree_owner(&server.tree, n) == t->session_id)
+            delete_node(t->close_paths[i], zxid);
+    }
     int32_t n;
-    const char **order = ephemeral_ordered(ephemeral_find(session_id), &n);
-    char **paths = malloc((n ? (size_t)n : 1) * sizeof *paths);
-    if (!paths)
+    const char **order = ephemeral_ordered(ephemeral_find(t->session_id), &n);
+    char **rest = malloc((n ? (size_t)n : 1) * sizeof *rest);
+    if (!rest)
         abort();
     for (int32_t i = 0; i < n; i++)     /* deleting frees the set's strings */
-        if (!(paths[i] = strdup(order[i])))
+        if (!(rest[i] = strdup(order[i])))
             abort();
     free(order);
     for (int32_t i = 0; i < n; i++) {
-        delete_node(paths[i], zxid);
-        free(paths[i]);
+        delete_node(rest[i], zxid);
+        free(rest[i]);
     }
-    free(paths);
-    ephemeral_drop_owner(session_id);   /* stale entries, and the set itself */
+    free(rest);
+    ephemeral_drop_owner(t->session_id);    /* stale entries, and the set itself */
 }
 
 static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_result *res)
@@ -203,7 +215,7 @@ static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_resu
         return CORRAL_OK;
     }
     case CORRAL_OP_CLOSE_SESSION:
-        kill_session(t->session_id, zxid);
+        kill_session(t, zxid);
         return CORRAL_OK;
     default:
         log_warn("apply: txn 0x%llx has unknown type %d", (unsigned long long)zxid, t->type);

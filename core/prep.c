@@ -555,22 +555,58 @@ static int prep_with_hooks(struct session *s, struct view *layer, const struct c
     return rc;
 }
 
-/* closeSession: the session's ephemerals are as good as gone for later preps. */
-static void prep_close_session(struct session *s, struct view *v)
+/*
+ * closeSession names what it deletes (CloseSessionTxn), as ZooKeeper's prep
+ * does: the session's applied ephemerals, plus its creates in flight, minus
+ * the deletes in flight, in ZooKeeper's order (ephemeral_close_list), so a
+ * server applying the txn, a ZooKeeper follower too, deletes the same nodes
+ * in the same order whatever its own set holds.  The in-flight changes are
+ * read from the outstanding layer in the order they were merged: a path's
+ * latest change only (ZooKeeper walks every change record; the two differ
+ * only in the order of a path deleted and re-created in flight, which then
+ * keeps its old place).  For later preps the nodes are as good as gone.
+ *
+ * A list that would pass the txn limit is left out (n_close_paths -1), a
+ * form ZooKeeper's reader accepts too: apply then deletes what the tree says
+ * the session owns, the same set.  So a session with any number of
+ * ephemerals can close and be logged; ZooKeeper writes the list whatever
+ * its size, and cannot read its log back past ~2 MB of paths (t0571).
+ */
+static void prep_close_session(struct session *s, struct view *v, struct corral_txn *t)
 {
-    struct ephemeral_owner *o = ephemeral_find(s->id);
-    for (struct ephemeral_path *e = o ? o->paths : NULL; e; e = e->hh.next) {
+    struct ephemeral_change *ch = malloc((HASH_COUNT(outstanding.changes) + 1) * sizeof *ch);
+    if (!ch)
+        abort();
+    int32_t n_ch = 0;
+    /* a node that is not the session's once the changes are in (deleted, or
+     * deleted and made again by another) is out of the list */
+    for (struct change *c = outstanding.changes; c; c = c->hh.next)
+        ch[n_ch++] = (struct ephemeral_change){c->path,
+                                               c->v.exists && c->v.ephemeral_owner == s->id};
+    t->close_paths = ephemeral_close_list(ephemeral_find(s->id), ch, n_ch, &t->n_close_paths);
+    free(ch);
+    for (int32_t i = 0; i < t->n_close_paths; i++) {
+        const char *path = t->close_paths[i];
         struct vnode nv, pv;
-        view_get(v, e->path, &nv);
+        view_get(v, path, &nv);
         if (!nv.exists)
             continue;
-        char *parent = parent_of(e->path);
+        char *parent = parent_of(path);
         view_get(v, parent, &pv);
         pv.num_children--;
         view_put(v, parent, &pv);
         free(parent);
         struct vnode gone = {0};
-        view_put(v, e->path, &gone);
+        view_put(v, path, &gone);
+    }
+    int64_t size = txn_encoded_size(t);
+    if (size > server.max_txn_bytes) {
+        log_info("closeSession of 0x%llx: its %d ephemeral paths take %lld bytes, more than the "
+                 "txn limit of %lld; logging it without them (replay deletes the session's "
+                 "ephemerals from the tree)", (unsigned long long)s->id, t->n_close_paths,
+                 (long long)size, (long long)server.max_txn_bytes);
+        txn_clear(t);
+        t->n_close_paths = -1;
     }
 }
 
@@ -647,7 +683,7 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
         break;
     case CORRAL_OP_CLOSE_SESSION:
         t->type = CORRAL_OP_CLOSE_SESSION;
-        prep_close_session(s, &layer);
+        prep_close_session(s, &layer, t);
         break;
     case CORRAL_OP_MULTI:
     default:
@@ -694,10 +730,15 @@ void txn_clear(struct corral_txn *t)
     for (int32_t i = 0; i < t->n_subs; i++)
         txn_clear(&t->subs[i]);
     free(t->subs);
+    for (int32_t i = 0; i < t->n_close_paths; i++)
+        free(t->close_paths[i]);
+    free(t->close_paths);
     t->path = NULL;
     t->data = NULL;
     t->acl = NULL;
     t->n_acl = 0;
     t->subs = NULL;
     t->n_subs = 0;
+    t->close_paths = NULL;
+    t->n_close_paths = 0;
 }

@@ -204,6 +204,17 @@ struct ephemeral_owner *ephemeral_find(int64_t session_id);
 const char **ephemeral_ordered(const struct ephemeral_owner *o, int32_t *n);
 /* Forget a session's ephemeral set (its closeSession applied). */
 void ephemeral_drop_owner(int64_t session_id);
+/* A change in flight that a closing session's list must see: path added to
+ * the session's ephemerals (created, owned by it), or removed (deleted). */
+struct ephemeral_change {
+    const char *path;
+    int added;
+};
+/* What a closeSession deletes, in ZooKeeper's order: the owner's paths
+ * changed by ch (in the order they were made).  A malloc'd array of *n
+ * strdup'd paths (never NULL). */
+char **ephemeral_close_list(const struct ephemeral_owner *o, const struct ephemeral_change *ch,
+                            int32_t n_ch, int32_t *n);
 
 /* acl checks (acl.c) */
 int acl_check(const struct session *s, const struct acl_list *acl, int32_t perm);

@@ -58,7 +58,15 @@ static int64_t record_size(const struct corral_txn *t)
             n += 4 + 4 + record_size(&t->subs[i]);
         return n;
     }
-    default:                    /* closeSession: logged without paths at worst */
+    case CORRAL_OP_CLOSE_SESSION: {
+        if (t->n_close_paths < 0)
+            return 0;           /* the bodiless form */
+        int64_t n = 4;
+        for (int32_t i = 0; i < t->n_close_paths; i++)
+            n += string_size(t->close_paths[i]);
+        return n;
+    }
+    default:
         return 0;
     }
 }

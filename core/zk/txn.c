@@ -13,6 +13,7 @@
  *   error              ErrorTxn {int err}
  *   createSession      CreateSessionTxn {int timeOut}
  *   closeSession       CloseSessionTxn {vector<ustring> paths2Delete}, or nothing
+ *                      (struct corral_txn's close_paths; n_close_paths -1)
  *   multi              MultiTxn {vector<Txn {int type, buffer data}>}
  * ZooKeeper 3.6+ may append a TxnDigest {int version, long treeDigest}; the
  * reader ignores whatever follows the record.  The same bytes are a log
@@ -26,8 +27,7 @@
 
 /* ---- encoding ---- */
 
-static int put_record(struct jute_buf *b, const struct corral_txn *t,
-                      const char *const *close_paths, int32_t n_close_paths);
+static int put_record(struct jute_buf *b, const struct corral_txn *t);
 
 static int put_multi(struct jute_buf *b, const struct corral_txn *t)
 {
@@ -39,15 +39,14 @@ static int put_multi(struct jute_buf *b, const struct corral_txn *t)
         jute_put_int(b, sub->type);
         size_t len_at = b->len;
         jute_put_int(b, 0);
-        if (put_record(b, sub, NULL, 0) < 0)
+        if (put_record(b, sub) < 0)
             return -1;
         jute_patch_int(b, len_at, (int32_t)(b->len - len_at - 4));
     }
     return 0;
 }
 
-static int put_record(struct jute_buf *b, const struct corral_txn *t,
-                      const char *const *close_paths, int32_t n_close_paths)
+static int put_record(struct jute_buf *b, const struct corral_txn *t)
 {
     switch (t->type) {
     case CORRAL_OP_CREATE:
@@ -88,11 +87,11 @@ static int put_record(struct jute_buf *b, const struct corral_txn *t,
         jute_put_int(b, t->timeout);
         return 0;
     case CORRAL_OP_CLOSE_SESSION:
-        if (n_close_paths < 0)
-            return 0;           /* no record: ZooKeeper's reader takes the tree's ephemerals */
-        jute_put_int(b, n_close_paths);
-        for (int32_t i = 0; i < n_close_paths; i++)
-            jute_put_string(b, close_paths[i]);
+        if (t->n_close_paths < 0)
+            return 0;           /* no record: the reader takes the tree's ephemerals */
+        jute_put_int(b, t->n_close_paths);
+        for (int32_t i = 0; i < t->n_close_paths; i++)
+            jute_put_string(b, t->close_paths[i]);
         return 0;
     case CORRAL_OP_MULTI:
         return put_multi(b, t);
@@ -101,15 +100,14 @@ static int put_record(struct jute_buf *b, const struct corral_txn *t,
     }
 }
 
-int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t,
-                  const char *const *close_paths, int32_t n_close_paths)
+int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t)
 {
     jute_put_long(b, t->session_id);
     jute_put_int(b, t->cxid);
     jute_put_long(b, t->zxid);
     jute_put_long(b, t->time);
     jute_put_int(b, t->type);
-    if (put_record(b, t, close_paths, n_close_paths) < 0)
+    if (put_record(b, t) < 0)
         return -1;
     return b->oom ? -1 : 0;
 }
@@ -124,12 +122,56 @@ void zk_txn_free(struct corral_txn *t)
     for (int32_t i = 0; i < t->n_subs; i++)
         zk_txn_free(&t->subs[i]);
     free(t->subs);
+    zk_txn_free_close_paths(t);
     t->path = NULL;
     t->data = NULL;
     t->acl = NULL;
     t->n_acl = 0;
     t->subs = NULL;
     t->n_subs = 0;
+}
+
+void zk_txn_free_close_paths(struct corral_txn *t)
+{
+    for (int32_t i = 0; i < t->n_close_paths; i++)
+        free(t->close_paths[i]);
+    free(t->close_paths);
+    t->close_paths = NULL;
+    t->n_close_paths = 0;
+}
+
+/*
+ * CloseSessionTxn {vector<ustring> paths2Delete}, or no record (the older
+ * form: n_close_paths -1).  What follows a bodiless one is not a list but
+ * whatever the writer appended (ZooKeeper's TxnDigest), so bytes that do not
+ * parse as a whole list mean "no list": apply then deletes what the tree
+ * says the session owns, which is never less than a list would have named.
+ */
+static void get_close_paths(struct jute_reader *r, struct corral_txn *t)
+{
+    t->n_close_paths = -1;
+    if (jute_remaining(r) < 4)
+        return;
+    struct jute_reader save = *r;
+    int32_t n = jute_get_int(r);
+    if (r->err || n < 0 || (size_t)n > jute_remaining(r) / 4)
+        goto bodiless;
+    t->close_paths = calloc(n ? (size_t)n : 1, sizeof *t->close_paths);
+    if (!t->close_paths)
+        goto bodiless;
+    for (t->n_close_paths = 0; t->n_close_paths < n; t->n_close_paths++) {
+        char *path = jute_get_string_dup(r);
+        if (!path || r->err) {
+            free(path);
+            goto bodiless;
+        }
+        t->close_paths[t->n_close_paths] = path;
+    }
+    return;
+bodiless:
+    zk_txn_free_close_paths(t);
+    t->n_close_paths = -1;
+    *r = save;
 }
 
 static void get_acls(struct jute_reader *r, struct corral_txn *t)
@@ -183,7 +225,7 @@ static int get_record(struct jute_reader *r, struct corral_txn *t, int depth)
         t->timeout = jute_get_int(r);
         return 0;
     case CORRAL_OP_CLOSE_SESSION:
-        /* paths2Delete: the session's ephemerals, which the tree knows too. */
+        get_close_paths(r, t);
         return 0;
     case CORRAL_OP_MULTI: {
         if (depth > 0)

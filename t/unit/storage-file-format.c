@@ -42,6 +42,25 @@ static const uint8_t zk_create_ephemeral[] = {
     0x6f, 0x6e, 0x65, 0x01, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00,
     0xe5, 0x52, 0xdd, 0xe4, 0x42};
 
+/*
+ * closeSession with ZooKeeper 3.8's CloseSessionTxn {vector<ustring>
+ * paths2Delete}, from another log of the same package: a session that created
+ * ephemerals /a/b, /c, /a/d (in that order) and closed, listing them in its
+ * HashSet's order; and a session without ephemerals, an empty list.
+ */
+static const uint8_t zk_close_three[] = {
+    0x00, 0x00, 0x00, 0x00, 0x9e, 0x7e, 0x0b, 0xc1, 0x00, 0x00, 0x00, 0x46, 0x01, 0x00, 0x00, 0x4f,
+    0x28, 0xc7, 0x00, 0x02, 0x00, 0x00, 0x00, 0x04, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09,
+    0x00, 0x00, 0x01, 0xa2, 0x37, 0x5d, 0x2d, 0xdc, 0xff, 0xff, 0xff, 0xf5, 0x00, 0x00, 0x00, 0x03,
+    0x00, 0x00, 0x00, 0x04, 0x2f, 0x61, 0x2f, 0x64, 0x00, 0x00, 0x00, 0x04, 0x2f, 0x61, 0x2f, 0x62,
+    0x00, 0x00, 0x00, 0x02, 0x2f, 0x63, 0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0xbf, 0x37,
+    0x49, 0x1c, 0x42};
+static const uint8_t zk_close_empty[] = {
+    0x00, 0x00, 0x00, 0x00, 0xb1, 0x13, 0x09, 0x63, 0x00, 0x00, 0x00, 0x30, 0x01, 0x00, 0x00, 0x4f,
+    0x28, 0xc7, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x02,
+    0x00, 0x00, 0x01, 0xa2, 0x37, 0x5d, 0x2d, 0x7b, 0xff, 0xff, 0xff, 0xf5, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x51, 0xc6, 0xd6, 0x60, 0x42};
+
 #define TXN(e) ((e) + 12)
 #define TXN_LEN(e) ((size_t)(sizeof(e) - 13))
 #define DIGEST_LEN 12   /* TxnDigest {int version, long treeDigest} */
@@ -59,7 +78,7 @@ static void check_reencode(const uint8_t *entry, size_t len, const struct corral
 {
     struct jute_buf b;
     jute_buf_init(&b);
-    ok(zk_txn_encode(&b, t, NULL, 0) == 0, "%s: encodes", what);
+    ok(zk_txn_encode(&b, t) == 0, "%s: encodes", what);
     size_t want = len - 13 - DIGEST_LEN;
     ok(b.len == want && !memcmp(b.data, entry + 12, want),
        "%s: encoding gives ZooKeeper's bytes (header + record)", what);
@@ -71,7 +90,7 @@ static void check_size(const struct corral_txn *t, const char *what)
 {
     struct jute_buf b;
     jute_buf_init(&b);
-    int rc = zk_txn_encode(&b, t, NULL, t->type == CORRAL_OP_CLOSE_SESSION ? -1 : 0);
+    int rc = zk_txn_encode(&b, t);
     ok(rc == 0 && (int64_t)b.len == txn_encoded_size(t), "%s: txn_encoded_size is the encoded "
        "length (%zu)", what, b.len);
     jute_buf_free(&b);
@@ -108,6 +127,60 @@ static void check_sizes(void)
         {.type = CORRAL_OP_ERROR, .err = CORRAL_ERUNTIMEINCONSISTENCY}};
     struct corral_txn multi = {.zxid = 9, .type = CORRAL_OP_MULTI, .subs = subs, .n_subs = 3};
     check_size(&multi, "multi with an error member");
+    char *paths[] = {"/a", "/bb/c", ""};
+    struct corral_txn close = {.zxid = 9, .type = CORRAL_OP_CLOSE_SESSION, .close_paths = paths,
+                               .n_close_paths = 3};
+    check_size(&close, "closeSession with a list");
+    close.n_close_paths = 0;
+    check_size(&close, "closeSession with an empty list");
+    close.n_close_paths = -1;
+    check_size(&close, "closeSession without a list");
+}
+
+/* CloseSessionTxn: ZooKeeper's bytes decode to the list, in its order, and back. */
+static void check_close_session(void)
+{
+    struct corral_txn t;
+    ok(zk_txn_decode(TXN(zk_close_three), TXN_LEN(zk_close_three), &t) == 0 &&
+       t.type == CORRAL_OP_CLOSE_SESSION && t.session_id == 0x100004f28c70002LL && t.zxid == 9,
+       "decodes ZooKeeper's closeSession");
+    ok(t.n_close_paths == 3 && !strcmp(t.close_paths[0], "/a/d") &&
+       !strcmp(t.close_paths[1], "/a/b") && !strcmp(t.close_paths[2], "/c"),
+       "its paths2Delete, in the txn's order");
+    check_reencode(zk_close_three, sizeof zk_close_three, &t, "closeSession with paths");
+    check_size(&t, "ZooKeeper's closeSession");
+    check_entry_frame(zk_close_three, sizeof zk_close_three, "closeSession with paths");
+    zk_txn_free(&t);
+    ok(t.close_paths == NULL && t.n_close_paths == 0, "zk_txn_free frees the list");
+
+    ok(zk_txn_decode(TXN(zk_close_empty), TXN_LEN(zk_close_empty), &t) == 0 &&
+       t.n_close_paths == 0, "an empty paths2Delete is a list of none, not the bodiless form");
+    check_reencode(zk_close_empty, sizeof zk_close_empty, &t, "closeSession, empty list");
+    zk_txn_free(&t);
+
+    /* the bodiless form: the header alone, or followed by a TxnDigest */
+    struct jute_buf b;
+    jute_buf_init(&b);
+    struct corral_txn bare = {.session_id = 9, .zxid = 10, .type = CORRAL_OP_CLOSE_SESSION,
+                              .n_close_paths = -1};
+    ok(zk_txn_encode(&b, &bare) == 0 && b.len == ZK_TXN_HEADER_LEN, "bodiless: the header alone");
+    ok(zk_txn_decode(b.data, b.len, &t) == 0 && t.n_close_paths == -1 && !t.close_paths,
+       "and it reads back bodiless");
+    zk_txn_free(&t);
+    jute_put_int(&b, 2);                            /* TxnDigest version */
+    jute_put_long(&b, 0x7fe1d2c3b4a59687LL);        /* tree digest */
+    ok(zk_txn_decode(b.data, b.len, &t) == 0 && t.n_close_paths == -1 && !t.close_paths,
+       "bodiless followed by a TxnDigest: still no list (the digest is not one)");
+    zk_txn_free(&t);
+    jute_buf_reset(&b);
+    ok(zk_txn_encode(&b, &bare) == 0, "encodes");
+    jute_put_int(&b, 2);
+    jute_put_int(&b, 3);
+    jute_put_string(&b, "/x");
+    ok(zk_txn_decode(b.data, b.len, &t) == 0 && t.n_close_paths == -1,
+       "a list cut short is no list");
+    zk_txn_free(&t);
+    jute_buf_free(&b);
 }
 
 /* ---- log images for the scanner ---- */
@@ -130,7 +203,7 @@ static void build_image(void)
         struct jute_buf txn, entry;
         jute_buf_init(&txn);
         jute_buf_init(&entry);
-        zk_txn_encode(&txn, &t, NULL, 0);
+        zk_txn_encode(&txn, &t);
         zk_entry_frame(&entry, txn.data, txn.len);
         entry_off[i] = off;
         memcpy(image + off, entry.data, entry.len);
@@ -297,7 +370,7 @@ int main(void)
                                .type = CORRAL_OP_MULTI, .subs = subs, .n_subs = 4};
     struct jute_buf b;
     jute_buf_init(&b);
-    ok(zk_txn_encode(&b, &multi, NULL, 0) == 0, "encodes a multi");
+    ok(zk_txn_encode(&b, &multi) == 0, "encodes a multi");
     ok(zk_txn_decode(b.data, b.len, &t) == 0, "and decodes it back");
     ok(t.type == CORRAL_OP_MULTI && t.n_subs == 4 && t.zxid == 0x100000007LL && t.cxid == 5,
        "multi header");
@@ -313,20 +386,18 @@ int main(void)
     jute_buf_free(&b);
 
     /* closeSession carries ZooKeeper 3.8's paths2Delete */
-    const char *paths[] = {"/e1", "/x/e2"};
-    struct corral_txn close = {.session_id = 9, .zxid = 10, .type = CORRAL_OP_CLOSE_SESSION};
+    char *paths[] = {"/e1", "/x/e2"};
+    struct corral_txn close = {.session_id = 9, .zxid = 10, .type = CORRAL_OP_CLOSE_SESSION,
+                               .close_paths = paths, .n_close_paths = 2};
     jute_buf_init(&b);
-    ok(zk_txn_encode(&b, &close, paths, 2) == 0 && b.len == 32 + 4 + 4 + 3 + 4 + 5,
+    ok(zk_txn_encode(&b, &close) == 0 && b.len == 32 + 4 + 4 + 3 + 4 + 5,
        "closeSession: header + vector<ustring> paths2Delete");
-    jute_buf_free(&b);
-
-    struct corral_txn bare = {.session_id = 9, .zxid = 10, .type = CORRAL_OP_CLOSE_SESSION};
-    jute_buf_init(&b);
-    ok(zk_txn_encode(&b, &bare, NULL, -1) == 0 && b.len == 32 &&
-       zk_txn_decode(b.data, b.len, &t) == 0 && t.type == CORRAL_OP_CLOSE_SESSION,
-       "closeSession without paths2Delete: the header alone, and it reads back");
+    ok(zk_txn_decode(b.data, b.len, &t) == 0 && t.n_close_paths == 2 &&
+       !strcmp(t.close_paths[0], "/e1") && !strcmp(t.close_paths[1], "/x/e2"),
+       "and it reads back with the list");
     zk_txn_free(&t);
     jute_buf_free(&b);
+    check_close_session();
 
     check_sizes();
     check_scanner();

@@ -41,6 +41,17 @@ struct corral_txn {
 
     struct corral_txn *subs;    /* multi: member txns (their headers unused) */
     int32_t n_subs;
+
+    /*
+     * closeSession: the ephemeral paths it deletes (CloseSessionTxn's
+     * paths2Delete), in the order their deletes fire events; prep decides
+     * them (the session's applied ephemerals and its creates in flight).
+     * n_close_paths -1 is the bodiless form, ZooKeeper's older one: no list,
+     * apply deletes what the tree says the session owns.  Prep uses it when
+     * the list would pass the txn limit.
+     */
+    char **close_paths;
+    int32_t n_close_paths;
 };
 
 #endif

@@ -25,20 +25,21 @@
 /*
  * Serialize TxnHeader + record (no digest) onto b.  0, or -1 for a type
  * that has no record format or on oom (the caller says which: it knows the
- * txn).  A closeSession gets the paths as its CloseSessionTxn, or no record
- * at all with n_close_paths -1 (ZooKeeper's reader takes the tree's
- * ephemerals then).
+ * txn).  A closeSession's close_paths are its CloseSessionTxn; with
+ * n_close_paths -1 it has no record at all (ZooKeeper's reader takes the
+ * tree's ephemerals then).
  */
-int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t,
-                  const char *const *close_paths, int32_t n_close_paths);
+int zk_txn_encode(struct jute_buf *b, const struct corral_txn *t);
 /*
  * Decode one txn's bytes (a trailing TxnDigest, or anything else after the
  * record, is ignored).  0, or -1 with *t left empty.  A reconfig comes back
- * as the setData it is; a closeSession's path list is not kept (the tree
- * knows the session's ephemerals).
+ * as the setData it is; a closeSession with its path list, or with
+ * n_close_paths -1 when it has none.
  */
 int zk_txn_decode(const uint8_t *p, size_t len, struct corral_txn *t);
 /* Free what zk_txn_decode allocated in t (not t itself). */
 void zk_txn_free(struct corral_txn *t);
+/* Free a closeSession's list alone (n_close_paths becomes 0). */
+void zk_txn_free_close_paths(struct corral_txn *t);
 
 #endif

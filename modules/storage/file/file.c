@@ -423,7 +423,11 @@ out:
 static void file_append(const struct corral_txn *txn, void (*done)(void *, int), void *arg)
 {
     jute_buf_reset(&fs.entry_buf);
-    int rc = zk_txn_encode_logged(&fs.txn_buf, txn, fs.max_txn);
+    char why[160];
+    int rc = zk_txn_encode_logged(&fs.txn_buf, txn, fs.max_txn, why, sizeof why);
+    if (rc < 0)
+        zk_log(CORRAL_LOG_ERROR, "txn 0x%llx: %s: not writing it", (unsigned long long)txn->zxid,
+               why);
     if (rc == 0)
         zk_entry_frame(&fs.entry_buf, fs.txn_buf.data, fs.txn_buf.len);
     if (rc < 0 || fs.txn_buf.oom || fs.entry_buf.oom) {

@@ -3,7 +3,8 @@
  *
  * A log entry is {long Adler-32 of the txn bytes, buffer txn bytes, byte
  * 'B'}; the txn bytes themselves (TxnHeader + record) are libzk's
- * (core/zk/txn.c, corral/zk_txn.h), shared with the quorum code.
+ * (core/zk/txn.c, corral/zk_txn.h), shared with the quorum code.  Pure: no
+ * core calls, so `corral log-truncate` and the unit tests link it alone.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -25,6 +26,32 @@ uint32_t zk_adler32(uint32_t adler, const uint8_t *p, size_t len)
         len -= chunk;
     }
     return adler;
+}
+
+/*
+ * A txn as a ZooKeeper txn log holds it: the codec's bytes, never longer
+ * than the txn limit, since the reader (ours and ZooKeeper's) would refuse
+ * them.  The core refuses such writes before they get here and leaves a
+ * closeSession's list out when it would pass the limit (prep.c), so this is
+ * the last guard, not a decision.
+ */
+int zk_txn_encode_logged(struct jute_buf *b, const struct corral_txn *t, int64_t max_txn,
+                         char *why, size_t why_len)
+{
+    jute_buf_reset(b);
+    if (zk_txn_encode(b, t) < 0) {
+        if (b->oom)
+            snprintf(why, why_len, "out of memory encoding it");
+        else
+            snprintf(why, why_len, "type %d has no log record format", t->type);
+        return -1;
+    }
+    if ((int64_t)b->len > max_txn) {
+        snprintf(why, why_len, "it takes %zu bytes, more than the txn limit of %lld bytes that "
+                 "the log can be read back with", b->len, (long long)max_txn);
+        return -1;
+    }
+    return 0;
 }
 
 void zk_entry_frame(struct jute_buf *out, const uint8_t *txn, size_t len)

@@ -60,10 +60,10 @@ extern int zk_log_quiet;
 /* ---- format.c ---- */
 
 /* (zk_txn_encode / zk_txn_decode / zk_txn_free: corral/zk_txn.h, libzk) */
-/* A txn as the log holds it (TxnHeader + record, never longer than max_txn):
- * a closeSession gets its session's ephemeral paths from zk_core, or none
- * when they would pass the limit.  Resets b.  0, or -1 (logged). */
-int zk_txn_encode_logged(struct jute_buf *b, const struct corral_txn *t, int64_t max_txn);
+/* A txn as the log holds it (TxnHeader + record, never longer than max_txn).
+ * Resets b.  0, or -1 with why saying why not (for the caller to log). */
+int zk_txn_encode_logged(struct jute_buf *b, const struct corral_txn *t, int64_t max_txn,
+                         char *why, size_t why_len);
 /* Frame txn bytes as a log entry: checksum, length, bytes, 'B'. */
 void zk_entry_frame(struct jute_buf *out, const uint8_t *txn, size_t len);
 uint32_t zk_adler32(uint32_t adler, const uint8_t *p, size_t len);

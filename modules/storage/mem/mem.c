@@ -15,8 +15,8 @@
  * from them, truncate drops the newest).  The default 0 keeps none, so a
  * standalone server's memory is as before; a read after a txn no longer kept
  * fails, as one after a purged log does with file storage.  The encoding is
- * the file storage's (format.c, linked in through libzklog) until the shared
- * codec library takes it over.
+ * libzk's, checked against the txn limit as the file storage's log does
+ * (format.c, linked in through libzklog, which needs no core).
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -54,14 +54,9 @@ static struct {
     struct jute_buf buf;
 } lg;
 
-/* format.c logs through these */
-const struct corral_core *zk_core;
-int zk_log_quiet;
-
 static int mem_init(const struct corral_core *c)
 {
     core = c;
-    zk_core = c;
     memset(&lg, 0, sizeof lg);
     jute_buf_init(&lg.buf);
     if (core->config_bool("storage.mem.async", 0, &async_mode) < 0 ||
@@ -95,8 +90,11 @@ static int keep(const struct corral_txn *txn)
     }
     if (!lg.ring && !(lg.ring = calloc((size_t)lg.cap, sizeof *lg.ring)))
         return -1;
-    if (zk_txn_encode_logged(&lg.buf, txn, core->max_txn_bytes()) < 0 || lg.buf.oom)
+    char why[160];
+    if (zk_txn_encode_logged(&lg.buf, txn, core->max_txn_bytes(), why, sizeof why) < 0) {
+        core->log(CORRAL_LOG_ERROR, "mem", "txn 0x%llx: %s", (unsigned long long)txn->zxid, why);
         return -1;
+    }
     uint8_t *bytes = malloc(lg.buf.len);
     if (!bytes)
         return -1;
