@@ -51,6 +51,7 @@
 #include "log.h"
 #include "hooks.h"
 #include "replysize.h"
+#include "corral/zk_proto.h"
 
 static void write_stage_drain(void);
 
@@ -86,26 +87,10 @@ static int is_write(const struct corral_request *req)
     return is_write_op(req->op) && !(req->malformed && req->op == CORRAL_OP_RECONFIG);
 }
 
+/* Requests are freed as libzk frees the ones it decodes: the layout is the same. */
 void request_free(struct corral_request *req)
 {
-    if (!req)
-        return;
-    free(req->path);
-    free(req->data);
-    acl_free_list(req->acl, req->n_acl);
-    for (int32_t i = 0; req->ops && i < req->n_ops; i++) {
-        struct corral_request *m = &req->ops[i];
-        free(m->path);
-        free(m->data);
-        acl_free_list(m->acl, m->n_acl);
-    }
-    free(req->ops);
-    for (int k = 0; k < 5; k++) {
-        for (int32_t i = 0; req->watch_paths[k] && i < req->n_watch_paths[k]; i++)
-            free(req->watch_paths[k][i]);
-        free(req->watch_paths[k]);
-    }
-    free(req);
+    zk_request_free(req);
 }
 
 static void enqueue(struct session *s, struct corral_request *req, int internal, int at_head)

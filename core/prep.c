@@ -28,6 +28,7 @@
 #include <string.h>
 #include "server.h"
 #include "path.h"
+#include "corral/zk_txn.h"
 #include "hooks.h"
 #include "quota.h"
 #include "log.h"
@@ -722,23 +723,8 @@ void prep_applied(int64_t zxid)
     }
 }
 
+/* A txn's members go as libzk frees a decoded one: the layout is the same. */
 void txn_clear(struct corral_txn *t)
 {
-    free(t->path);
-    free(t->data);
-    acl_free_list(t->acl, t->n_acl);
-    for (int32_t i = 0; i < t->n_subs; i++)
-        txn_clear(&t->subs[i]);
-    free(t->subs);
-    for (int32_t i = 0; i < t->n_close_paths; i++)
-        free(t->close_paths[i]);
-    free(t->close_paths);
-    t->path = NULL;
-    t->data = NULL;
-    t->acl = NULL;
-    t->n_acl = 0;
-    t->subs = NULL;
-    t->n_subs = 0;
-    t->close_paths = NULL;
-    t->n_close_paths = 0;
+    zk_txn_free(t);
 }
