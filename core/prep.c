@@ -510,7 +510,7 @@ static void free_member(struct corral_request *m)
 /*
  * Plugins' before-write hooks may reject the request or add operations that
  * commit atomically with it: the request and the additions are then prepped
- * as one multi txn (the reply keeps the client's request shape; pipeline.c).
+ * as one multi txn (the reply keeps the client's request shape; write_stage.c).
  */
 static int prep_with_hooks(struct session *s, struct view *layer, const struct corral_request *r,
                            struct corral_txn *t)

@@ -1,14 +1,15 @@
 /*
  * pipeline.c — unit tests of the core's request pipeline (core/pipeline.c,
- * prep.c, apply.c, watch.c) through a fake transport and a storage whose
- * completions the test releases by hand.  Checks: session creation only
- * after the createSession txn is durable, replies strictly in submission
- * order, a session reads its own writes, watch events before the reply of
- * the write that fired them, sequential names from the parent's cversion,
- * multi all-or-nothing with ZooKeeper's per-member codes, ephemerals removed
- * on close, many txns in flight with completion in order, and reads held
- * while the connection is backlogged (in order, events not held, what
- * becomes of held reads when the session moves, detaches or expires).
+ * reads.c, write_stage.c, connect.c, prep.c, apply.c, watch.c) through a
+ * fake transport and a storage whose completions the test releases by hand.
+ * Checks: session creation only after the createSession txn is durable,
+ * replies strictly in submission order, a session reads its own writes,
+ * watch events before the reply of the write that fired them, sequential
+ * names from the parent's cversion, multi all-or-nothing with ZooKeeper's
+ * per-member codes, ephemerals removed on close, many txns in flight with
+ * completion in order, and reads held while the connection is backlogged (in
+ * order, events not held, what becomes of held reads when the session moves,
+ * detaches or expires).
  */
 #include <stdlib.h>
 #include <string.h>

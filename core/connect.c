@@ -1,0 +1,109 @@
+/*
+ * connect.c — a connection arriving for a session: a new session, or an
+ * existing one resumed on another connection.
+ *
+ * A new session gets its id and clock here and an internal createSession
+ * write at the head of its FIFO; the client is told it is connected once
+ * that write is durable and applied (write_stage.c), as ZooKeeper does.  A
+ * resumed session is checked (password, not closing, created) and moved
+ * onto the new connection at once: it is in the tree already.  Either way
+ * the connection's identities are set afresh (attach), since they belong to
+ * the connection and not to the session.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+#include "pipeline_internal.h"
+#include "log.h"
+
+static void attach(struct session *s, const struct corral_connect_params *p,
+                   const struct corral_conn_ops *ops, void *conn)
+{
+    s->ops = ops;
+    s->conn = conn;
+    s->conn_gen++;
+    free(s->remote_addr);
+    s->remote_addr = p->remote_addr ? strdup(p->remote_addr) : NULL;
+    /* Identities belong to the connection: clients re-send addauth on reconnect. */
+    for (int i = 0; i < s->n_ids; i++) {
+        free(s->ids[i].scheme);
+        free(s->ids[i].id);
+    }
+    s->n_ids = 0;
+    for (int i = 0; i < server.n_auth; i++) {
+        const struct corral_auth_ops *a = server.auth[i];
+        if (!a->identify_connection)
+            continue;
+        char *id = a->identify_connection(s->remote_addr);
+        if (id) {
+            session_add_identity(s, a->scheme, id, 0);
+            free(id);
+        }
+    }
+}
+
+struct session *pipeline_connect(const struct corral_connect_params *p,
+                                 const struct corral_conn_ops *ops, void *conn)
+{
+    struct corral_connect_result res;
+    memset(&res, 0, sizeof res);
+    int32_t timeout = session_negotiate_timeout(p->timeout_ms);
+
+    if (p->session_id != 0) {
+        struct session *s = session_find(p->session_id);
+        /*
+         * ZooKeeper drops the session's current connection before it looks
+         * at the password (ZooKeeperServer.processConnectRequest), so even a
+         * refused attempt moves the client off it; done the same here.
+         */
+        if (s && s->ops && !s->closing) {
+            const struct corral_conn_ops *old_ops = s->ops;
+            void *old_conn = s->conn;
+            pipeline_detach(s);
+            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
+        }
+        if (!s || s->closing || !s->created || p->passwd_len != CORRAL_PASSWD_LEN ||
+            memcmp(p->passwd, s->passwd, CORRAL_PASSWD_LEN) != 0) {
+            log_info("refusing to resume session 0x%llx: %s", (unsigned long long)p->session_id,
+                     !s || s->closing ? "expired or unknown" : "bad password");
+            res.err = CORRAL_ESESSIONEXPIRED;
+            ops->connected(conn, &res);
+            return NULL;
+        }
+        if (s->ops) {
+            const struct corral_conn_ops *old_ops = s->ops;
+            void *old_conn = s->conn;
+            pipeline_detach(s);
+            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
+        }
+        attach(s, p, ops, conn);
+        s->timeout_ms = timeout;
+        session_touch(s);
+        res.err = CORRAL_OK;
+        res.timeout_ms = s->timeout_ms;
+        res.session_id = s->id;
+        memcpy(res.passwd, s->passwd, sizeof res.passwd);
+        ops->connected(conn, &res);
+        /* reads held for the old connection's backlog: their replies go nowhere now */
+        pipeline_resume(s);
+        return s;
+    }
+
+    int64_t id = server.next_session_id++;
+    struct session *s = session_new(id, timeout);
+    if (!s) {
+        res.err = CORRAL_ESYSTEMERROR;
+        ops->connected(conn, &res);
+        return NULL;
+    }
+    session_touch(s);       /* its clock runs from the connect, createSession in flight or not */
+    attach(s, p, ops, conn);
+    struct corral_request *req = calloc(1, sizeof *req);
+    if (!req)
+        abort();
+    req->op = CORRAL_OP_CREATE_SESSION;
+    fifo_enqueue(s, req, 1, 1);
+    session_pump(s);
+    write_stage_drain();
+    return s;
+}

@@ -1,0 +1,47 @@
+/*
+ * pipeline_internal.h — what the four files of the request pipeline share,
+ * and nothing else uses.
+ *
+ * The pipeline is split by idea: pipeline.c (the per-session FIFO and the
+ * public entry points), reads.c (answering reads), write_stage.c (prep →
+ * storage → apply → reply) and connect.c (a connection arriving for a
+ * session).  The public surface stays in server.h; this header is the
+ * minimum the files need of one another, kept small on purpose so the
+ * write stage can be swapped for a replicated one (READINESS.md §5) without
+ * touching the FIFO or the reads.
+ */
+#ifndef CORRAL_PIPELINE_INTERNAL_H
+#define CORRAL_PIPELINE_INTERNAL_H
+
+#include "server.h"
+
+/* ---- pipeline.c: the FIFO ---- */
+
+/* Whether req goes through prep and takes a zxid (is_write_op, less a malformed reconfig). */
+int goes_through_prep(const struct corral_request *req);
+/* Queue req on s's FIFO, at its head (createSession) or its tail; internal: answered to no one. */
+void fifo_enqueue(struct session *s, struct corral_request *req, int internal, int at_head);
+/* Drop s's head request, answered. */
+void fifo_dequeue_head(struct session *s);
+/* Count the answer to p (at zxid) in the session's and the server's stats. */
+void account_reply(struct session *s, const struct pending *p, int64_t zxid);
+/* Account and send rsp for the head request p, if the connection that sent it is still there. */
+void send_reply(struct session *s, const struct pending *p, struct corral_response *rsp);
+/* send_reply of an empty reply with error err (CORRAL_OK for a bare success). */
+void reply_error(struct session *s, const struct pending *p, int32_t err);
+/* Answer the reads at s's head, unless held; offer s to the write stage. */
+void session_pump(struct session *s);
+
+/* ---- reads.c ---- */
+
+/* Answer the read p at the head of s's FIFO (the caller dequeues it). */
+void answer_read(struct session *s, const struct pending *p);
+
+/* ---- write_stage.c ---- */
+
+/* Queue s on the write stage when its next request is a preppable write. */
+void write_stage_offer(struct session *s);
+/* Prep and hand to storage what the write window allows; a no-op when re-entered from inside. */
+void write_stage_drain(void);
+
+#endif
