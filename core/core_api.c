@@ -5,31 +5,11 @@
  */
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
-#include <ev.h>
 #include "server.h"
 #include "quota.h"
 #include "log.h"
 #include "hooks.h"
 #include "build-config.h"
-#include "txn_size.h"
-
-/* the txn limit has its default before (and without) read_settings, e.g. in unit tests */
-struct server server = {.max_txn_bytes = TXN_LIMIT_DEFAULT};
-
-/*
- * Wall-clock milliseconds.  On the loop thread this is libev's time of the
- * current loop iteration: reading the clock for every request cost a fifth of
- * the CPU of a read-heavy load, and a millisecond stamp does not need more.
- */
-int64_t now_ms(void)
-{
-    if (server.loop)
-        return (int64_t)(ev_now(server.loop) * 1000.0);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
-}
 
 static void api_log(int level, const char *who, const char *fmt, ...)
 {

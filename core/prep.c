@@ -178,7 +178,7 @@ static int create_mode_valid(int32_t op, int32_t flags, int64_t ttl)
     if (flags == CORRAL_CREATE_PERSISTENT_WITH_TTL ||
         flags == CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL) {
         int enabled = 0;
-        if (core_api.config_bool("extendedTypesEnabled", 0, &enabled) < 0 || !enabled)
+        if (config_get_bool(&server.cfg, "extendedTypesEnabled", 0, &enabled) < 0 || !enabled)
             return CORRAL_EUNIMPLEMENTED;
         return ttl <= 0 || ttl > MAX_TTL ? CORRAL_EBADARGUMENTS : CORRAL_OK;
     }

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "tree.h"
 #include "expiry.h"
+#include "clock.h"
 
 struct session;
 
@@ -169,7 +170,6 @@ const struct corral_core *core_api_for(int kind);
 /* Run the storage module's recover() as the one recovery phase (core_api.c). */
 int core_recover(void);
 
-int64_t now_ms(void);
 
 /* sessions (session.c) */
 struct session *session_find(int64_t id);

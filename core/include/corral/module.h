@@ -477,8 +477,14 @@ struct corral_storage_ops {
     int64_t (*last_logged_zxid)(void);
     /*
      * Zab's two epochs (enum corral_epoch), kept as ZooKeeper's QuorumPeer
-     * keeps acceptedEpoch / currentEpoch.  epoch_set is durable when it
-     * returns 0.  Both return 0, or -1 after logging why.
+     * keeps acceptedEpoch / currentEpoch: plain getters and setters; the
+     * core decides (core/epochs.c: after recover() it checks them as
+     * ZooKeeper does and sets the ones never stored).  epoch_get returns 0
+     * and *value, 1 when that epoch was never stored (a fresh directory), or
+     * -1 after logging why (unreadable, not a number).  epoch_set is
+     * durable when it returns 0; 0 or -1 after logging why.  A storage
+     * without them (NULL, or a table too short: CORRAL_FN) keeps no epochs,
+     * and the core skips the checks.
      */
     int (*epoch_get)(int which, int64_t *value);
     int (*epoch_set)(int which, int64_t value);

@@ -5,19 +5,15 @@
  * no newline, as ZooKeeper's QuorumPeer writes them.  (dataDir/myid, the
  * server's id in an ensemble, is the core's: main.c read_myid.)
  *
- * A standalone server never changes the epoch (zxids carry on from the
- * recovered one, as in standalone ZooKeeper), but the files are kept valid
- * so the directory can join an ensemble — ZooKeeper's or, later, Corral's:
- * missing ones are written with the epoch of the last zxid; present ones
- * must be numbers, currentEpoch not older than the last zxid's epoch and
- * acceptedEpoch not older than currentEpoch (ZooKeeper refuses to start
- * otherwise, and so do we, naming the file).  Writes are atomic: a .tmp
- * file, fsync, rename, fsync of the folder.  An ensemble member's sync
- * reads and writes them through zk_epoch_get / zk_epoch_set.
+ * Plain getters and setters (zk_epoch_get / zk_epoch_set, the storage
+ * API's epoch_get / epoch_set): what the values must be, and which to
+ * write when missing, the core decides after recovery (core/epochs.c).  A
+ * file that is not a number is an error naming the file; a missing one is
+ * "never stored".  Writes are atomic: a .tmp file, fsync, rename, fsync of
+ * the folder.
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -70,34 +66,6 @@ static int write_number(const char *dir, const char *name, long long value)
     return 0;
 }
 
-int zk_check_epochs(const char *snap_dir, int64_t last_zxid)
-{
-    long long zxid_epoch = (long long)((uint64_t)last_zxid >> 32), current, accepted;
-    int r = read_number(snap_dir, "currentEpoch", &current);
-    if (r < 0)
-        return -1;
-    if (r == 0) {
-        current = zxid_epoch;
-        if (write_number(snap_dir, "currentEpoch", current) < 0)
-            return -1;
-    } else if (current < zxid_epoch) {
-        zk_log(CORRAL_LOG_ERROR, "%s/currentEpoch: epoch %lld is older than the last zxid 0x%" PRIx64
-               " (epoch %lld); refusing to start", snap_dir, current, (uint64_t)last_zxid, zxid_epoch);
-        return -1;
-    }
-    r = read_number(snap_dir, "acceptedEpoch", &accepted);
-    if (r < 0)
-        return -1;
-    if (r == 0)
-        return write_number(snap_dir, "acceptedEpoch", current);
-    if (accepted < current) {
-        zk_log(CORRAL_LOG_ERROR, "%s/acceptedEpoch: epoch %lld is less than currentEpoch %lld; "
-               "refusing to start", snap_dir, accepted, current);
-        return -1;
-    }
-    return 0;
-}
-
 static const char *epoch_name(int which)
 {
     return which == CORRAL_EPOCH_ACCEPTED ? "acceptedEpoch"
@@ -109,11 +77,11 @@ int zk_epoch_get(const char *snap_dir, int which, int64_t *value)
     const char *name = epoch_name(which);
     long long v;
     int r = name ? read_number(snap_dir, name, &v) : -1;
-    if (r == 0)
-        zk_log(CORRAL_LOG_ERROR, "%s/%s: missing", snap_dir, name);
     if (!name)
         zk_log(CORRAL_LOG_ERROR, "no such epoch: %d", which);
-    if (r <= 0)
+    if (r == 0)
+        return 1;
+    if (r < 0)
         return -1;
     *value = v;
     return 0;

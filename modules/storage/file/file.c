@@ -21,8 +21,8 @@
  * With autopurge.purgeInterval > 0, old snapshots and the logs only they
  * need are removed every purgeInterval hours and after each snapshot,
  * keeping autopurge.snapRetainCount snapshots (ZooKeeper's PurgeTxnLog).
- * dataDir/myid and the epoch files are checked (the epochs written when
- * missing) by epoch.c.
+ * The epoch files are read and written by epoch.c, for the core, which
+ * checks them after recovery (core/epochs.c); dataDir/myid is the core's.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -386,9 +386,6 @@ static int file_recover(void)
     zk_log(CORRAL_LOG_INFO, "recovered to zxid 0x%llx (snapshot 0x%llx + %lld txns) in %lld ms",
            (unsigned long long)zk_core->last_zxid(), (unsigned long long)(snap_zxid < 0 ? 0 : snap_zxid),
            (long long)replayed, (long long)ms_since(&t0));
-
-    if (zk_check_epochs(fs.snap_dir, zk_core->last_zxid()) < 0)
-        goto out;
 
     ev_prepare_init(&fs.snap_starter, start_snapshot);
     if (snap_zxid < 0) {

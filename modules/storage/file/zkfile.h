@@ -193,10 +193,10 @@ int zk_snapshot_write(const char *dir, int64_t zxid, int with_digest);
  * snapshot (nothing loaded; logged); -1 if it failed half way. */
 int zk_snapshot_load(const char *path, int64_t *zxid_out);
 
-/* epoch.c: the currentEpoch / acceptedEpoch files of the snapshot folder
- * (checked, or written).  dataDir/myid is the core's (main.c read_myid). */
-int zk_check_epochs(const char *snap_dir, int64_t last_zxid);
-/* One epoch file (enum corral_epoch), read or written atomically.  0 or -1 (logged). */
+/* epoch.c: the currentEpoch / acceptedEpoch files of the snapshot folder.
+ * dataDir/myid is the core's (main.c read_myid).  One epoch file (enum
+ * corral_epoch), read or written atomically: get is 0, 1 (no such file) or
+ * -1 (logged); set is 0 or -1 (logged). */
 int zk_epoch_get(const char *snap_dir, int which, int64_t *value);
 int zk_epoch_set(const char *snap_dir, int which, int64_t value);
 

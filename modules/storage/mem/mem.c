@@ -51,6 +51,7 @@ static struct {
     int64_t dropped;            /* the newest txn no longer kept (0: none dropped) */
     int64_t durable;            /* the newest txn whose append is done */
     int64_t epochs[2];
+    int epoch_stored[2];        /* set since start: epoch_get says 1 (never stored) before */
     struct jute_buf buf;
 } lg;
 
@@ -235,6 +236,8 @@ static int mem_epoch_get(int which, int64_t *value)
 {
     if (which != CORRAL_EPOCH_ACCEPTED && which != CORRAL_EPOCH_CURRENT)
         return -1;
+    if (!lg.epoch_stored[which])
+        return 1;
     *value = lg.epochs[which];
     return 0;
 }
@@ -244,6 +247,7 @@ static int mem_epoch_set(int which, int64_t value)
     if ((which != CORRAL_EPOCH_ACCEPTED && which != CORRAL_EPOCH_CURRENT) || value < 0)
         return -1;
     lg.epochs[which] = value;
+    lg.epoch_stored[which] = 1;
     return 0;
 }
 
