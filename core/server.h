@@ -243,7 +243,7 @@ struct apply_result {
 int apply_txn(const struct corral_txn *txn, struct apply_result *res, struct apply_result **subs);
 void apply_result_clear(struct apply_result *res, struct apply_result *subs, int n_subs);
 
-/* the request pipeline (pipeline.c) */
+/* the request pipeline: the FIFO (pipeline.c), connect (connect.c), the write stage (write_stage.c) */
 struct session *pipeline_connect(const struct corral_connect_params *p,
                                  const struct corral_conn_ops *ops, void *conn);
 void pipeline_submit(struct session *s, struct corral_request *req);
