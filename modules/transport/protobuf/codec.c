@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "codec.h"
+#include "corral/zk_proto.h"
 #include "corral.pb-c.h"
 
 /* ---- decoding ---- */
@@ -321,31 +322,10 @@ static int get_request(const Corral__ClientMessage *m, struct corral_request *r)
     }
 }
 
-static void free_members(struct corral_request *r)
-{
-    free(r->path);
-    free(r->data);
-    for (int32_t i = 0; r->acl && i < r->n_acl; i++) {
-        free(r->acl[i].scheme);
-        free(r->acl[i].id);
-    }
-    free(r->acl);
-}
-
+/* A decoded request has the layout libzk's decoder gives its own: it frees both. */
 void pb_request_free(struct corral_request *req)
 {
-    if (!req)
-        return;
-    free_members(req);
-    for (int32_t i = 0; req->ops && i < req->n_ops; i++)
-        free_members(&req->ops[i]);
-    free(req->ops);
-    for (int k = 0; k < 5; k++) {
-        for (int32_t i = 0; req->watch_paths[k] && i < req->n_watch_paths[k]; i++)
-            free(req->watch_paths[k][i]);
-        free(req->watch_paths[k]);
-    }
-    free(req);
+    zk_request_free(req);
 }
 
 /* Read a varint at *p (< end); -1 when it runs off the end or past 64 bits. */

@@ -26,7 +26,7 @@
 enum pb_message_kind {
     PB_MSG_MALFORMED = -1,      /* not a ClientMessage */
     PB_MSG_CONNECT = 0,         /* *conn filled */
-    PB_MSG_REQUEST = 1,         /* *req set (malloc'd; core->request_free frees it) */
+    PB_MSG_REQUEST = 1,         /* *req set (malloc'd; pb_request_free frees it) */
 };
 
 /* The `connect` message; passwd copied (the core reads only 16 bytes). */
