@@ -17,6 +17,7 @@
 #include <ev.h>
 #include "build-config.h"
 #include "server.h"
+#include "corral/zk_numfile.h"
 #include "epochs.h"
 #include "log.h"
 #include "hooks.h"
@@ -48,26 +49,16 @@ static int read_myid(void)
     server.my_id = 0;
     if (!dir)
         return 0;
-    char path[4096], text[64];
+    char path[4096], err[4200];
     snprintf(path, sizeof path, "%s/myid", dir);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT || errno == ENOTDIR)
-            return 0;
-        log_error("%s: %s", path, strerror(errno));
+    long long id = 0;
+    int found = zk_read_number_file(path, &id, err, sizeof err);
+    if (found < 0) {
+        log_error("%s", err);
         return -1;
     }
-    char *line = fgets(text, sizeof text, f);
-    fclose(f);
-    if (line)
-        line[strcspn(line, "\r\n")] = 0;
-    char *end = NULL;
-    errno = 0;
-    long long id = line ? strtoll(line, &end, 10) : 0;
-    if (!line || !*line || *end || errno) {
-        log_error("%s: '%s' is not a number", path, line ? line : "");
-        return -1;
-    }
+    if (!found)
+        return 0;
     server.my_id = id;
     log_info("%s: server id %lld", path, id);
     return 0;

@@ -19,33 +19,18 @@
 #include <string.h>
 #include <unistd.h>
 #include "zkfile.h"
+#include "corral/zk_numfile.h"
 
 /* Read the number in dir/name: 1 and *value, 0 if there is no such file,
  * -1 (logged) if it cannot be read or is not a number. */
 static int read_number(const char *dir, const char *name, long long *value)
 {
-    char path[4096], text[64];
+    char path[4096], err[4200];
     snprintf(path, sizeof path, "%s/%s", dir, name);
-    FILE *f = fopen(path, "r");
-    if (!f) {
-        if (errno == ENOENT)
-            return 0;
-        zk_log(CORRAL_LOG_ERROR, "%s: %s", path, strerror(errno));
-        return -1;
-    }
-    char *line = fgets(text, sizeof text, f);
-    fclose(f);
-    if (line)
-        line[strcspn(line, "\r\n")] = 0;
-    char *end = NULL;
-    errno = 0;
-    long long v = line ? strtoll(line, &end, 10) : 0;
-    if (!line || !*line || *end || errno) {
-        zk_log(CORRAL_LOG_ERROR, "%s: '%s' is not a number", path, line ? line : "");
-        return -1;
-    }
-    *value = v;
-    return 1;
+    int rc = zk_read_number_file(path, value, err, sizeof err);
+    if (rc < 0)
+        zk_log(CORRAL_LOG_ERROR, "%s", err);
+    return rc;
 }
 
 static int write_number(const char *dir, const char *name, long long value)
