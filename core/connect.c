@@ -59,7 +59,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         if (s && s->ops && !s->closing) {
             const struct corral_conn_ops *old_ops = s->ops;
             void *old_conn = s->conn;
-            pipeline_detach(s);
+            fifo_detach_conn(s);
             old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
         }
         if (!s || s->closing || !s->created || p->passwd_len != CORRAL_PASSWD_LEN ||
@@ -73,7 +73,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         if (s->ops) {
             const struct corral_conn_ops *old_ops = s->ops;
             void *old_conn = s->conn;
-            pipeline_detach(s);
+            fifo_detach_conn(s);
             old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
         }
         attach(s, p, ops, conn);

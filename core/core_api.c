@@ -9,6 +9,7 @@
 #include "quota.h"
 #include "log.h"
 #include "hooks.h"
+#include "commit.h"
 #include "build-config.h"
 
 static void api_log(int level, const char *who, const char *fmt, ...)
@@ -147,21 +148,13 @@ int core_recover(void)
     return rc;
 }
 
-/* Recovery: a replayed closeSession ends the session there and then (live,
- * the pipeline does it after replying). */
+/* Recovery: a logged txn is committed already; the one commit path, as a replay. */
 static int api_apply_txn(const struct corral_txn *txn)
 {
     if (recovery_only("apply_txn") < 0)
         return -1;
-    struct apply_result res, *subs = NULL;
-    int rc = apply_txn(txn, &res, &subs);
-    apply_result_clear(&res, subs, txn->n_subs);
-    if (txn->type == CORRAL_OP_CLOSE_SESSION) {
-        struct session *s = session_find(txn->session_id);
-        if (s)
-            session_free(s);
-    }
-    return rc;
+    commit_apply(txn, COMMIT_REPLAY);
+    return 0;
 }
 
 static int64_t api_last_zxid(void) { return server.last_zxid; }
@@ -353,7 +346,6 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
 static void api_detach(struct corral_session *s)
 {
     pipeline_detach((struct session *)s);
-    pipeline_resume((struct session *)s);
 }
 
 static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }

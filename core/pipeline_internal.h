@@ -2,20 +2,22 @@
  * pipeline_internal.h — what the four files of the request pipeline share,
  * and nothing else uses.
  *
- * The pipeline is split by idea: pipeline.c (the per-session FIFO and the
- * public entry points), reads.c (answering reads), write_stage.c (prep →
- * storage → apply → reply) and connect.c (a connection arriving for a
- * session).  The public surface stays in server.h; this header is the
- * minimum the files need of one another, kept small on purpose so the
- * write stage can be swapped for a replicated one (READINESS.md §5) without
- * touching the FIFO or the reads.
+ * The pipeline is split by idea, in layers that call only downwards:
+ *
+ *   pipeline.c, connect.c   entry points: submit, resume, expire; a connection arriving
+ *   write_stage.c           what runs next: the pump, prep → replicate (replicate.h)
+ *   commit.c, reads.c       a committed txn applied and answered; a read answered
+ *   fifo.c                  the FIFO, replies and their accounting
+ *
+ * The public surface stays in server.h; this header is the minimum the
+ * files need of one another.
  */
 #ifndef CORRAL_PIPELINE_INTERNAL_H
 #define CORRAL_PIPELINE_INTERNAL_H
 
 #include "server.h"
 
-/* ---- pipeline.c: the FIFO ---- */
+/* ---- fifo.c ---- */
 
 /* Whether req goes through prep and takes a zxid (is_write_op, less a malformed reconfig). */
 int goes_through_prep(const struct corral_request *req);
@@ -29,8 +31,10 @@ void account_reply(struct session *s, const struct pending *p, int64_t zxid);
 void send_reply(struct session *s, const struct pending *p, struct corral_response *rsp);
 /* send_reply of an empty reply with error err (CORRAL_OK for a bare success). */
 void reply_error(struct session *s, const struct pending *p, int32_t err);
-/* Answer the reads at s's head, unless held; offer s to the write stage. */
-void session_pump(struct session *s);
+/* Whether p's reply goes out: not internal, and the connection that sent it is still there. */
+int fifo_answered_to_conn(const struct session *s, const struct pending *p);
+/* The connection went away: replies to it stop, its watches go. */
+void fifo_detach_conn(struct session *s);
 
 /* ---- reads.c ---- */
 
@@ -39,6 +43,10 @@ void answer_read(struct session *s, const struct pending *p);
 
 /* ---- write_stage.c ---- */
 
+/* Answer the reads at s's head, unless held; offer s to the write stage. */
+void session_pump(struct session *s);
+/* The connection's output drained: restart a held session's clock and go on. */
+void write_stage_resume(struct session *s);
 /* Queue s on the write stage when its next request is a preppable write. */
 void write_stage_offer(struct session *s);
 /* Prep and hand to storage what the write window allows; a no-op when re-entered from inside. */

@@ -471,7 +471,7 @@ static void do_auth(struct session *s, const struct pending *p)
     if (s->ops && p->conn_gen == s->conn_gen) {
         const struct corral_conn_ops *ops = s->ops;
         void *conn = s->conn;
-        pipeline_detach(s);
+        fifo_detach_conn(s);
         ops->close(conn, CORRAL_EAUTHFAILED);
     }
 }

@@ -16,6 +16,7 @@
 #include "clock.h"
 
 struct session;
+struct replicator;
 
 /* One identity a session holds: "scheme:id", from connecting or from addauth. */
 struct identity {
@@ -148,6 +149,7 @@ struct server {
     int txns_in_flight;
     int max_txns_in_flight;     /* globalOutstandingLimit */
     int draining;
+    const struct replicator *replicator;    /* the role's replicate step; NULL: standalone */
 
     /* modules */
     struct loaded_module *modules;
@@ -243,10 +245,11 @@ struct apply_result {
 int apply_txn(const struct corral_txn *txn, struct apply_result *res, struct apply_result **subs);
 void apply_result_clear(struct apply_result *res, struct apply_result *subs, int n_subs);
 
-/* the request pipeline: the FIFO (pipeline.c), connect (connect.c), the write stage (write_stage.c) */
+/* the request pipeline (layers: pipeline_internal.h): entry points (pipeline.c, connect.c) */
 struct session *pipeline_connect(const struct corral_connect_params *p,
                                  const struct corral_conn_ops *ops, void *conn);
 void pipeline_submit(struct session *s, struct corral_request *req);
+/* The transport let go of the session's connection. */
 void pipeline_detach(struct session *s);
 /* The connection's output drained (or the connection is gone): answer what was held. */
 void pipeline_resume(struct session *s);

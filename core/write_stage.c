@@ -1,36 +1,47 @@
 /*
- * write_stage.c — prep → storage → apply → reply, for the writes at the
- * heads of the sessions' FIFOs.
+ * write_stage.c — what runs next for each session: the reads at the head of
+ * its FIFO (reads.c), and its writes through prep → replicate → commit.
  *
- * A session whose FIFO head is a write is queued here (write_stage_offer).
- * Writes are prepped (prep.c) in arrival order, round robin between the
- * sessions, handed to the storage module to be made durable, and when
- * storage says so they are applied (apply.c) — firing watches — and
- * answered; then the session's FIFO moves on (session_pump).
+ * A session's FIFO moves along here (session_pump): reads at its head are
+ * answered at once; when the head is a write the session is queued on the
+ * write stage (write_stage_offer).  Writes are prepped (prep.c) in arrival
+ * order, round robin between the sessions, and handed to the role's
+ * replicate step (replicate.h: standalone, the storage module makes the txn
+ * durable).  When the role says a txn is committed, commit_apply (commit.c)
+ * applies it and answers it, and the session's FIFO moves on.
  *
  * Writes run ahead of the disk: up to globalOutstandingLimit txns may be
- * prepped and handed to storage before the first is durable, so a storage
+ * prepped and replicating before the first is committed, so a storage
  * module can make a whole batch durable with one fsync (group commit).  Prep
- * sees the changes of those outstanding txns (prep.c).  Storage reports txns
- * durable in the order they were appended, which is zxid order, and they
- * are applied in that order.  Within a session, consecutive writes may all be
- * in flight; a read waits until every write before it is applied.
+ * sees the changes of those outstanding txns (prep.c).  Txns are committed
+ * in the order they were handed on, which is zxid order, and applied in that
+ * order.  Within a session, consecutive writes may all be in flight; a read
+ * waits until every write before it is applied.
  *
- * This file is the seam where the ensemble's "replicate" step goes
- * (/work/shared/ensemble/READINESS.md §5): the storage->append call in
- * write_stage_drain becomes a role-chosen replicate (a leader proposes and
- * counts ACKs, a follower forwards instead of prepping), and write_done
- * becomes the one post-commit path (commit_apply) every role shares, with
- * the "completed out of order" abort turning into "a COMMIT for the wrong
- * zxid".  It is kept apart from the FIFO and the reads so that change stays
- * in one file.
+ * Reads are also held for the connection's backlog.  The transports stop
+ * reading a connection while more than 8 MiB of its output wait, but reads
+ * queued behind a write were all answered the moment it completed: 200 of a
+ * 1 MB node, a few KB of requests, became 200 MB of output.  So before each
+ * read the core asks the transport whether the connection is backlogged
+ * (conn_ops->backlogged) and, when it is, stops there with the session
+ * `held`; the transport calls session_resume once its output has drained
+ * and the core goes on, in order, until the next time.  A connection's
+ * output is thereby bounded by the transport's mark plus one reply (at most
+ * jute.maxbuffer), whatever its client pipelines.  What is not held: the
+ * reply to a write completing (a write at the head is not behind a held
+ * read, and its reply is about as large as the request) and watch events,
+ * which go out as they fire, as before: an event therefore still precedes
+ * the replies that were answered after its change, ZooKeeper's order.  A held
+ * session's clock is its client's reading (its input waits meanwhile): when
+ * the client reads nothing for the session timeout, the session expires and
+ * its connection is closed at once, the held requests running unanswered.
  */
 #include <stdlib.h>
-#include <string.h>
 #include "server.h"
 #include "pipeline_internal.h"
 #include "log.h"
-#include "hooks.h"
+#include "commit.h"
+#include "replicate.h"
 
 /* The first pending of s not yet in flight, when it is a write and only in-flight writes precede it. */
 static struct pending *next_preppable(const struct session *s)
@@ -81,124 +92,75 @@ void write_stage_offer(struct session *s)
         write_queue_push(s);
 }
 
+/*
+ * A held session lives by its client's reading (the transport reads none of
+ * its input meanwhile, so its pings are not seen): the clock restarts when
+ * a closing session (a closeSession queued, its clock stopped) gets held and
+ * whenever the output drained.
+ */
+static void held_clock(struct session *s)
+{
+    expiry_update(&server.expiry, &s->expiry, now_ms(), s->timeout_ms);
+}
+
+/*
+ * Answer the reads at the head of s's FIFO, holding them while the
+ * connection is backlogged; queue s on the write stage when a write can be
+ * prepped.  Reads whose reply goes nowhere (from an earlier connection, or
+ * none attached) are not held: they cost no output.
+ */
+void session_pump(struct session *s)
+{
+    s->held = 0;
+    while (s->head && !s->head->in_flight && !goes_through_prep(s->head->req)) {
+        if (fifo_answered_to_conn(s, s->head) && CORRAL_FN(s->ops, backlogged) &&
+            s->ops->backlogged(s->conn)) {
+            s->held = 1;
+            if (s->closing)
+                held_clock(s);
+            return;             /* a write behind the held read waits too */
+        }
+        answer_read(s, s->head);
+        fifo_dequeue_head(s);
+    }
+    write_stage_offer(s);
+}
+
+void write_stage_resume(struct session *s)
+{
+    if (!s->held)
+        return;
+    held_clock(s);
+    session_pump(s);
+    write_stage_drain();
+}
+
+/* A txn on its way through the replicate step: the write stage owns it until it is committed. */
 struct write_ctx {
-    struct session *s;
-    struct pending *p;
     struct corral_txn txn;
 };
 
-static void build_write_reply(struct corral_response *rsp, const struct corral_txn *t,
-                              const struct corral_request *req, const struct apply_result *res,
-                              const struct apply_result *subs, struct corral_response *results)
-{
-    memset(rsp, 0, sizeof *rsp);
-    rsp->zxid = t->zxid;
-    rsp->err = res->err;
-    rsp->path = res->path;
-    rsp->stat = res->stat;
-    int32_t n = t->n_subs;
-    if (subs && req->op != CORRAL_OP_MULTI) {
-        /* a single write that plugins turned into a multi: answer as the write */
-        rsp->err = subs[0].err;
-        for (int32_t i = 0; i < n && rsp->err == CORRAL_OK; i++)
-            if (subs[i].err != CORRAL_OK && subs[i].err != CORRAL_ERUNTIMEINCONSISTENCY)
-                rsp->err = subs[i].err;
-        rsp->path = subs[0].path;
-        rsp->stat = subs[0].stat;
-        return;
-    }
-    if (subs && req->n_ops < n)
-        n = req->n_ops;         /* plugins' additions are not the client's business */
-    for (int32_t i = 0; subs && i < n; i++) {
-        memset(&results[i], 0, sizeof results[i]);
-        results[i].op = subs[i].op;
-        results[i].err = subs[i].err;
-        results[i].path = subs[i].path;
-        results[i].stat = subs[i].stat;
-        results[i].zxid = t->zxid;
-    }
-    if (subs) {
-        rsp->results = results;
-        rsp->n_results = n;
-    }
-}
-
-static void finish_close(struct session *s)
-{
-    const struct corral_conn_ops *ops = s->ops;
-    void *conn = s->conn;
-    int32_t reason = s->close_reason;
-    log_info("session 0x%llx closed (%s)", (unsigned long long)s->id,
-             reason == CORRAL_ESESSIONEXPIRED ? "expired" : "by client");
-    s->ops = NULL;
-    if (hooks_any_session)
-        hooks_session(s->id, 0);
-    session_free(s);
-    if (ops)
-        ops->close(conn, reason);
-}
-
-static void write_done(void *arg, int err)
+static void write_committed(void *arg, int err)
 {
     struct write_ctx *w = arg;
-    struct session *s = w->s;
     if (err) {
         /* Durability failed: acknowledging anything now could lose it. */
         log_error("storage failed to make txn 0x%llx durable (error %d); stopping",
                   (unsigned long long)w->txn.zxid, err);
         exit(2);
     }
-    struct apply_result res, *subs = NULL;
-    apply_txn(&w->txn, &res, &subs);
-    prep_applied(w->txn.zxid);
-    if (hooks_any_after_commit)
-        hooks_after_commit(&w->txn);
     server.txns_in_flight--;
-
-    struct pending *p = s->head;
-    if (p != w->p) {
-        /* Storage broke its promise to report txns in append order. */
-        log_error("txn 0x%llx completed out of order; stopping", (unsigned long long)w->txn.zxid);
-        abort();
-    }
-    if (w->txn.type == CORRAL_OP_CREATE_SESSION) {
-        if (hooks_any_session)
-            hooks_session(s->id, 1);
-        if (s->ops) {
-            struct corral_connect_result cr;
-            memset(&cr, 0, sizeof cr);
-            cr.err = CORRAL_OK;
-            cr.timeout_ms = s->timeout_ms;
-            cr.session_id = s->id;
-            memcpy(cr.passwd, s->passwd, sizeof cr.passwd);
-            s->ops->connected(s->conn, &cr);
-        }
-        account_reply(s, p, w->txn.zxid);
-        fifo_dequeue_head(s);
+    struct session *s = commit_apply(&w->txn, COMMIT_LIVE);
+    if (s)
         session_pump(s);
-    } else if (w->txn.type == CORRAL_OP_CLOSE_SESSION) {
-        struct corral_response rsp;
-        memset(&rsp, 0, sizeof rsp);
-        rsp.zxid = w->txn.zxid;
-        send_reply(s, p, &rsp);
-        finish_close(s);
-    } else {
-        struct corral_response rsp, *results = NULL;
-        if (subs) {
-            results = calloc(w->txn.n_subs ? (size_t)w->txn.n_subs : 1, sizeof *results);
-            if (!results)
-                abort();
-        }
-        build_write_reply(&rsp, &w->txn, p->req, &res, subs, results);
-        send_reply(s, p, &rsp);
-        free(results);
-        fifo_dequeue_head(s);
-        session_pump(s);
-    }
-    apply_result_clear(&res, subs, w->txn.n_subs);
     txn_clear(&w->txn);
     free(w);
     write_stage_drain();
+}
+
+static const struct replicator *replicator(void)
+{
+    return server.replicator ? server.replicator : &replicate_standalone;
 }
 
 void write_stage_drain(void)
@@ -219,14 +181,12 @@ void write_stage_drain(void)
         struct write_ctx *w = calloc(1, sizeof *w);
         if (!w)
             abort();
-        w->s = s;
-        w->p = p;
         prep_write(s, p->req, &w->txn);
         p->in_flight = 1;
         server.txns_in_flight++;
         if (next_preppable(s))      /* round robin: its next write goes to the back */
             write_queue_push(s);
-        server.storage->append(&w->txn, write_done, w);
+        replicator()->replicate(&w->txn, write_committed, w);
     }
     server.draining = 0;
 }
