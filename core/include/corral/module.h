@@ -311,7 +311,8 @@ struct corral_core {
      *
      * These three and apply_txn are recovery-only: they work only for the
      * storage module and only while the core runs its recover() (the phase
-     * in which the tree is being rebuilt).  Called at any other time, or by
+     * in which the tree is being rebuilt: at start-up, and again each time
+     * the core reloads its tree, CORRAL_STORAGE_RECOVER_AGAIN).  Called at any other time, or by
      * any other module, they change nothing, log why and return -1.
      */
     int (*load_node)(const char *path, const uint8_t *data, int32_t len,
@@ -424,7 +425,9 @@ struct corral_storage_ops {
     size_t size;                /* sizeof(struct corral_storage_ops) */
     /*
      * Bring the tree up to the newest durable state, calling core->apply_txn
-     * for every txn found.  Returns 0, or -1 after logging why.
+     * for every txn found.  Returns 0, or -1 after logging why.  Called once
+     * at start-up; for a storage whose flags say CORRAL_STORAGE_RECOVER_AGAIN
+     * also later, on a tree the core emptied first (after a truncate).
      */
     int (*recover)(void);
     /*
