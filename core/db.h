@@ -36,7 +36,9 @@ int db_clear(void);
  * Close every client connection (reason ConnectionLoss: the session is not
  * closed, the client may resume it elsewhere), free every session of the
  * table and the server's own queued writes.  The one place that knows how
- * sessions and connections are held, for db_clear.
+ * sessions and connections are held, for db_clear (which checks first that
+ * no write is in flight).  Plugins' session hooks are not told: no session
+ * is closed in the replicated sense, the table is only replaced.
  */
 void db_drop_sessions(void);
 
