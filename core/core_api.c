@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
-#include "quota.h"
 #include "log.h"
 #include "hooks.h"
 #include "commit.h"
+#include "db.h"
 #include "build-config.h"
 
 static void api_log(int level, const char *who, const char *fmt, ...)
@@ -128,7 +128,9 @@ static const char *api_version_string(void)
  * The recovery phase: set only while core_recover() runs the storage
  * module's recover().  The recovery-only entry points rebuild the tree as a
  * log and snapshot say it was; at any other time they would rewrite committed
- * state behind the pipeline's back, so they refuse outside it.
+ * state behind the pipeline's back, so they refuse outside it.  There is one
+ * at start-up (main) and one more each time the database is reloaded at run
+ * time (db.c db_reload, after db_clear emptied it); never two at once.
  */
 static int recovering;
 
@@ -142,6 +144,10 @@ static int recovery_only(const char *what)
 
 int core_recover(void)
 {
+    if (recovering) {
+        log_error("recovery: asked to recover while already recovering; refusing");
+        return -1;
+    }
     recovering = 1;
     int rc = server.storage->recover();
     recovering = 0;
@@ -164,59 +170,14 @@ static int api_load_node(const char *path, const uint8_t *data, int32_t len,
 {
     if (recovery_only("load_node") < 0)
         return -1;
-    struct znode *n;
-    if (!strcmp(path, "/") || !*path) {
-        n = tree_set_data(&server.tree, "/", data, len);
-    } else {
-        const char *name;
-        struct znode *parent = tree_lookup_parent(&server.tree, path, &name);
-        if (!parent) {
-            log_error("snapshot: node %s comes before its parent", path);
-            return -1;
-        }
-        n = tree_child(&server.tree, parent, name);
-        if (n)
-            n = tree_set_node_data(&server.tree, parent, n, data, len);
-        else {
-            struct acl_list *tmp = acl_cache_get(acl, n_acl);
-            n = tmp ? tree_add_child(&server.tree, parent, name, data, len, tmp) : NULL;
-            acl_list_unref(tmp);
-            if (!n)
-                return -1;
-        }
-    }
-    struct acl_list *l = acl_cache_get(acl, n_acl);
-    if (!l)
-        return -1;
-    struct znode_meta m = {
-        .czxid = st->czxid, .mzxid = st->mzxid, .pzxid = st->pzxid,
-        .ctime = st->ctime, .mtime = st->mtime, .owner = st->ephemeral_owner,
-        .version = st->version, .aversion = st->aversion, .cversion = st->cversion,
-    };
-    tree_set_acl(&server.tree, n, l, st->aversion);
-    acl_list_unref(l);
-    if (tree_set_meta(&server.tree, n, &m) < 0)
-        return -1;
-    if (znode_owner_is_session(m.owner))
-        ephemeral_add(m.owner, path);
-    else
-        containers_track(path, m.owner);
-    return 0;
+    return db_load_node(path, data, len, acl, n_acl, st);
 }
 
 static int api_load_session(int64_t id, int32_t timeout_ms)
 {
     if (recovery_only("load_session") < 0)
         return -1;
-    struct session *s = session_find(id);
-    if (!s)
-        s = session_new(id, timeout_ms);
-    if (!s)
-        return -1;
-    s->timeout_ms = timeout_ms;
-    s->created = 1;
-    session_touch(s);
-    return 0;
+    return db_load_session(id, timeout_ms);
 }
 
 /* The end of a snapshot load: ZooKeeper's deserialize ends with setupQuota. */
@@ -224,62 +185,7 @@ static int api_set_last_zxid(int64_t zxid)
 {
     if (recovery_only("set_last_zxid") < 0)
         return -1;
-    server.last_zxid = zxid;
-    quota_rebuild();
-    return 0;
-}
-
-static int walk_node(const struct znode *n, char *path, size_t len, size_t cap,
-                     int (*fn)(void *, const char *, const uint8_t *, int32_t,
-                               const struct corral_acl *, int32_t, const struct corral_stat *),
-                     void *arg)
-{
-    struct corral_stat st;
-    struct znode_meta m;
-    tree_fill_stat(&server.tree, n, &st);
-    tree_get_meta(&server.tree, n, &m);
-    /* snapshots keep what ZooKeeper persists: the container/TTL marker, creates-only cversion */
-    st.ephemeral_owner = m.owner;
-    st.cversion = m.cversion;
-    int32_t dlen;
-    const uint8_t *data = tree_data(&server.tree, n, &dlen);
-    struct acl_list *acl = tree_acl(n);
-    int rc = fn(arg, len ? path : "/", data, dlen, acl->acl, acl->n, &st);
-    if (rc)
-        return rc;
-    TREE_FOREACH_CHILD(&server.tree, n, c) {
-        size_t l = strlen(c->name);
-        if (len + 1 + l + 1 > cap)
-            return -1;
-        path[len] = '/';
-        memcpy(path + len + 1, c->name, l + 1);
-        if ((rc = walk_node(c, path, len + 1 + l, cap, fn, arg)))
-            return rc;
-        path[len] = 0;
-    }
-    return 0;
-}
-
-static int api_tree_walk(int (*fn)(void *, const char *, const uint8_t *, int32_t,
-                                   const struct corral_acl *, int32_t, const struct corral_stat *),
-                         void *arg)
-{
-    /* A path was part of a txn, so it is shorter than the txn limit. */
-    size_t cap = server.max_txn_bytes > (1 << 20) ? (size_t)server.max_txn_bytes : 1 << 20;
-    char *path = malloc(cap);
-    if (!path)
-        return -1;
-    path[0] = 0;
-    int rc = walk_node(server.tree.root, path, 0, cap, fn, arg);
-    free(path);
-    return rc;
-}
-
-static void api_session_each(void (*fn)(void *, int64_t, int32_t), void *arg)
-{
-    for (struct session *s = server.sessions; s; s = s->hh.next)
-        if (s->created && !s->closing)
-            fn(arg, s->id, s->timeout_ms);
+    return db_loaded(zxid);
 }
 
 static int api_node_get(const char *path, const uint8_t **data, int32_t *len,
@@ -375,8 +281,8 @@ struct corral_core core_api = {
     .load_node = api_load_node,
     .load_session = api_load_session,
     .set_last_zxid = api_set_last_zxid,
-    .tree_walk = api_tree_walk,
-    .session_each = api_session_each,
+    .tree_walk = db_tree_walk,
+    .session_each = db_session_each,
     .hook_before_write = hooks_add_before_write,
     .hook_after_commit = hooks_add_after_commit,
     .hook_session = hooks_add_session,

@@ -15,6 +15,11 @@
  *
  * Reader: restart time matters (issue 5), so node records are decoded in
  * place without a call per field; the ACL table is sorted once and searched.
+ * The same decoder reads a stream (a SNAP sync on a socket): a window over
+ * the stream is refilled so that each record is whole in it before it is
+ * decoded (stream_fill and the fill_* helpers measure a record by its
+ * length fields), so the checks are the same and the memory is that of the
+ * longest record, not of the body.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -337,19 +342,160 @@ static inline void get_buffer(struct jute_reader *r, const uint8_t **out, int32_
     r->pos += 4 + (size_t)n;
 }
 
-int zk_snap_body_read(struct jute_reader *r, const struct zk_snap_loader *ld, int64_t *nodes,
-                      const char **why)
+/* ---- streamed input: a window over the stream, refilled record by record ---- */
+
+#define STREAM_CHUNK (64u << 10)
+
+void zk_snap_stream_init(struct zk_snap_stream *s, zk_snap_read_fn read, void *arg,
+                         size_t max_record)
+{
+    memset(s, 0, sizeof *s);
+    s->read = read;
+    s->arg = arg;
+    s->max_record = max_record;
+    jute_reader_init(&s->r, NULL, 0);
+}
+
+void zk_snap_stream_free(struct zk_snap_stream *s)
+{
+    free(s->buf);
+    s->buf = NULL;
+    s->cap = 0;
+    jute_reader_init(&s->r, NULL, 0);
+}
+
+uint64_t zk_snap_stream_offset(const struct zk_snap_stream *s)
+{
+    return s->offset + s->r.pos;
+}
+
+const uint8_t *zk_snap_stream_unread(const struct zk_snap_stream *s, size_t *len)
+{
+    *len = s->r.len - s->r.pos;
+    return s->r.p ? s->r.p + s->r.pos : NULL;
+}
+
+static int stream_fail(struct zk_snap_stream *s, const char *why)
+{
+    if (!s->why)
+        s->why = why;
+    s->r.err = 1;
+    return -1;
+}
+
+/*
+ * Make the window hold at least n unread bytes: keep what is unread, move it
+ * to the front and read more, in chunks as large as the room left.  The
+ * window grows only for a record longer than it (never past max_record), so
+ * a body streams through a buffer the size of its largest record.  -1 (the
+ * reader's sticky error set, s->why saying what) when the stream ends, fails
+ * or the record is too long.
+ */
+static int stream_fill(struct zk_snap_stream *s, size_t n)
+{
+    struct jute_reader *r = &s->r;
+    if (r->err)
+        return -1;
+    if (r->len - r->pos >= n)
+        return 0;
+    if (n > s->max_record)
+        return stream_fail(s, "a record longer than the limit");
+    size_t have = r->len - r->pos;
+    if (r->pos) {
+        memmove(s->buf, s->buf + r->pos, have);
+        s->offset += r->pos;
+        r->pos = 0;
+        r->len = have;
+    }
+    if (n > s->cap || !s->buf) {
+        size_t cap = n + STREAM_CHUNK;
+        uint8_t *nb = realloc(s->buf, cap);
+        if (!nb)
+            return stream_fail(s, "out of memory");
+        s->buf = nb;
+        s->cap = cap;
+    }
+    r->p = s->buf;
+    while (r->len < n && !s->eof) {
+        ssize_t got = s->read(s->arg, s->buf + r->len, s->cap - r->len);
+        if (got < 0)
+            return stream_fail(s, "reading the stream failed");
+        if (got == 0)
+            s->eof = 1;
+        r->len += (size_t)got;
+    }
+    return r->len < n ? stream_fail(s, "truncated (the stream ended)") : 0;
+}
+
+/* The window's unread bytes from off on, as a big-endian int (fill first). */
+static int32_t peek_int(const struct zk_snap_stream *s, size_t off)
+{
+    return (int32_t)be32(s->r.p + s->r.pos + off);
+}
+
+/* A jute buffer at off (unread-relative) in the window: the offset past it, or 0 when it
+ * cannot be measured (the stream failed, or a bad length the reader will report). */
+static size_t fill_buffer_at(struct zk_snap_stream *s, size_t off)
+{
+    if (stream_fill(s, off + 4) < 0)
+        return 0;
+    int32_t n = peek_int(s, off);
+    return n < 0 ? off + 4 : off + 4 + (size_t)n;
+}
+
+/* An ACL table entry whole in the window: long index, vector<ACL>. */
+static void fill_acl_entry(struct zk_snap_stream *s)
+{
+    if (stream_fill(s, 12) < 0)
+        return;
+    int32_t count = peek_int(s, 8);
+    size_t off = 12;
+    for (int32_t i = 0; i < count; i++) {
+        if (stream_fill(s, off + 4) < 0 || !(off = fill_buffer_at(s, off + 4)) ||
+            !(off = fill_buffer_at(s, off)))
+            return;
+        if (stream_fill(s, off) < 0)
+            return;
+    }
+}
+
+/* A node record whole in the window (just its path when that is the terminating "/"). */
+static void fill_node(struct zk_snap_stream *s)
+{
+    size_t off = fill_buffer_at(s, 0);
+    if (!off || stream_fill(s, off) < 0)
+        return;
+    if (off == 5 && s->r.p[s->r.pos + 4] == '/')
+        return;
+    if ((off = fill_buffer_at(s, off)))
+        stream_fill(s, off + NODE_TAIL_LEN);
+}
+
+/*
+ * The body, read at r's cursor.  s is NULL for a body whole in memory (r
+ * covers it); otherwise r is s's window, and every record is made whole in
+ * it before it is decoded, so the decoding and its checks are the same
+ * either way.  Only the up-front plausibility checks of counts against the
+ * bytes left need the whole body; a stream does without them (a count too
+ * large runs into the stream's end instead).
+ */
+static int body_read(struct jute_reader *r, struct zk_snap_stream *s,
+                     const struct zk_snap_loader *ld, int64_t *nodes, const char **why)
 {
     struct acl_entry *acls = NULL;
-    size_t n_acls = 0;
+    size_t n_acls = 0, acl_cap = 0;
     char *pathbuf = NULL;
     size_t path_cap = 0;
     int rc = 1;
     *why = "truncated";
+    if (s)
+        stream_fill(s, 4);
     int32_t n_sessions = jute_get_int(r);
-    if (r->err || n_sessions < 0 || (size_t)n_sessions > jute_remaining(r) / 12)
+    if (r->err || n_sessions < 0 || (!s && (size_t)n_sessions > jute_remaining(r) / 12))
         goto out;
     for (int32_t i = 0; i < n_sessions; i++) {
+        if (s && stream_fill(s, 12) < 0)
+            goto out;
         int64_t id = jute_get_long(r);
         int32_t timeout = jute_get_int(r);
         if (ld->session && !r->err && ld->session(ld->arg, id, timeout) < 0) {
@@ -357,15 +503,24 @@ int zk_snap_body_read(struct jute_reader *r, const struct zk_snap_loader *ld, in
             goto out;
         }
     }
+    if (s)
+        stream_fill(s, 4);
     int32_t n_map = jute_get_int(r);
-    if (r->err || n_map < 0 || (size_t)n_map > jute_remaining(r) / 12)
+    if (r->err || n_map < 0 || (!s && (size_t)n_map > jute_remaining(r) / 12))
         goto out;
-    acls = calloc(n_map ? (size_t)n_map : 1, sizeof *acls);
-    if (!acls) {
-        rc = -1;
-        goto out;
-    }
     for (int32_t i = 0; i < n_map; i++) {
+        if (n_acls == acl_cap) {
+            size_t cap = acl_cap ? acl_cap * 2 : 16;
+            struct acl_entry *na = realloc(acls, cap * sizeof *na);
+            if (!na) {
+                rc = -1;
+                goto out;
+            }
+            acls = na;
+            acl_cap = cap;
+        }
+        if (s)
+            fill_acl_entry(s);
         acls[i].index = jute_get_long(r);
         acls[i].acl = jute_get_acl_vector(r, &acls[i].n);
         n_acls = (size_t)i + 1;
@@ -374,9 +529,12 @@ int zk_snap_body_read(struct jute_reader *r, const struct zk_snap_loader *ld, in
             goto out;
         }
     }
-    qsort(acls, n_acls, sizeof *acls, by_index);
+    if (n_acls)
+        qsort(acls, n_acls, sizeof *acls, by_index);
     int64_t count = 0;
     for (;;) {
+        if (s)
+            fill_node(s);
         const uint8_t *pp;
         int32_t plen;
         get_buffer(r, &pp, &plen);
@@ -436,9 +594,44 @@ int zk_snap_body_read(struct jute_reader *r, const struct zk_snap_loader *ld, in
     *nodes = count;
     rc = 0;
 out:
+    if (rc == 1 && s && s->why)
+        *why = s->why;          /* the stream's own failure says more than where it hit */
     for (size_t i = 0; i < n_acls; i++)
         jute_free_acl_vector(acls[i].acl, acls[i].n);
     free(acls);
     free(pathbuf);
     return rc;
+}
+
+int zk_snap_body_read(struct jute_reader *r, const struct zk_snap_loader *ld, int64_t *nodes,
+                      const char **why)
+{
+    return body_read(r, NULL, ld, nodes, why);
+}
+
+int zk_snap_body_read_stream(struct zk_snap_stream *s, const struct zk_snap_loader *ld,
+                             int64_t *nodes, const char **why)
+{
+    s->why = NULL;
+    return body_read(&s->r, s, ld, nodes, why);
+}
+
+int zk_snap_stream_expect(struct zk_snap_stream *s, const char *want, const char **why)
+{
+    s->why = NULL;
+    size_t off = fill_buffer_at(s, 0);
+    const uint8_t *p = NULL;
+    int32_t n = -1;
+    if (off)
+        stream_fill(s, off);
+    get_buffer(&s->r, &p, &n);
+    if (s->r.err) {
+        *why = s->why ? s->why : "truncated";
+        return 1;
+    }
+    if (n < 0 || (size_t)n != strlen(want) || memcmp(p, want, (size_t)n)) {
+        *why = "not the expected string";
+        return 1;
+    }
+    return 0;
 }

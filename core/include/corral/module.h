@@ -61,9 +61,10 @@
  * above).  The core loads a module of its own major and any minor.
  * 1, 2: before sized tables (any abi_version < 1 << 16 is one of them).
  * 3.0: every table carries its size.
+ * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN).
  */
 #define CORRAL_ABI_MAJOR 3
-#define CORRAL_ABI_MINOR 0
+#define CORRAL_ABI_MINOR 1
 #define CORRAL_ABI(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
 #define CORRAL_ABI_VERSION CORRAL_ABI(CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR)
 #define CORRAL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -310,7 +311,8 @@ struct corral_core {
      *
      * These three and apply_txn are recovery-only: they work only for the
      * storage module and only while the core runs its recover() (the phase
-     * in which the tree is being rebuilt).  Called at any other time, or by
+     * in which the tree is being rebuilt: at start-up, and again each time
+     * the core reloads its tree, CORRAL_STORAGE_RECOVER_AGAIN).  Called at any other time, or by
      * any other module, they change nothing, log why and return -1.
      */
     int (*load_node)(const char *path, const uint8_t *data, int32_t len,
@@ -423,7 +425,9 @@ struct corral_storage_ops {
     size_t size;                /* sizeof(struct corral_storage_ops) */
     /*
      * Bring the tree up to the newest durable state, calling core->apply_txn
-     * for every txn found.  Returns 0, or -1 after logging why.
+     * for every txn found.  Returns 0, or -1 after logging why.  Called once
+     * at start-up; for a storage whose flags say CORRAL_STORAGE_RECOVER_AGAIN
+     * also later, on a tree the core emptied first (after a truncate).
      */
     int (*recover)(void);
     /*
@@ -488,7 +492,20 @@ struct corral_storage_ops {
      */
     int (*epoch_get)(int which, int64_t *value);
     int (*epoch_set)(int which, int64_t value);
+
+    /*
+     * ABI 3.1: what this storage promises beyond the members above
+     * (CORRAL_STORAGE_* bits; a table too short for it promises nothing).
+     */
+    uint32_t flags;
 };
+/*
+ * recover() may run again in the same process, after the core emptied the
+ * tree (core/db.c db_reload: a TRUNC, then the tree is reloaded): it
+ * rebuilds the tree from what is durable then, as at start-up, and goes on
+ * appending after it.  Only with no append in flight.
+ */
+#define CORRAL_STORAGE_RECOVER_AGAIN 0x1u
 /* recover and append are required; snapshot and the sync members are not */
 #define CORRAL_STORAGE_OPS_MIN CORRAL_SIZE_UPTO(struct corral_storage_ops, append)
 

@@ -23,6 +23,9 @@
  * keeping autopurge.snapRetainCount snapshots (ZooKeeper's PurgeTxnLog).
  * The epoch files are read and written by epoch.c, for the core, which
  * checks them after recovery (core/epochs.c); dataDir/myid is the core's.
+ * recover() may run again (the core reloading its tree after a truncate):
+ * it stops the log writer and whatever snapshot or purge the last one
+ * started, and rescans the directories as at start-up.
  */
 #include <dirent.h>
 #include <errno.h>
@@ -84,6 +87,9 @@ static char *join(const char *a, const char *b)
 
 static int read_config(void)
 {
+    free(fs.snap_dir);
+    free(fs.log_dir);
+    fs.snap_dir = fs.log_dir = NULL;
     const char *data_dir = zk_core->config_get("dataDir");
     if (!data_dir || !*data_dir) {
         zk_log(CORRAL_LOG_ERROR, "dataDir is not set: the file storage needs a directory");
@@ -334,9 +340,51 @@ static void remove_temp_snapshots(void)
     closedir(d);
 }
 
+/* A snapshot child still writing: wait for it (it is a consistent copy either way). */
+static void wait_snapshot_child(void)
+{
+    if (fs.snap_pid <= 0)
+        return;
+    int st;
+    ev_child_stop(zk_core->loop, &fs.snap_child);
+    while (waitpid(fs.snap_pid, &st, 0) < 0 && errno == EINTR)
+        ;
+    fs.snap_pid = 0;
+    fs.snap_skipped = 0;
+}
+
+/*
+ * recover() run again (the core reloading its tree after a truncate,
+ * CORRAL_STORAGE_RECOVER_AGAIN): stop what the last recover() started (the
+ * log writer, a snapshot due or being written, the purge timer), so the
+ * files are rescanned from scratch as at start-up.  Refused while appends
+ * are in flight.
+ */
+static int stop_for_recover_again(void)
+{
+    if (!fs.started)
+        return 0;
+    if (!zk_log_idle()) {
+        zk_log(CORRAL_LOG_ERROR, "recovering again while appends are in flight; refusing");
+        return -1;
+    }
+    if (fs.snap_wanted) {
+        ev_prepare_stop(zk_core->loop, &fs.snap_starter);
+        fs.snap_wanted = 0;
+    }
+    wait_snapshot_child();
+    if (fs.purge_hours > 0 && ev_is_active(&fs.purge_timer)) {
+        ev_ref(zk_core->loop);
+        ev_timer_stop(zk_core->loop, &fs.purge_timer);
+    }
+    zk_log_stop();
+    fs.started = 0;
+    return 0;
+}
+
 static int file_recover(void)
 {
-    if (read_config() < 0)
+    if (stop_for_recover_again() < 0 || read_config() < 0)
         return -1;
     if (zk_mkdirs(fs.snap_dir) < 0 || zk_mkdirs(fs.log_dir) < 0) {
         zk_log(CORRAL_LOG_ERROR, "cannot create %s / %s: %s", fs.snap_dir, fs.log_dir,
@@ -514,14 +562,7 @@ static int file_truncate(int64_t zxid)
         ev_prepare_stop(zk_core->loop, &fs.snap_starter);
         fs.snap_wanted = 0;
     }
-    if (fs.snap_pid > 0) {
-        int st;
-        while (waitpid(fs.snap_pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        ev_child_stop(zk_core->loop, &fs.snap_child);
-        fs.snap_pid = 0;
-        fs.snap_skipped = 0;
-    }
+    wait_snapshot_child();
     int64_t base = newest_snapshot();
     struct zk_file *logs = NULL;
     size_t n = 0;
@@ -576,14 +617,7 @@ static void file_fini(void)
             ev_timer_stop(zk_core->loop, &fs.purge_timer);
         }
     }
-    if (fs.snap_pid > 0) {
-        /* let the snapshot being written finish: it is a consistent copy */
-        int st;
-        ev_child_stop(zk_core->loop, &fs.snap_child);
-        while (waitpid(fs.snap_pid, &st, 0) < 0 && errno == EINTR)
-            ;
-        fs.snap_pid = 0;
-    }
+    wait_snapshot_child();     /* let the snapshot being written finish: it is a consistent copy */
     jute_buf_free(&fs.txn_buf);
     jute_buf_free(&fs.entry_buf);
     free(fs.snap_dir);
@@ -601,6 +635,7 @@ static const struct corral_storage_ops file_ops = {
     .last_logged_zxid = file_last_logged_zxid,
     .epoch_get = file_epoch_get,
     .epoch_set = file_epoch_set,
+    .flags = CORRAL_STORAGE_RECOVER_AGAIN,
 };
 
 static const struct corral_config_key file_keys[] = {

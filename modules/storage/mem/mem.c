@@ -14,7 +14,9 @@
  * the newest N appended txns in ZooKeeper's encoding (read_txns serves DIFF
  * from them, truncate drops the newest).  The default 0 keeps none, so a
  * standalone server's memory is as before; a read after a txn no longer kept
- * fails, as one after a purged log does with file storage.  The encoding is
+ * fails, as one after a purged log does with file storage.  When the core
+ * reloads its tree (after a truncate), recover() replays the kept txns into
+ * it, which works while the ring still holds every txn.  The encoding is
  * libzk's, checked against the txn limit as the file storage's log does
  * (format.c, linked in through libzklog, which needs no core).
  */
@@ -52,6 +54,7 @@ static struct {
     int64_t durable;            /* the newest txn whose append is done */
     int64_t epochs[2];
     int epoch_stored[2];        /* set since start: epoch_get says 1 (never stored) before */
+    int recovered;              /* recover() ran once: a next one rebuilds the tree */
     struct jute_buf buf;
 } lg;
 
@@ -131,10 +134,44 @@ static void flush(struct ev_loop *loop, ev_prepare *w, int revents)
     ev_prepare_stop(loop, w);
 }
 
+/*
+ * At start-up there is nothing to recover.  Run again (the core reloading
+ * its tree, db_reload: after a truncate, say), the tree is rebuilt from the
+ * kept txns, which is only the whole history while none was dropped (the
+ * ring held every txn: storage.mem.logCount large enough); otherwise this
+ * fails rather than leave a tree with a gap.
+ */
 static int mem_recover(void)
 {
-    if (async_mode)
+    if (lg.recovered && queued) {
+        core->log(CORRAL_LOG_ERROR, "mem", "recovering while appends are in flight; refusing");
+        return -1;
+    }
+    if (async_mode && !lg.recovered)
         ev_prepare_init(&flush_watcher, flush);
+    int first = !lg.recovered;
+    lg.recovered = 1;
+    if (first || lg.durable == 0)
+        return 0;
+    if (lg.dropped != 0) {
+        core->log(CORRAL_LOG_ERROR, "mem", "cannot rebuild the tree: the in-memory log no longer "
+                  "keeps txns up to 0x%llx (storage.mem.logCount=%lld keeps the newest only)",
+                  (unsigned long long)lg.dropped, lg.cap);
+        return -1;
+    }
+    int64_t n = 0;
+    for (size_t i = 0; i < lg.n && kept_at(i)->zxid <= lg.durable; i++, n++) {
+        struct corral_txn t;
+        if (zk_txn_decode(kept_at(i)->bytes, kept_at(i)->len, &t) < 0) {
+            core->log(CORRAL_LOG_ERROR, "mem", "txn 0x%llx: cannot decode it",
+                      (unsigned long long)kept_at(i)->zxid);
+            return -1;
+        }
+        core->apply_txn(&t);    /* a failed op (NodeExists, say) is part of history */
+        zk_txn_free(&t);
+    }
+    core->log(CORRAL_LOG_INFO, "mem", "rebuilt the tree from %lld kept txns, to zxid 0x%llx",
+              (long long)n, (unsigned long long)lg.durable);
     return 0;
 }
 
@@ -260,6 +297,7 @@ static const struct corral_storage_ops mem_ops = {
     .last_logged_zxid = mem_last_logged_zxid,
     .epoch_get = mem_epoch_get,
     .epoch_set = mem_epoch_set,
+    .flags = CORRAL_STORAGE_RECOVER_AGAIN,
 };
 
 static const struct corral_config_key mem_keys[] = {
