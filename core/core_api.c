@@ -124,34 +124,13 @@ static const char *api_version_string(void)
     return "3.8.0-corral-" PACKAGE_VERSION ", built on " __DATE__;
 }
 
-/*
- * The recovery phase: set only while core_recover() runs the storage
- * module's recover().  The recovery-only entry points rebuild the tree as a
- * log and snapshot say it was; at any other time they would rewrite committed
- * state behind the pipeline's back, so they refuse outside it.  There is one
- * at start-up (main) and one more each time the database is reloaded at run
- * time (db.c db_reload, after db_clear emptied it); never two at once.
- */
-static int recovering;
-
+/* The recovery-only entry points work only inside db_recover's phase (db.c). */
 static int recovery_only(const char *what)
 {
-    if (recovering)
+    if (db_recovering())
         return 0;
     log_error("module API: %s refused: it is for the storage module's recover() only", what);
     return -1;
-}
-
-int core_recover(void)
-{
-    if (recovering) {
-        log_error("recovery: asked to recover while already recovering; refusing");
-        return -1;
-    }
-    recovering = 1;
-    int rc = server.storage->recover();
-    recovering = 0;
-    return rc;
 }
 
 /* Recovery: a logged txn is committed already; the one commit path, as a replay. */

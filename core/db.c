@@ -27,6 +27,36 @@
 #include "quota.h"
 #include "log.h"
 
+/* ---- the recovery phase ---- */
+
+/*
+ * The recovery phase: set only while db_recover() runs the storage module's
+ * recover().  The recovery-only entry points of the module API (core_api.c)
+ * rebuild the tree as a log and snapshot say it was; at any other time they
+ * would rewrite committed state behind the pipeline's back, so they refuse
+ * outside it.  There is one at start-up (main) and one more each time the
+ * database is reloaded at run time (db_reload, after db_clear emptied it);
+ * never two at once.
+ */
+static int recovering;
+
+int db_recovering(void)
+{
+    return recovering;
+}
+
+int db_recover(void)
+{
+    if (recovering) {
+        log_error("recovery: asked to recover while already recovering; refusing");
+        return -1;
+    }
+    recovering = 1;
+    int rc = server.storage->recover();
+    recovering = 0;
+    return rc;
+}
+
 /* ---- clear ---- */
 
 void db_drop_sessions(void)
@@ -396,7 +426,7 @@ int db_reload(void)
     }
     if (db_clear() < 0)
         return -1;
-    if (core_recover() < 0) {
+    if (db_recover() < 0) {
         log_error("database: reloading from storage failed; the database is left empty");
         db_clear();
         return -1;

@@ -21,6 +21,11 @@
 #include <stdint.h>
 #include "corral/zk_snapshot.h"
 
+/* Run the storage module's recover() as the one recovery phase; 0 or -1. */
+int db_recover(void);
+/* Whether that phase is on (the module API's recovery-only entries check it). */
+int db_recovering(void);
+
 /*
  * Empty the database back to what a fresh server starts with: the tree of
  * "/", /zookeeper, /zookeeper/quota and /zookeeper/config, no sessions,

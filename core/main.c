@@ -17,6 +17,7 @@
 #include <ev.h>
 #include "build-config.h"
 #include "server.h"
+#include "db.h"
 #include "corral/zk_numfile.h"
 #include "epochs.h"
 #include "log.h"
@@ -231,7 +232,7 @@ int main(int argc, char **argv)
     server.next_session_id = session_initial_id(session_tracker_id(), server.start_ms);
     expiry_init(&server.expiry, server.tick_time, now_ms());
 
-    if (modules_load() < 0 || core_recover() < 0 ||
+    if (modules_load() < 0 || db_recover() < 0 ||
         epochs_check(server.storage, server.last_zxid) < 0) {
         shutdown_server();
         return 1;

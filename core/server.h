@@ -169,9 +169,6 @@ extern struct corral_core core_api;
 /* The table module init() gets: the full one for storage; for any other kind
  * one whose recovery-only entries refuse (core_api.c). */
 const struct corral_core *core_api_for(int kind);
-/* Run the storage module's recover() as a recovery phase (core_api.c): at
- * start-up, and again on each db_reload (db.c). */
-int core_recover(void);
 
 
 /* sessions (session.c) */

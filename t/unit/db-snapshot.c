@@ -461,7 +461,7 @@ static const struct corral_module *start_storage(const char *name, const char *c
     db_clear();
     zxid_counter = 0;
     server.storage = m->ops;
-    if (m->init(core_api_for(CORRAL_MODULE_STORAGE)) < 0 || core_recover() < 0) {
+    if (m->init(core_api_for(CORRAL_MODULE_STORAGE)) < 0 || db_recover() < 0) {
         ok(0, "%s: starts", name);
         return NULL;
     }

@@ -16,6 +16,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "db.h"
 #include "hooks.h"
 
 /* ---- a fake transport: records what the core sends ---- */
@@ -567,7 +568,7 @@ int main(void)
            server.last_zxid == zxid_before,
        "apply_txn outside recovery fails and applies nothing");
     server.storage = &probe_storage;
-    ok(core_recover() == 0, "(recover runs)");
+    ok(db_recover() == 0, "(recover runs)");
     server.storage = &storage;
     ok(in_phase_storage == 0 && session_find(0x7701),
        "during recover() the storage module's load_session works");
