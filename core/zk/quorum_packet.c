@@ -139,6 +139,8 @@ static int get_authinfo(struct cursor *c, size_t max, struct zk_quorum_packet *o
     /* an Id is at least two lengths: a count the bytes that could follow never hold is a lie */
     if ((size_t)n > max / 8 + 1)
         return -1;
+    if (!need(c, (size_t)n * 8))
+        return 0;                   /* nothing allocated for entries not yet received */
     out->authinfo = calloc((size_t)n, sizeof *out->authinfo);
     if (!out->authinfo)
         return -1;

@@ -14,7 +14,8 @@
  * durability waits for it; the client is answered only when the COMMIT
  * of its txn arrives (matched by session id and cxid), and a read behind
  * its write waits too; a COMMIT for the wrong zxid, or with nothing
- * pending, is refused; a PROPOSAL out of order is refused; a committed
+ * pending, is refused; a PROPOSAL out of order is refused; proposals made
+ * durable one at a time are ACKed and applied one at a time; a committed
  * closeSession that the connected client did not ask for (the leader
  * expired it) closes the connection with SessionExpired, also while the
  * session's own write is in flight.  Observer: INFORM applied once
@@ -394,6 +395,22 @@ static void test_follower(void)
     n_log = 0;
     ok(feed_packet(ZK_QP_PROPOSAL, late.zxid, &late) == 0 && commit(late.zxid) == 0 && n_log == 0,
        "the leader's error txn for the setData then finds no one to answer");
+    /* two proposals, made durable one at a time: ACKed one at a time, in order */
+    hold = 1;
+    sent_clear();
+    struct corral_txn e1 = {.zxid = 0x100000008LL, .time = 8, .type = CORRAL_OP_ERROR, .err = -101};
+    struct corral_txn e2 = {.zxid = 0x100000009LL, .time = 9, .type = CORRAL_OP_ERROR, .err = -101};
+    ok(feed_packet(ZK_QP_PROPOSAL, e1.zxid, &e1) == 0 && feed_packet(ZK_QP_PROPOSAL, e2.zxid, &e2) == 0 &&
+           n_held == 2 && !count_sent(ZK_QP_ACK, 0),
+       "two PROPOSALs logged, neither ACKed");
+    release(1);
+    ok(count_sent(ZK_QP_ACK, 3) == 1 && find_sent(ZK_QP_ACK, 3, e1.zxid), "the first durable: its ACK alone");
+    ok(commit(e1.zxid) == 0 && commit(e2.zxid) == 0 && server.last_zxid == e1.zxid,
+       "both committed: the first applied, the second waits for its fsync");
+    release(-1);
+    ok(count_sent(ZK_QP_ACK, 3) == 2 && sent[n_sent - 1].qp.zxid == e2.zxid && server.last_zxid == e2.zxid,
+       "then the second's ACK, and it is applied");
+    hold = 0;
     is_int(quorum_learner_pending(), 0, "nothing is left pending");
     ok(quorum_stop() == 0 && !server.replicator, "back to standalone");
     sent_clear();
@@ -403,7 +420,7 @@ static void test_observer(void)
 {
     ok(quorum_learner_start(&link_ops, 3, 1) == 0, "observe the leader, sid 3");
     hold = 1;
-    struct corral_txn t = {.session_id = TRACE_SESSION, .cxid = 3, .zxid = 0x100000008LL, .time = 8,
+    struct corral_txn t = {.session_id = TRACE_SESSION, .cxid = 3, .zxid = 0x10000000aLL, .time = 10,
                            .type = CORRAL_OP_SET_DATA, .path = "/cap", .data = (uint8_t *)"world",
                            .data_len = 5, .version = 1};
     int before = n_appended;

@@ -293,6 +293,8 @@ static void test_stream_and_malformed(void)
     ok(decode_patched(trace_commit_1, n2, 16, -7, MAX_DATA) == -1, "authinfo count -7: malformed");
     ok(decode_patched(trace_commit_1, n2, 16, 0x7fffffff, MAX_DATA) == -1,
        "authinfo count INT_MAX: malformed, nothing that size allocated");
+    ok(decode_patched(trace_commit_1, n2, 16, 1000, MAX_DATA) == 0,
+       "authinfo count 1000 with no entries yet: incomplete (nothing allocated for them)");
     size_t nr = sizeof trace_req_create;
     size_t id_len_at = nr - 9 - 4;              /* the id string's length */
     ok(decode_patched(trace_req_create, nr, id_len_at, -3, MAX_DATA) == -1, "an Id length -3: malformed");
