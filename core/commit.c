@@ -82,6 +82,17 @@ static struct pending *waiting_request(struct session *s, const struct corral_tx
     struct pending *p = s ? s->head : NULL;
     if (!p || !p->in_flight)
         return NULL;
+    /*
+     * A closeSession answers only the client's own.  On a learner the
+     * leader may expire a session while a write of it is forwarded and in
+     * flight: the leader's closeSession (cxid 0) is then not that write's
+     * answer, and no commit broke its order; the session ends (step 5)
+     * and the write goes unanswered with it.  Standalone the closeSession
+     * is always the in-flight head itself.
+     */
+    if (txn->type == CORRAL_OP_CLOSE_SESSION &&
+        (p->req->op != CORRAL_OP_CLOSE_SESSION || p->req->xid != txn->cxid))
+        return NULL;
     if (p->req->xid != txn->cxid) {
         log_error("txn 0x%llx (session 0x%llx, cxid %d) committed while the session's oldest "
                   "request in flight is xid %d: commits out of order; stopping",

@@ -5,6 +5,9 @@
  * The pipeline is split by idea, in layers that call only downwards:
  *
  *   pipeline.c, connect.c   entry points: submit, resume, expire; a connection arriving
+ *   quorum/broadcast.c      entry point of the leader's packets (COMMIT, INFORM) on a
+ *                           learner; the write stage reaches a role only through the
+ *                           replicator's pointers (replicate.h), a callback upwards
  *   write_stage.c           what runs next: the pump, prep → replicate (replicate.h)
  *   commit.c, reads.c       a committed txn applied and answered; a read answered
  *   fifo.c                  the FIFO, replies and their accounting

@@ -8,7 +8,10 @@
  * order, round robin between the sessions, and handed to the role's
  * replicate step (replicate.h: standalone, the storage module makes the txn
  * durable).  When the role says a txn is committed, commit_apply (commit.c)
- * applies it and answers it, and the session's FIFO moves on.
+ * applies it and answers it, and the session's FIFO moves on.  A learner
+ * forwards its writes to the leader instead of prepping them (the role's
+ * forward()), and moves a session on when the leader's COMMIT answered it
+ * (write_stage_answered).
  *
  * Writes run ahead of the disk: up to globalOutstandingLimit txns may be
  * prepped and replicating before the first is committed, so a storage
@@ -163,6 +166,13 @@ static const struct replicator *replicator(void)
     return server.replicator ? server.replicator : &replicate_standalone;
 }
 
+void write_stage_answered(struct session *s)
+{
+    if (s)
+        session_pump(s);
+    write_stage_drain();
+}
+
 void write_stage_drain(void)
 {
     if (server.draining)
@@ -178,6 +188,14 @@ void write_stage_drain(void)
         struct pending *p = next_preppable(s);
         if (!p)
             continue;
+        if (replicator()->forward) {
+            /* a learner: the leader preps it; it waits in flight for its COMMIT (replicate.h) */
+            p->in_flight = 1;
+            if (next_preppable(s))
+                write_queue_push(s);
+            replicator()->forward(s, p);
+            continue;
+        }
         struct write_ctx *w = calloc(1, sizeof *w);
         if (!w)
             abort();

@@ -1,0 +1,529 @@
+/*
+ * broadcast.c — Zab's broadcast phase as ZooKeeper 3.8 runs it
+ * (ZK-QUORUM-PROTOCOL.md §2.7, §2.8, §2.12), for the leader and for its
+ * learners, with packets in and out through a quorum_link_ops (broadcast.h).
+ *
+ * Two events per txn, kept apart as commit.c keeps them: *durable here*
+ * (the storage module's append reported it) and *committed* (the leader saw
+ * a quorum of ACKs; a learner got COMMIT or INFORM).  A txn is applied and
+ * answered (commit_apply) only once it is both, on every role, and in zxid
+ * order.  The reason for waiting for our own durability even when the
+ * ensemble has committed without us: this server must never show a client
+ * a change its own log could lose.  Were it applied first and the server
+ * crashed before the fsync, it would come back without the change while a
+ * client that read it here holds a later zxid than the server (and is
+ * refused by it), and a snapshot written from the tree in between would
+ * hold a txn that its log does not: recovery's "the log continues the
+ * snapshot" would no longer hold.  Since storage reports appends in order
+ * and commits come in order, "both" is a prefix of the queue.
+ *
+ * Leader (replicate_leader, the write stage's replicate step): the txn is
+ * encoded once, sent as PROPOSAL to every synced follower, then appended
+ * here; its durability is this server's ACK.  ACKs are counted per proposal
+ * by QuorumMaj: committed when more than half of the voting members have
+ * ACKed, and only after every earlier proposal is committed (a later
+ * proposal's quorum waits).  On commit: COMMIT(zxid) to the followers,
+ * INFORM(zxid, txn) to the observers.  The write stage's window
+ * (globalOutstandingLimit) bounds the proposals in flight, since a txn
+ * counts against it until committed() is called.
+ *
+ * Learner (replicate_learner): writes are forwarded, not prepped (forward()
+ * sends REQUEST; the write stage marks them in flight).  A follower logs
+ * each PROPOSAL and ACKs it once durable, in order; a COMMIT must name the
+ * oldest proposal not yet committed; an observer logs each INFORM, which
+ * is committed already.  Applying runs commit_apply(COMMIT_LIVE), which
+ * answers a local client whose in-flight head has the txn's (session id,
+ * cxid), or ends the local client of a committed closeSession; the
+ * answered session then moves on (write_stage_answered).
+ */
+#include <stdlib.h>
+#include <string.h>
+#include "server.h"
+#include "log.h"
+#include "commit.h"
+#include "corral/zk_txn.h"
+#include "quorum/broadcast.h"
+
+enum role { ROLE_NONE, ROLE_LEADER, ROLE_LEARNER };
+static enum role role;
+static const struct quorum_link_ops *link_ops;
+
+/* ---- leader ---- */
+
+struct proposal {
+    int64_t zxid;
+    struct jute_buf entry;          /* the txn entry, encoded once: PROPOSAL, then INFORM */
+    int64_t *acks;                  /* the voters that ACKed (sids), this server's once durable */
+    int n_acks;
+    int durable;                    /* appended here */
+    int committed;                  /* quorum seen, COMMIT and INFORM sent */
+    void (*done)(void *arg, int err);
+    void *arg;
+    struct proposal *next;
+};
+
+struct learner {
+    int64_t sid;
+    int observer;
+};
+
+static struct {
+    int64_t my_sid;
+    int64_t *voters;
+    int n_voters;
+    struct learner *learners;       /* the synced ones: they get the broadcast */
+    int n_learners;
+    struct proposal *head, *tail;   /* outstanding, in zxid order */
+    int64_t last_committed;
+    int committing;                 /* re-entry guard: see leader_advance */
+} leader;
+
+static int is_voter(int64_t sid)
+{
+    for (int i = 0; i < leader.n_voters; i++)
+        if (leader.voters[i] == sid)
+            return 1;
+    return 0;
+}
+
+static struct learner *learner_find(int64_t sid)
+{
+    for (int i = 0; i < leader.n_learners; i++)
+        if (leader.learners[i].sid == sid)
+            return &leader.learners[i];
+    return NULL;
+}
+
+/* ZooKeeper's QuorumMaj.containsQuorum: more than half of the voters. */
+static int has_quorum(const struct proposal *p)
+{
+    return p->n_acks > leader.n_voters / 2;
+}
+
+static void add_ack(struct proposal *p, int64_t sid)
+{
+    for (int i = 0; i < p->n_acks; i++)
+        if (p->acks[i] == sid)
+            return;                 /* a set: a repeated ACK counts once */
+    p->acks[p->n_acks++] = sid;     /* sid is a voter: there is room */
+}
+
+static void send_to(int64_t sid, const struct zk_quorum_packet *qp)
+{
+    if (link_ops->send(sid, qp) < 0)
+        log_warn("quorum: no connection to server %lld for %s 0x%llx", (long long)sid,
+                 zk_quorum_packet_name(qp->type), (unsigned long long)qp->zxid);
+}
+
+static void proposal_free(struct proposal *p)
+{
+    jute_buf_free(&p->entry);
+    free(p->acks);
+    free(p);
+}
+
+/*
+ * Commit what has its quorum, in zxid order (the first proposal without
+ * one stops the walk), then hand back to the write stage what is committed
+ * and durable here, in order.  The write stage's committed() may prep and
+ * propose the next txns, whose appends may complete at once and call in
+ * here again: the guard keeps one walk running, which sees them.
+ */
+static void leader_advance(void)
+{
+    if (leader.committing)
+        return;
+    leader.committing = 1;
+    for (;;) {
+        struct proposal *p = leader.head;
+        while (p && p->committed)
+            p = p->next;
+        for (; p && has_quorum(p); p = p->next) {
+            p->committed = 1;
+            leader.last_committed = p->zxid;
+            struct zk_quorum_packet commit, inform;
+            zk_quorum_packet_init(&commit, ZK_QP_COMMIT, p->zxid);
+            zk_quorum_packet_init(&inform, ZK_QP_INFORM, p->zxid);
+            inform.data = p->entry.data;
+            inform.data_len = (int32_t)p->entry.len;
+            for (int i = 0; i < leader.n_learners; i++)
+                send_to(leader.learners[i].sid, leader.learners[i].observer ? &inform : &commit);
+        }
+        struct proposal *ready = leader.head;
+        if (!ready || !ready->committed || !ready->durable)
+            break;
+        leader.head = ready->next;
+        if (!leader.head)
+            leader.tail = NULL;
+        ready->done(ready->arg, 0);
+        proposal_free(ready);
+    }
+    leader.committing = 0;
+}
+
+static void leader_durable(void *arg, int err)
+{
+    struct proposal *p = arg;
+    if (err) {
+        p->done(p->arg, err);       /* the write stage stops the server: nothing may be acked */
+        return;
+    }
+    p->durable = 1;
+    if (is_voter(leader.my_sid))
+        add_ack(p, leader.my_sid);
+    leader_advance();
+}
+
+static void leader_replicate(const struct corral_txn *txn, void (*done)(void *arg, int err),
+                             void *arg)
+{
+    struct proposal *p = calloc(1, sizeof *p);
+    if (!p || !(p->acks = calloc((size_t)leader.n_voters, sizeof *p->acks)))
+        abort();
+    p->zxid = txn->zxid;
+    p->done = done;
+    p->arg = arg;
+    jute_buf_init(&p->entry);
+    if (zk_txn_encode(&p->entry, txn) < 0) {
+        log_error("quorum: txn 0x%llx (type %d) cannot be encoded for its PROPOSAL",
+                  (unsigned long long)txn->zxid, (int)txn->type);
+        proposal_free(p);
+        done(arg, -1);
+        return;
+    }
+    if (leader.tail)
+        leader.tail->next = p;
+    else
+        leader.head = p;
+    leader.tail = p;
+    struct zk_quorum_packet qp;
+    zk_quorum_packet_init(&qp, ZK_QP_PROPOSAL, p->zxid);
+    qp.data = p->entry.data;
+    qp.data_len = (int32_t)p->entry.len;
+    for (int i = 0; i < leader.n_learners; i++)
+        if (!leader.learners[i].observer)
+            send_to(leader.learners[i].sid, &qp);
+    server.storage->append(txn, leader_durable, p);
+}
+
+const struct replicator replicate_leader = {
+    .name = "leader",
+    .replicate = leader_replicate,
+};
+
+int quorum_leader_start(const struct quorum_link_ops *link, int64_t my_sid, const int64_t *voters,
+                        int n_voters)
+{
+    if (role != ROLE_NONE || !link || !link->send || n_voters < 1)
+        return -1;
+    memset(&leader, 0, sizeof leader);
+    leader.voters = malloc((size_t)n_voters * sizeof *leader.voters);
+    if (!leader.voters)
+        return -1;
+    leader.n_voters = 0;
+    for (int i = 0; i < n_voters; i++)
+        if (!is_voter(voters[i]))
+            leader.voters[leader.n_voters++] = voters[i];
+    leader.my_sid = my_sid;
+    leader.last_committed = server.last_zxid;
+    link_ops = link;
+    role = ROLE_LEADER;
+    server.replicator = &replicate_leader;
+    return 0;
+}
+
+int quorum_leader_add_learner(int64_t sid, int observer)
+{
+    if (role != ROLE_LEADER || sid == leader.my_sid || learner_find(sid) ||
+        (!observer && !is_voter(sid)) || (observer && is_voter(sid)))
+        return -1;
+    struct learner *l = realloc(leader.learners, (size_t)(leader.n_learners + 1) * sizeof *l);
+    if (!l)
+        return -1;
+    leader.learners = l;
+    leader.learners[leader.n_learners].sid = sid;
+    leader.learners[leader.n_learners].observer = observer;
+    leader.n_learners++;
+    return 0;
+}
+
+void quorum_leader_remove_learner(int64_t sid)
+{
+    struct learner *l = role == ROLE_LEADER ? learner_find(sid) : NULL;
+    if (!l)
+        return;
+    *l = leader.learners[--leader.n_learners];
+}
+
+/* Leader.processAck's filters, then the count. */
+static void leader_ack(int64_t sid, int64_t zxid)
+{
+    if ((zxid & 0xffffffffLL) == 0)
+        return;                     /* NEWLEADER's or UPTODATE's: the sync's, not a proposal's */
+    if (!is_voter(sid)) {
+        log_debug("quorum: ACK 0x%llx from server %lld, not a voter: not counted",
+                  (unsigned long long)zxid, (long long)sid);
+        return;
+    }
+    if (zxid <= leader.last_committed)
+        return;                     /* committed without it */
+    struct proposal *p = leader.head;
+    while (p && p->zxid != zxid)
+        p = p->next;
+    if (!p) {
+        log_warn("quorum: ACK 0x%llx from server %lld for no outstanding proposal",
+                 (unsigned long long)zxid, (long long)sid);
+        return;
+    }
+    add_ack(p, sid);
+    leader_advance();
+}
+
+int quorum_leader_receive(int64_t sid, const struct zk_quorum_packet *qp)
+{
+    if (role != ROLE_LEADER)
+        return -1;
+    if (qp->type == ZK_QP_ACK) {
+        leader_ack(sid, qp->zxid);
+        return 0;
+    }
+    log_warn("quorum: %s from server %lld is not handled in the broadcast phase yet",
+             zk_quorum_packet_name(qp->type), (long long)sid);
+    return -1;
+}
+
+int quorum_leader_outstanding(void)
+{
+    int n = 0;
+    for (struct proposal *p = role == ROLE_LEADER ? leader.head : NULL; p; p = p->next)
+        n++;
+    return n;
+}
+
+/* ---- learner ---- */
+
+struct learned {
+    struct corral_txn txn;          /* decoded from the packet: libzk frees it */
+    int durable, acked, committed;
+    struct learned *next;
+};
+
+static struct {
+    int64_t leader_sid;
+    int observer;
+    struct learned *head, *tail;    /* received, not yet applied, in zxid order */
+    int64_t last_received;          /* the newest PROPOSAL's or INFORM's zxid */
+    int applying;                   /* re-entry guard of learner_apply */
+} learner;
+
+static void learner_send(int32_t type, int64_t zxid)
+{
+    struct zk_quorum_packet qp;
+    zk_quorum_packet_init(&qp, type, zxid);
+    if (link_ops->send(learner.leader_sid, &qp) < 0)
+        log_warn("quorum: no connection to the leader for %s 0x%llx", zk_quorum_packet_name(type),
+                 (unsigned long long)zxid);
+}
+
+/* Apply, in order, what is committed and durable here (see the top of the file for why both). */
+static void learner_apply(void)
+{
+    if (learner.applying)
+        return;
+    learner.applying = 1;
+    while (learner.head && learner.head->committed && learner.head->durable) {
+        struct learned *e = learner.head;
+        learner.head = e->next;
+        if (!learner.head)
+            learner.tail = NULL;
+        struct session *s = commit_apply(&e->txn, COMMIT_LIVE);
+        zk_txn_free(&e->txn);
+        free(e);
+        write_stage_answered(s);
+    }
+    learner.applying = 0;
+}
+
+static void learner_durable(void *arg, int err)
+{
+    struct learned *e = arg;
+    if (err) {
+        /* as the write stage does: acknowledging or applying it now could lose it */
+        log_error("storage failed to make txn 0x%llx durable (error %d); stopping",
+                  (unsigned long long)e->txn.zxid, err);
+        exit(2);
+    }
+    e->durable = 1;
+    /* ACK in zxid order: the durable prefix (storage reports in order; this keeps it so) */
+    for (struct learned *x = learner.head; x && x->durable; x = x->next)
+        if (!learner.observer && !x->acked) {
+            x->acked = 1;
+            learner_send(ZK_QP_ACK, x->txn.zxid);
+        }
+    learner_apply();
+}
+
+/* A PROPOSAL (follower) or INFORM (observer, committed already): decode, queue, log. */
+static int learner_log(const struct zk_quorum_packet *qp, int committed)
+{
+    struct learned *e = calloc(1, sizeof *e);
+    if (!e)
+        abort();
+    if (zk_quorum_txn_decode(qp, &e->txn) < 0) {
+        log_error("quorum: %s 0x%llx from the leader does not decode",
+                  zk_quorum_packet_name(qp->type), (unsigned long long)qp->zxid);
+        free(e);
+        return -1;
+    }
+    if (e->txn.zxid <= learner.last_received) {
+        log_error("quorum: %s 0x%llx arrived after 0x%llx: out of order",
+                  zk_quorum_packet_name(qp->type), (unsigned long long)e->txn.zxid,
+                  (unsigned long long)learner.last_received);
+        zk_txn_free(&e->txn);
+        free(e);
+        return -1;
+    }
+    learner.last_received = e->txn.zxid;
+    e->committed = committed;
+    if (learner.tail)
+        learner.tail->next = e;
+    else
+        learner.head = e;
+    learner.tail = e;
+    server.storage->append(&e->txn, learner_durable, e);
+    return 0;
+}
+
+/* COMMIT(zxid): the oldest proposal not yet committed, and no other. */
+static int learner_commit(int64_t zxid)
+{
+    struct learned *e = learner.head;
+    while (e && e->committed)
+        e = e->next;
+    if (!e || e->txn.zxid != zxid) {
+        if (e)
+            log_error("quorum: COMMIT for the wrong zxid 0x%llx: the oldest pending proposal is 0x%llx",
+                      (unsigned long long)zxid, (unsigned long long)e->txn.zxid);
+        else
+            log_error("quorum: COMMIT for the wrong zxid 0x%llx: no proposal is pending",
+                      (unsigned long long)zxid);
+        return -1;
+    }
+    e->committed = 1;
+    learner_apply();
+    return 0;
+}
+
+int quorum_learner_receive(const struct zk_quorum_packet *qp)
+{
+    if (role != ROLE_LEARNER)
+        return -1;
+    switch (qp->type) {
+    case ZK_QP_PROPOSAL:
+    case ZK_QP_COMMIT:
+        if (learner.observer) {
+            /* ZooKeeper's Observer ignores them too: it is told by INFORM */
+            log_warn("quorum: observer ignores %s 0x%llx", zk_quorum_packet_name(qp->type),
+                     (unsigned long long)qp->zxid);
+            return 0;
+        }
+        return qp->type == ZK_QP_PROPOSAL ? learner_log(qp, 0) : learner_commit(qp->zxid);
+    case ZK_QP_INFORM:
+        if (!learner.observer) {
+            log_error("quorum: a follower got INFORM 0x%llx", (unsigned long long)qp->zxid);
+            return -1;
+        }
+        return learner_log(qp, 1);
+    default:
+        log_warn("quorum: %s from the leader is not handled in the broadcast phase yet",
+                 zk_quorum_packet_name(qp->type));
+        return -1;
+    }
+}
+
+int quorum_learner_pending(void)
+{
+    int n = 0;
+    for (struct learned *e = role == ROLE_LEARNER ? learner.head : NULL; e; e = e->next)
+        n++;
+    return n;
+}
+
+/*
+ * The REQUEST a learner forwards: the client's request record, its
+ * session's id and its cxid, and the connection's auth ids (ZooKeeper's
+ * Learner.request sends cnxn.getAuthInfo; null on createSession, which has
+ * no connection yet on the leader's side).  The universal world:anyone
+ * every connection holds here is not one ZooKeeper lists.
+ */
+static void learner_forward(struct session *s, struct pending *p)
+{
+    struct jute_buf b;
+    jute_buf_init(&b);
+    if (zk_quorum_request_encode(&b, s->id, p->req, s->timeout_ms) < 0)
+        abort();                    /* oom: the encoder refuses nothing else */
+    struct zk_quorum_packet qp;
+    zk_quorum_packet_init(&qp, ZK_QP_REQUEST, -1);
+    qp.data = b.data;
+    qp.data_len = (int32_t)b.len;
+    struct zk_id *ids = NULL;
+    if (p->req->op != CORRAL_OP_CREATE_SESSION) {
+        ids = calloc(s->n_ids ? (size_t)s->n_ids : 1, sizeof *ids);
+        if (!ids)
+            abort();
+        qp.authinfo = ids;
+        qp.n_authinfo = 0;
+        for (int i = 0; i < s->n_ids; i++) {
+            const struct corral_auth_ops *a = auth_find(s->ids[i].scheme);
+            if (a && (a->flags & CORRAL_AUTH_UNIVERSAL))
+                continue;
+            ids[qp.n_authinfo].scheme = s->ids[i].scheme;
+            ids[qp.n_authinfo].id = s->ids[i].id;
+            qp.n_authinfo++;
+        }
+    }
+    if (link_ops->send(learner.leader_sid, &qp) < 0)
+        log_warn("quorum: no connection to the leader: session 0x%llx's request %d waits",
+                 (unsigned long long)s->id, (int)p->req->xid);
+    free(ids);
+    jute_buf_free(&b);
+}
+
+const struct replicator replicate_learner = {
+    .name = "learner",
+    .replicate = NULL,              /* never called: every write is forwarded */
+    .forward = learner_forward,
+};
+
+int quorum_learner_start(const struct quorum_link_ops *link, int64_t leader_sid, int observer)
+{
+    if (role != ROLE_NONE || !link || !link->send)
+        return -1;
+    memset(&learner, 0, sizeof learner);
+    learner.leader_sid = leader_sid;
+    learner.observer = observer;
+    learner.last_received = server.last_zxid;
+    link_ops = link;
+    role = ROLE_LEARNER;
+    server.replicator = &replicate_learner;
+    return 0;
+}
+
+int quorum_stop(void)
+{
+    if (role == ROLE_LEADER) {
+        if (leader.head)
+            return -1;
+        free(leader.voters);
+        free(leader.learners);
+        memset(&leader, 0, sizeof leader);
+    } else if (role == ROLE_LEARNER) {
+        if (learner.head)
+            return -1;
+        memset(&learner, 0, sizeof learner);
+    }
+    role = ROLE_NONE;
+    link_ops = NULL;
+    server.replicator = NULL;
+    return 0;
+}

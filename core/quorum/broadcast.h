@@ -1,0 +1,88 @@
+/*
+ * broadcast.h — ZooKeeper's broadcast phase (Zab phase 3) for each role,
+ * without sockets (quorum/broadcast.c).
+ *
+ * What it covers: the leader proposes each txn the write stage preps,
+ * counts ACKs by ZooKeeper's QuorumMaj (its own durability is its own ACK)
+ * and commits in zxid order, COMMIT to followers and INFORM to observers; a
+ * follower logs PROPOSALs, ACKs what is durable, applies what is both
+ * committed and durable; an observer logs and applies INFORMs; a learner
+ * forwards its clients' writes to the leader as REQUEST packets.  What it
+ * does not: election, the learner handshake and sync, PING, SYNC,
+ * REVALIDATE, the leader's handling of REQUESTs — the next issue's, which
+ * also brings the sockets.
+ *
+ * Packets leave through the quorum_link_ops the caller gives (the unit
+ * harness records them; the next issue's code writes them to the learner
+ * connections) and arrive through the *_receive calls.  Starting a role
+ * makes it the write stage's replicator; only one role runs at a time.
+ */
+#ifndef CORRAL_QUORUM_BROADCAST_H
+#define CORRAL_QUORUM_BROADCAST_H
+
+#include <stdint.h>
+#include "corral/zk_quorum.h"
+#include "replicate.h"
+
+struct quorum_link_ops {
+    /*
+     * Queue qp on the connection to server peer_sid; qp and its bytes are
+     * the caller's again when send returns.  0, or -1 when that peer has no
+     * connection (the packet is dropped: a peer that comes back is synced
+     * afresh, which is the next issue's business).
+     */
+    int (*send)(int64_t peer_sid, const struct zk_quorum_packet *qp);
+};
+
+/* ---- leader ---- */
+
+/*
+ * Lead: voters are the sids of the voting members of the configuration,
+ * this server's (my_sid) among them.  A proposal is committed once more
+ * than half of them have ACKed it.  0, or -1 (bad arguments, another role
+ * running).
+ */
+int quorum_leader_start(const struct quorum_link_ops *link, int64_t my_sid, const int64_t *voters,
+                        int n_voters);
+/*
+ * Learner sid is synced: it gets every proposal from the next one on
+ * (PROPOSAL and COMMIT as a follower, INFORM as an observer).  0, or -1 when
+ * it is there already or a follower is not a voter.
+ */
+int quorum_leader_add_learner(int64_t sid, int observer);
+void quorum_leader_remove_learner(int64_t sid);
+/*
+ * A packet from learner sid.  ACK is counted (or ignored as ZooKeeper
+ * ignores it: from a non-voter, for an epoch's first zxid, for a proposal
+ * committed or unknown).  0, or -1 for a packet this phase does not handle.
+ */
+int quorum_leader_receive(int64_t sid, const struct zk_quorum_packet *qp);
+/* Proposals still waiting for their quorum. */
+int quorum_leader_outstanding(void);
+
+/* ---- learner (follower or observer) ---- */
+
+/* Follow (or observe) leader_sid.  0, or -1 (another role running). */
+int quorum_learner_start(const struct quorum_link_ops *link, int64_t leader_sid, int observer);
+/*
+ * A packet from the leader: PROPOSAL, COMMIT (follower), INFORM (observer).
+ * 0; -1 when it is wrong (a COMMIT for the wrong zxid, a PROPOSAL out of
+ * order or undecodable, a type this phase does not handle): the caller
+ * drops the leader, as ZooKeeper's learner does.
+ */
+int quorum_learner_receive(const struct zk_quorum_packet *qp);
+/* Txns received and not yet applied. */
+int quorum_learner_pending(void);
+
+/*
+ * Back to standalone (the write stage preps and logs alone).  Only with
+ * nothing outstanding: -1 otherwise (what becomes of in-flight writes when
+ * a role ends is the next issue's: the server stops serving first).
+ */
+int quorum_stop(void);
+
+/* The replicators the roles install (server.replicator). */
+extern const struct replicator replicate_leader;
+extern const struct replicator replicate_learner;
+
+#endif
