@@ -9,17 +9,24 @@ The core's files are meant to depend on each other in one direction (each
 calls only files below it; a lower file reports up through callbacks), so
 that a part can be understood, tested and replaced from the bottom up.  A
 call is an undefined symbol of one object that another object of the core
-defines; main.o is the top and is left out.  Used by t/integration/t0005.
+defines (core/*.o and its subdirectories' objects: quorum/, zk/ — libzk);
+main.o is the top and is left out.  Used by t/integration/t0005.
 """
 import collections, glob, os, subprocess, sys
 
 
 def graph(core_dir):
     defs, uses = {}, collections.defaultdict(set)
-    for obj in sorted(glob.glob(os.path.join(core_dir, ".libs", "*.o"))):
+    objs = glob.glob(os.path.join(core_dir, ".libs", "*.o")) + \
+        glob.glob(os.path.join(core_dir, "*", ".libs", "*.o"))
+    for obj in sorted(objs):
         name = os.path.basename(obj)[:-2]
-        if name.startswith("libcorralcore_la-"):
-            name = name[len("libcorralcore_la-"):]
+        for prefix in ("libcorralcore_la-", "libzk_la-"):
+            if name.startswith(prefix):
+                name = name[len(prefix):]
+        sub = os.path.basename(os.path.dirname(os.path.dirname(obj)))
+        if sub != "core":
+            name = sub + "/" + name     # quorum/broadcast, zk/txn
         out = subprocess.run(["nm", obj], capture_output=True, text=True, check=True).stdout
         for line in out.splitlines():
             parts = line.split()
