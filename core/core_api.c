@@ -9,6 +9,7 @@
 #include "quota.h"
 #include "log.h"
 #include "hooks.h"
+#include "duties.h"
 #include "build-config.h"
 
 static void api_log(int level, const char *who, const char *fmt, ...)
@@ -69,11 +70,11 @@ static void api_server_stats(struct corral_server_stats *out)
     out->node_count = server.tree.node_count + 1;
     out->approximate_data_size = server.tree.data_size;
     out->ephemerals_count = server.ephemeral_count;
-    out->session_count = HASH_COUNT(server.sessions);
+    out->session_count = session_table_count();
     out->watch_count = server.watch_count;
     out->watched_paths = HASH_COUNT(server.data_watches) + HASH_COUNT(server.child_watches);
     int64_t watching = 0;
-    for (struct session *s = server.sessions; s; s = s->hh.next)
+    for (struct session *s = server.clients; s; s = s->hh.next)
         watching += s->watches != NULL;
     out->watching_sessions = watching;
     out->outstanding_requests = server.outstanding;
@@ -94,7 +95,7 @@ static void api_reset_stats(void)
     server.min_latency_ms = -1;
     server.max_latency_ms = 0;
     server.total_latency_ms = 0;
-    for (struct session *s = server.sessions; s; s = s->hh.next) {
+    for (struct session *s = server.clients; s; s = s->hh.next) {
         s->min_latency_ms = -1;
         s->max_latency_ms = s->total_latency_ms = 0;
         s->requests = s->replies = 0;
@@ -147,8 +148,8 @@ int core_recover(void)
     return rc;
 }
 
-/* Recovery: a replayed closeSession ends the session there and then (live,
- * the pipeline does it after replying). */
+/* Recovery: the txn changes the tree and the session table, as live; no
+ * local client exists yet to be answered or freed. */
 static int api_apply_txn(const struct corral_txn *txn)
 {
     if (recovery_only("apply_txn") < 0)
@@ -156,11 +157,6 @@ static int api_apply_txn(const struct corral_txn *txn)
     struct apply_result res, *subs = NULL;
     int rc = apply_txn(txn, &res, &subs);
     apply_result_clear(&res, subs, txn->n_subs);
-    if (txn->type == CORRAL_OP_CLOSE_SESSION) {
-        struct session *s = session_find(txn->session_id);
-        if (s)
-            session_free(s);
-    }
     return rc;
 }
 
@@ -215,14 +211,11 @@ static int api_load_session(int64_t id, int32_t timeout_ms)
 {
     if (recovery_only("load_session") < 0)
         return -1;
-    struct session *s = session_find(id);
-    if (!s)
-        s = session_new(id, timeout_ms);
-    if (!s)
+    /* a table entry only: its clock starts when the tracker does (duties) */
+    struct session_entry *e = session_table_add(id, timeout_ms);
+    if (!e)
         return -1;
-    s->timeout_ms = timeout_ms;
-    s->created = 1;
-    session_touch(s);
+    e->timeout_ms = timeout_ms;
     return 0;
 }
 
@@ -284,9 +277,8 @@ static int api_tree_walk(int (*fn)(void *, const char *, const uint8_t *, int32_
 
 static void api_session_each(void (*fn)(void *, int64_t, int32_t), void *arg)
 {
-    for (struct session *s = server.sessions; s; s = s->hh.next)
-        if (s->created && !s->closing)
-            fn(arg, s->id, s->timeout_ms);
+    for (const struct session_entry *e = server.session_table; e; e = e->hh.next)
+        fn(arg, e->id, e->timeout_ms);
 }
 
 static int api_node_get(const char *path, const uint8_t **data, int32_t *len,
@@ -328,7 +320,7 @@ static int64_t api_max_txn_bytes(void) { return server.max_txn_bytes; }
 
 static void api_submit_internal(struct corral_request *req)
 {
-    pipeline_submit_internal(&server.system_session, req);
+    duties_submit_plugin_write(req);
 }
 
 static struct corral_session *api_connect(const struct corral_connect_params *p,
@@ -349,11 +341,21 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
     pipeline_submit((struct session *)s, req);
 }
 
-/* The connection is gone: what was held for its backlog runs now, unanswered. */
-static void api_detach(struct corral_session *s)
+/*
+ * The connection is gone: what was held for its backlog runs now,
+ * unanswered.  A client with nothing left to do is freed: the session lives
+ * on in the session table (and its clock in the tracker) until its client
+ * comes back or it expires.  A closing one is freed once its close is done,
+ * which may be before pipeline_resume returns: it is not looked at after.
+ */
+static void api_detach(struct corral_session *cs)
 {
-    pipeline_detach((struct session *)s);
-    pipeline_resume((struct session *)s);
+    struct session *s = (struct session *)cs;
+    int closing = s->closing;
+    pipeline_detach(s);
+    pipeline_resume(s);
+    if (!closing && !s->head && !s->queued_for_write)
+        session_free(s);
 }
 
 static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }
@@ -397,6 +399,7 @@ struct corral_core core_api = {
     .reload_plugins = modules_reload,
     .max_txn_bytes = api_max_txn_bytes,
     .session_resume = api_resume,
+    .in_charge = duties_active,
 };
 
 /*

@@ -43,6 +43,7 @@
 #include <string.h>
 #include "server.h"
 #include "pipeline_internal.h"
+#include "session_tracker.h"
 #include "log.h"
 #include "corral/zk_proto.h"
 
@@ -174,7 +175,7 @@ void reply_error(struct session *s, const struct pending *p, int32_t err)
  */
 static void held_clock(struct session *s)
 {
-    expiry_update(&server.expiry, &s->expiry, now_ms(), s->timeout_ms);
+    tracker_touch(s->id);
 }
 
 /*
@@ -208,12 +209,12 @@ void pipeline_submit(struct session *s, struct corral_request *req)
         request_free(req);
         return;
     }
-    session_touch(s);
+    tracker_touch(s->id);
     s->requests++;
     if (req->op == CORRAL_OP_CLOSE_SESSION) {
         s->closing = 1;
         s->close_reason = CORRAL_OK;
-        expiry_remove(&server.expiry, &s->expiry);
+        tracker_pause(s->id);
     }
     fifo_enqueue(s, req, 0, 0);
     session_pump(s);

@@ -61,9 +61,10 @@
  * above).  The core loads a module of its own major and any minor.
  * 1, 2: before sized tables (any abi_version < 1 << 16 is one of them).
  * 3.0: every table carries its size.
+ * 3.1: corral_core.in_charge.
  */
 #define CORRAL_ABI_MAJOR 3
-#define CORRAL_ABI_MINOR 0
+#define CORRAL_ABI_MINOR 1
 #define CORRAL_ABI(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
 #define CORRAL_ABI_VERSION CORRAL_ABI(CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR)
 #define CORRAL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -224,7 +225,8 @@ struct corral_config_key {
  *   request with it.  To add operations that commit atomically with the
  *   request (a trigger), store a malloc'd array of requests in *extra and its
  *   length in *n_extra (create/delete/setData/check; the core frees them).
- * after_commit: called on every server after a txn is applied; read-only.
+ * after_commit: called on every server after a txn is applied; read-only
+ *   (writes in answer to one: see in_charge).
  * session: called when a session is opened (opened=1) or ends (0).
  * watch: called before an event is delivered to a session; return 1 to
  *   deliver it, 0 to drop it.
@@ -382,6 +384,18 @@ struct corral_core {
      * may call any conn_ops callback, close() included, before returning.
      */
     void (*session_resume)(struct corral_session *s);
+
+    /*
+     * ABI 3.1, for plugins: whether this server is the one in charge, which
+     * makes the writes nobody asked for (a standalone server while it
+     * serves; in an ensemble the leader).  Only then does submit_internal
+     * take a write: elsewhere it drops it with a log line.  after_commit
+     * hooks run on every server, so a plugin that writes in answer to a
+     * commit asks this first, or its write would be made once per server.
+     * Check CORRAL_HAS(core, in_charge): an older core lacks it (and, being
+     * standalone only, is always in charge).
+     */
+    int (*in_charge)(void);
 };
 
 /* Plugins: started after the transports, stopped before them. */
