@@ -76,6 +76,8 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
                      !alive ? "expired or unknown" : "bad password");
             res.err = CORRAL_ESESSIONEXPIRED;
             ops->connected(conn, &res);
+            if (s)
+                session_release_if_idle(s);     /* moved off its connection above */
             return NULL;
         }
         if (!s && !(s = session_new(p->session_id, timeout))) {

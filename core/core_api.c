@@ -343,10 +343,9 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
 
 /*
  * The connection is gone: what was held for its backlog runs now,
- * unanswered.  A client with nothing left to do is freed: the session lives
- * on in the session table (and its clock in the tracker) until its client
- * comes back or it expires.  A closing one is freed once its close is done,
- * which may be before pipeline_resume returns: it is not looked at after.
+ * unanswered, and a client left with nothing to do goes (the session stays
+ * in the table).  A closing one is freed once its close is done, which may
+ * be before pipeline_resume returns: it is not looked at after.
  */
 static void api_detach(struct corral_session *cs)
 {
@@ -354,8 +353,8 @@ static void api_detach(struct corral_session *cs)
     int closing = s->closing;
     pipeline_detach(s);
     pipeline_resume(s);
-    if (!closing && !s->head && !s->queued_for_write)
-        session_free(s);
+    if (!closing)
+        session_release_if_idle(s);
 }
 
 static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }

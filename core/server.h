@@ -178,6 +178,7 @@ struct session *session_find(int64_t id);
 struct session *session_new(int64_t id, int32_t timeout_ms);
 void session_free(struct session *s);
 void session_drop_requests(struct session *s);
+int session_release_if_idle(struct session *s);
 void session_add_identity(struct session *s, const char *scheme, const char *id, int authenticated);
 int32_t session_negotiate_timeout(int32_t requested);
 void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);

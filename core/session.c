@@ -88,6 +88,20 @@ void session_free(struct session *s)
     free(s);
 }
 
+/*
+ * A local client with no connection and nothing queued serves no one: it
+ * goes, and the session lives on in the table (its clock in the tracker)
+ * until its client comes back or it expires.  A closing one goes when its
+ * close is done instead.  Returns whether s was freed.
+ */
+int session_release_if_idle(struct session *s)
+{
+    if (s->ops || s->closing || s->head || s->queued_for_write || s == &server.system_session)
+        return 0;
+    session_free(s);
+    return 1;
+}
+
 void session_add_identity(struct session *s, const char *scheme, const char *id, int authenticated)
 {
     for (int i = 0; i < s->n_ids; i++)

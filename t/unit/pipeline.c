@@ -527,7 +527,15 @@ int main(void)
            log_[0].err == CORRAL_OK && session_find(sid6),
        "a session without a local client is resumed: it gets a new one");
     n_log = 0;
-    core_api.session_detach((struct corral_session *)session_find(sid6));
+    uint8_t wrong[CORRAL_PASSWD_LEN] = {0};
+    mp.passwd = wrong;
+    ok(pipeline_connect(&mp, &conn_ops, NULL) == NULL && n_log == 2 && log_[0].kind == 'x' &&
+           log_[0].err == CORRAL_ESESSIONMOVED && log_[1].kind == 'c' &&
+           log_[1].err == CORRAL_ESESSIONEXPIRED,
+       "a resume with a bad password is refused, the session's connection moved off all the same");
+    ok(!session_find(sid6) && session_table_find(sid6),
+       "and its client, left idle, goes (the session stays)");
+    n_log = 0;
     int64_t sid7;
     struct session *s7 = connect_session();
     sid7 = s7->id;

@@ -306,7 +306,8 @@ struct corral_core {
      * st is ZooKeeper's *persisted* stat: cversion counts children created
      * (clients see 2 * cversion - numChildren), ephemeralOwner keeps the
      * container/TTL markers.  tree_walk below passes the same form.
-     * load_session restores a session (detached; its clock restarts now).
+     * load_session restores a session (a session table entry, no client; its
+     * clock starts when the server takes charge).
      * set_last_zxid records the zxid the snapshot is complete up to.
      * Each returns 0, or -1 after logging why.
      *
@@ -331,7 +332,8 @@ struct corral_core {
                                const struct corral_acl *acl, int32_t n_acl,
                                const struct corral_stat *st),
                      void *arg);
-    /* Every live session with its timeout (for the snapshot's session table). */
+    /* Every session of the session table with its timeout, as the createSession
+     * (or the snapshot loaded) has it: the snapshot's session table. */
     void (*session_each)(void (*fn)(void *arg, int64_t session_id, int32_t timeout_ms),
                          void *arg);
 
