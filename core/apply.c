@@ -5,10 +5,13 @@
  * in normal operation, on recovery from the log, and on sync with a leader.
  * It must therefore be deterministic: it uses only the txn and the tree (no
  * clock, no session table lookups beyond creating/removing entries the txn
- * names).  Nor does it drive what only the server in charge runs: it starts
- * no session's expiry clock (the live server starts it at connect, recovery
- * when the server starts serving: session_expiry_start) and leaves prep's
- * zxid allocator alone (prep_start sets it once recovery is done).
+ * names).  It owns the replicated session table (session_table.c): a
+ * createSession adds its entry, a closeSession removes it, on every server.
+ * Nor does it drive what only the server in charge runs: it starts no
+ * session's expiry clock (the tracker does, from the connect or when it
+ * starts: session_tracker.c), touches no local client (the pipeline frees
+ * one once its close is answered) and leaves prep's zxid allocator alone
+ * (prep_start sets it once recovery is done).
  * t0580 pins this: the txn log alone rebuilds the live tree.  Watches fire
  * here, while the change is made, so their events are queued before the
  * reply to the write.
@@ -206,16 +209,13 @@ static int apply_one(const struct corral_txn *t, int64_t zxid, struct apply_resu
         return CORRAL_OK;
     case CORRAL_OP_ERROR:
         return t->err;
-    case CORRAL_OP_CREATE_SESSION: {
-        struct session *s = session_find(t->session_id);
-        if (!s)   /* recovery: the session comes back detached; its clock starts with serving */
-            s = session_new(t->session_id, t->timeout);
-        if (s)
-            s->created = 1;
+    case CORRAL_OP_CREATE_SESSION:
+        if (!session_table_add(t->session_id, t->timeout))
+            abort();
         return CORRAL_OK;
-    }
     case CORRAL_OP_CLOSE_SESSION:
         kill_session(t, zxid);
+        session_table_remove(t->session_id);
         return CORRAL_OK;
     default:
         log_warn("apply: txn 0x%llx has unknown type %d", (unsigned long long)zxid, t->type);

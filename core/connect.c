@@ -2,18 +2,23 @@
  * connect.c — a connection arriving for a session: a new session, or an
  * existing one resumed on another connection.
  *
- * A new session gets its id and clock here and an internal createSession
- * write at the head of its FIFO; the client is told it is connected once
- * that write is durable and applied (write_stage.c), as ZooKeeper does.  A
- * resumed session is checked (password, not closing, created) and moved
- * onto the new connection at once: it is in the tree already.  Either way
- * the connection's identities are set afresh (attach), since they belong to
- * the connection and not to the session.
+ * A new session gets its id, its local client and its clock here, and an
+ * internal createSession write at the head of its FIFO; the client is told
+ * it is connected once that write is durable and applied (write_stage.c), as
+ * ZooKeeper does, and only then is the session in the session table.  A
+ * resumed session is checked (in the session table, password, not closing)
+ * and moved onto the new connection at once; a session without a local
+ * client here (restored by recovery, or its client went away idle) gets one.
+ * Either way the connection's identities are set afresh (attach), since they
+ * belong to the connection and not to the session, and the session's clock
+ * runs with the timeout negotiated now (the table keeps the createSession's,
+ * as ZooKeeper's does).
  */
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
 #include "pipeline_internal.h"
+#include "session_tracker.h"
 #include "log.h"
 
 static void attach(struct session *s, const struct corral_connect_params *p,
@@ -62,11 +67,21 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
             fifo_detach_conn(s);
             old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
         }
-        if (!s || s->closing || !s->created || p->passwd_len != CORRAL_PASSWD_LEN ||
-            memcmp(p->passwd, s->passwd, CORRAL_PASSWD_LEN) != 0) {
+        int alive = session_table_find(p->session_id) && !(s && s->closing);
+        uint8_t passwd[CORRAL_PASSWD_LEN];
+        session_make_passwd(p->session_id, passwd);
+        if (!alive || p->passwd_len != CORRAL_PASSWD_LEN ||
+            memcmp(p->passwd, passwd, CORRAL_PASSWD_LEN) != 0) {
             log_info("refusing to resume session 0x%llx: %s", (unsigned long long)p->session_id,
-                     !s || s->closing ? "expired or unknown" : "bad password");
+                     !alive ? "expired or unknown" : "bad password");
             res.err = CORRAL_ESESSIONEXPIRED;
+            ops->connected(conn, &res);
+            if (s)
+                session_release_if_idle(s);     /* moved off its connection above */
+            return NULL;
+        }
+        if (!s && !(s = session_new(p->session_id, timeout))) {
+            res.err = CORRAL_ESYSTEMERROR;
             ops->connected(conn, &res);
             return NULL;
         }
@@ -78,7 +93,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         }
         attach(s, p, ops, conn);
         s->timeout_ms = timeout;
-        session_touch(s);
+        tracker_add(s->id, timeout);
         res.err = CORRAL_OK;
         res.timeout_ms = s->timeout_ms;
         res.session_id = s->id;
@@ -96,7 +111,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         ops->connected(conn, &res);
         return NULL;
     }
-    session_touch(s);       /* its clock runs from the connect, createSession in flight or not */
+    tracker_add(id, timeout);   /* its clock runs from the connect, createSession in flight or not */
     attach(s, p, ops, conn);
     struct corral_request *req = calloc(1, sizeof *req);
     if (!req)

@@ -10,6 +10,7 @@
 #include "hooks.h"
 #include "commit.h"
 #include "db.h"
+#include "duties.h"
 #include "build-config.h"
 
 static void api_log(int level, const char *who, const char *fmt, ...)
@@ -70,11 +71,11 @@ static void api_server_stats(struct corral_server_stats *out)
     out->node_count = server.tree.node_count + 1;
     out->approximate_data_size = server.tree.data_size;
     out->ephemerals_count = server.ephemeral_count;
-    out->session_count = HASH_COUNT(server.sessions);
+    out->session_count = session_table_count();
     out->watch_count = server.watch_count;
     out->watched_paths = HASH_COUNT(server.data_watches) + HASH_COUNT(server.child_watches);
     int64_t watching = 0;
-    for (struct session *s = server.sessions; s; s = s->hh.next)
+    for (struct session *s = server.clients; s; s = s->hh.next)
         watching += s->watches != NULL;
     out->watching_sessions = watching;
     out->outstanding_requests = server.outstanding;
@@ -95,7 +96,7 @@ static void api_reset_stats(void)
     server.min_latency_ms = -1;
     server.max_latency_ms = 0;
     server.total_latency_ms = 0;
-    for (struct session *s = server.sessions; s; s = s->hh.next) {
+    for (struct session *s = server.clients; s; s = s->hh.next) {
         s->min_latency_ms = -1;
         s->max_latency_ms = s->total_latency_ms = 0;
         s->requests = s->replies = 0;
@@ -206,7 +207,7 @@ static int64_t api_max_txn_bytes(void) { return server.max_txn_bytes; }
 
 static void api_submit_internal(struct corral_request *req)
 {
-    pipeline_submit_internal(&server.system_session, req);
+    duties_submit_plugin_write(req);
 }
 
 static struct corral_session *api_connect(const struct corral_connect_params *p,
@@ -227,10 +228,19 @@ static void api_submit(struct corral_session *s, struct corral_request *req)
     pipeline_submit((struct session *)s, req);
 }
 
-/* The connection is gone: what was held for its backlog runs now, unanswered. */
-static void api_detach(struct corral_session *s)
+/*
+ * The connection is gone: what was held for its backlog runs now,
+ * unanswered, and a client left with nothing to do goes (the session stays
+ * in the table).  A closing one is freed once its close is done, which may
+ * be before pipeline_detach returns: it is not looked at after.
+ */
+static void api_detach(struct corral_session *cs)
 {
-    pipeline_detach((struct session *)s);
+    struct session *s = (struct session *)cs;
+    int closing = s->closing;
+    pipeline_detach(s);
+    if (!closing)
+        session_release_if_idle(s);
 }
 
 static void api_resume(struct corral_session *s) { pipeline_resume((struct session *)s); }
@@ -274,6 +284,7 @@ struct corral_core core_api = {
     .reload_plugins = modules_reload,
     .max_txn_bytes = api_max_txn_bytes,
     .session_resume = api_resume,
+    .in_charge = duties_active,
 };
 
 /*

@@ -22,6 +22,8 @@
 #include <unistd.h>
 #include "server.h"
 #include "pipeline_internal.h"
+#include "session_table.h"
+#include "session_tracker.h"
 #include "db.h"
 #include "path.h"
 #include "quota.h"
@@ -62,8 +64,8 @@ int db_recover(void)
 void db_drop_sessions(void)
 {
     int closed = 0;
-    /* connections first, while every session is still whole */
-    for (struct session *s = server.sessions; s; s = s->hh.next) {
+    /* connections first, while every client is still whole */
+    for (struct session *s = server.clients; s; s = s->hh.next) {
         if (!s->ops)
             continue;
         const struct corral_conn_ops *ops = s->ops;
@@ -72,11 +74,16 @@ void db_drop_sessions(void)
         ops->close(conn, CORRAL_ECONNECTIONLOSS);
         closed++;
     }
-    int64_t n = 0;
-    while (server.sessions) {
-        session_free(server.sessions);
-        n++;
+    while (server.clients) {
+        struct session *s = server.clients;
+        tracker_forget(s->id);
+        write_queue_remove(s);
+        session_free(s);
     }
+    int64_t n = session_table_count();
+    for (struct session_entry *e = server.session_table; e; e = e->hh.next)
+        tracker_forget(e->id);
+    session_table_clear();
     /* the server's own writes not yet under way (container deletions) were for the old tree */
     write_queue_remove(&server.system_session);
     while (server.system_session.head)
@@ -168,17 +175,19 @@ int db_load_node(const char *path, const uint8_t *data, int32_t len,
     return 0;
 }
 
-/* A restored session is detached; its clock starts now. */
+/*
+ * A restored session is a table entry only (no local client until its
+ * client comes back).  Its clock is the tracker's: it starts when the duties
+ * do, or now when this server is already in charge.
+ */
 int db_load_session(int64_t id, int32_t timeout_ms)
 {
-    struct session *s = session_find(id);
-    if (!s)
-        s = session_new(id, timeout_ms);
-    if (!s)
+    struct session_entry *e = session_table_add(id, timeout_ms);
+    if (!e)
         return -1;
-    s->timeout_ms = timeout_ms;
-    s->created = 1;
-    session_touch(s);
+    e->timeout_ms = timeout_ms;
+    if (tracker_running())
+        tracker_add(id, timeout_ms);
     return 0;
 }
 
@@ -235,9 +244,8 @@ int db_tree_walk(zk_snap_node_fn fn, void *arg)
 
 void db_session_each(void (*fn)(void *arg, int64_t session_id, int32_t timeout_ms), void *arg)
 {
-    for (struct session *s = server.sessions; s; s = s->hh.next)
-        if (s->created && !s->closing)
-            fn(arg, s->id, s->timeout_ms);
+    for (const struct session_entry *e = server.session_table; e; e = e->hh.next)
+        fn(arg, e->id, e->timeout_ms);
 }
 
 static int add_digest(void *arg, const char *path, const uint8_t *data, int32_t len,
@@ -433,10 +441,11 @@ int db_reload(void)
     }
     server.next_zxid = server.last_zxid;
     /* replayed createSessions come back with no clock (apply runs none) */
-    for (struct session *s = server.sessions; s; s = s->hh.next)
-        session_touch(s);
-    log_info("database: reloaded from storage to zxid 0x%llx (%lld znodes, %u sessions)",
+    if (tracker_running())
+        for (const struct session_entry *e = server.session_table; e; e = e->hh.next)
+            tracker_add(e->id, e->timeout_ms);
+    log_info("database: reloaded from storage to zxid 0x%llx (%lld znodes, %lld sessions)",
              (unsigned long long)server.last_zxid, (long long)server.tree.node_count,
-             HASH_COUNT(server.sessions));
+             (long long)session_table_count());
     return 0;
 }

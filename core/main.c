@@ -22,6 +22,7 @@
 #include "epochs.h"
 #include "log.h"
 #include "hooks.h"
+#include "duties.h"
 
 
 
@@ -161,16 +162,19 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void shutdown_server(void)
 {
+    duties_stop();
     modules_stop();
-    containers_stop();
     hooks_clear();
-    while (server.sessions) {
-        struct session *s = server.sessions;
+    while (server.clients) {
+        struct session *s = server.clients;
         s->ops = NULL;
+        write_queue_remove(s);
         session_free(s);
     }
+    session_drop_requests(&server.system_session);
+    session_table_clear();
+    containers_clear();
     modules_unload();
-    expiry_destroy(&server.expiry);
     tree_destroy(&server.tree);
     struct ephemeral_owner *o, *otmp;
     HASH_ITER(hh, server.ephemerals, o, otmp) {
@@ -217,7 +221,6 @@ int main(int argc, char **argv)
 
     server.start_ms = now_ms();
     server.min_latency_ms = -1;
-    server.system_session.created = 1;
     server.system_session.min_latency_ms = -1;
     if (config_load(&server.cfg, config_file) < 0 || read_settings() < 0) {
         config_free(&server.cfg);
@@ -230,7 +233,6 @@ int main(int argc, char **argv)
         return 2;
     }
     server.next_session_id = session_initial_id(session_tracker_id(), server.start_ms);
-    expiry_init(&server.expiry, server.tick_time, now_ms());
 
     if (modules_load() < 0 || db_recover() < 0 ||
         epochs_check(server.storage, server.last_zxid) < 0) {
@@ -239,12 +241,15 @@ int main(int argc, char **argv)
     }
     /* standalone: zxids continue after the recovered ones, in their epoch */
     prep_start(ZXID_EPOCH(server.last_zxid));
-    session_reap_orphans();
-    if (containers_start() < 0 || modules_start() < 0) {
+    /*
+     * Standalone, this server is in charge from the moment it serves:
+     * restored sessions' clocks start now (not before recovery), orphans
+     * are closed, containers reaped, plugin writes taken (duties.h).
+     */
+    if (duties_start() < 0 || modules_start() < 0) {
         shutdown_server();
         return 1;
     }
-    session_expiry_start();     /* restored sessions' timeouts start now, not before recovery */
     ev_signal sigterm, sigint, sighup;
     ev_signal_init(&sigterm, on_signal, SIGTERM);
     ev_signal_init(&sigint, on_signal, SIGINT);
@@ -258,7 +263,6 @@ int main(int argc, char **argv)
 
     ev_run(server.loop, 0);
 
-    ev_timer_stop(server.loop, &server.expiry_timer);
     shutdown_server();
     ev_loop_destroy(server.loop);
     log_info("stopped");

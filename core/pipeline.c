@@ -23,6 +23,7 @@
 #include <string.h>
 #include "server.h"
 #include "pipeline_internal.h"
+#include "session_tracker.h"
 #include "log.h"
 
 /* ---- the transport-facing entry points ---- */
@@ -33,12 +34,12 @@ void pipeline_submit(struct session *s, struct corral_request *req)
         request_free(req);
         return;
     }
-    session_touch(s);
+    tracker_touch(s->id);
     s->requests++;
     if (req->op == CORRAL_OP_CLOSE_SESSION) {
         s->closing = 1;
         s->close_reason = CORRAL_OK;
-        expiry_remove(&server.expiry, &s->expiry);
+        tracker_pause(s->id);
     }
     fifo_enqueue(s, req, 0, 0);
     session_pump(s);

@@ -1,6 +1,6 @@
 /*
- * server.h — the one server: configuration, the tree, sessions, watches and
- * the loaded modules.  A single global owned by the event-loop thread (like
+ * server.h — the one server: configuration, the tree, the session table and
+ * the local clients, watches and the loaded modules.  A single global owned by the event-loop thread (like
  * Redis's `server`): no locks, because nothing else touches it.
  */
 #ifndef CORRAL_SERVER_H
@@ -12,8 +12,8 @@
 #include "corral/module.h"
 #include "config.h"
 #include "tree.h"
-#include "expiry.h"
 #include "clock.h"
+#include "session_table.h"
 
 struct session;
 struct replicator;
@@ -41,12 +41,16 @@ struct pending {
     int in_flight;              /* a write prepped and handed to storage */
 };
 
+/*
+ * A session's local client (session.c): what serving a connected client
+ * needs.  That the session exists is its session table entry
+ * (session_table.h); when it expires, the tracker's (session_tracker.h).
+ */
 struct session {
     int64_t id;
-    int32_t timeout_ms;
+    int32_t timeout_ms;         /* negotiated with the client connected now */
     uint8_t passwd[CORRAL_PASSWD_LEN];
-    struct expiry_item expiry;  /* first member after id/timeout: see session_of_expiry */
-    UT_hash_handle hh;          /* server.sessions, keyed by id */
+    UT_hash_handle hh;          /* server.clients, keyed by id */
 
     const struct corral_conn_ops *ops;  /* NULL while no connection is attached */
     void *conn;
@@ -61,7 +65,6 @@ struct session {
     struct session *write_next;
     int closing;                        /* close submitted or expired: no new work */
     int32_t close_reason;
-    int created;                        /* createSession txn applied */
     int held;                           /* a read waits for the connection's backlog (pipeline.c) */
 
     struct session_watch *watches;
@@ -132,10 +135,9 @@ struct server {
     int64_t ephemeral_count;
     struct ephemeral_path *containers, *ttl_nodes;   /* see containers.c */
 
-    struct session *sessions;
+    struct session_entry *session_table;  /* replicated: see session_table.h */
+    struct session *clients;            /* local clients (session.c), keyed by id */
     int64_t next_session_id;
-    struct expiry_queue expiry;
-    ev_timer expiry_timer;
 
     struct watch_entry *data_watches, *child_watches;
     int64_t watch_count;        /* (session, path, table) registrations */
@@ -171,18 +173,20 @@ extern struct corral_core core_api;
 const struct corral_core *core_api_for(int kind);
 
 
-/* sessions (session.c) */
+/* local clients (session.c) */
 struct session *session_find(int64_t id);
 struct session *session_new(int64_t id, int32_t timeout_ms);
 void session_free(struct session *s);
-void session_touch(struct session *s);
+/* The write stage's queue (session.c keeps its links): push at the tail, remove from anywhere. */
+void write_queue_push(struct session *s);
+void write_queue_remove(struct session *s);
+void session_drop_requests(struct session *s);
+int session_release_if_idle(struct session *s);
 void session_add_identity(struct session *s, const char *scheme, const char *id, int authenticated);
-void session_expiry_start(void);
 int32_t session_negotiate_timeout(int32_t requested);
 void session_make_passwd(int64_t id, uint8_t out[CORRAL_PASSWD_LEN]);
 int64_t session_initial_id(int32_t server_id, int64_t now);
 int32_t session_tracker_id(void);
-void session_reap_orphans(void);
 
 /* watches (watch.c) */
 void watch_add(struct session *s, const char *path, int child, unsigned mode);
@@ -252,19 +256,20 @@ void pipeline_detach(struct session *s);
 /* The connection's output drained (or the connection is gone): answer what was held. */
 void pipeline_resume(struct session *s);
 void pipeline_expire(struct session *s);
-void write_queue_remove(struct session *s);
 /* A write the server makes itself (container cleanup): no reply goes out. */
 void pipeline_submit_internal(struct session *s, struct corral_request *req);
 
-/* container and TTL node cleanup (containers.c) */
+/* the container and TTL node index that apply keeps (containers.c) */
 void containers_track(const char *path, int64_t owner);
 void containers_untrack(const char *path, int64_t owner);
-int containers_start(void);
-void containers_stop(void);
+void containers_clear(void);
+/* their cleanup, a duty of the server in charge (reaper.c) */
+int reaper_start(void);
+void reaper_stop(void);
 void request_free(struct corral_request *req);
 int is_write_op(int32_t op);
 
-/* modules (modules.c) */
+/* modules: loading (modules.c), running (modules_run.c) */
 int modules_load(void);
 void modules_unload(void);
 int modules_start(void);

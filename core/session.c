@@ -1,10 +1,17 @@
 /*
- * session.c — the session table and session expiry.
+ * session.c — the local client of a session: the part of a session that lives
+ * only on the server its client is connected to (struct session, server.h).
  *
- * Sessions outlive connections: a client that loses its TCP connection can
- * resume its session (id + password) on a new one until the session times out.
- * Expiry runs on tick buckets (expiry.c): every packet from the client moves
- * the session to a later bucket; one timer per tick expires what is due.
+ * A session itself is an entry of the replicated session table
+ * (session_table.c), and its expiry is the tracker's (session_tracker.c).
+ * What is here is what serving its client needs: the connection, the FIFO of
+ * its requests, its identities, its watches and its figures.  A local client
+ * exists while a client is connected for the session, or while requests the
+ * server made for it are queued (its closeSession on expiry); a session
+ * restored by recovery, or whose client went away idle, has none until its
+ * client comes back or it must be closed.  The name stayed `struct session`
+ * because the whole pipeline (prep, reads, watches, ACLs, the write stage)
+ * and the modules' opaque corral_session handle say so.
  *
  * Passwords are derived, not stored: ZooKeeper seeds java.util.Random with
  * (sessionId ^ 0xB3415C00) and takes 16 bytes, so a session resumed after a
@@ -15,25 +22,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include "server.h"
+#include "session_tracker.h"
 #include "log.h"
+#include "corral/zk_proto.h"
 
 #define SUPER_SECRET 0xB3415C00LL
 
 struct session *session_find(int64_t id)
 {
     struct session *s;
-    HASH_FIND(hh, server.sessions, &id, sizeof id, s);
+    HASH_FIND(hh, server.clients, &id, sizeof id, s);
     return s;
 }
 
-static void expiry_timer_arm(void);
-
-/*
- * A table entry only: its expiry clock is not started here, because apply
- * creates sessions too (a replayed createSession) and apply runs no clock.
- * Whoever is in charge of expiry starts it with session_touch: the live
- * server when the client connects, session_expiry_start for recovered ones.
- */
+/* The local client only: whether the session exists is the session table's
+ * business, and its clock the tracker's. */
 struct session *session_new(int64_t id, int32_t timeout_ms)
 {
     struct session *s = calloc(1, sizeof *s);
@@ -43,22 +46,73 @@ struct session *session_new(int64_t id, int32_t timeout_ms)
     s->timeout_ms = timeout_ms;
     s->min_latency_ms = -1;
     session_make_passwd(id, s->passwd);
-    HASH_ADD(hh, server.sessions, id, sizeof s->id, s);
+    HASH_ADD(hh, server.clients, id, sizeof s->id, s);
     return s;
 }
 
-void session_free(struct session *s)
+/* Requests still queued go unanswered (requests are freed as libzk frees them). */
+void session_drop_requests(struct session *s)
 {
-    expiry_remove(&server.expiry, &s->expiry);
-    write_queue_remove(s);
-    watch_remove_session(s);
-    HASH_DEL(server.sessions, s);
     for (struct pending *p = s->head, *next; p; p = next) {
         next = p->next;
-        request_free(p->req);
+        zk_request_free(p->req);
         free(p);
         server.outstanding--;
     }
+    s->head = s->tail = NULL;
+}
+
+/*
+ * The write stage's queue of sessions whose FIFO head is a write, in
+ * arrival order (write_stage.c decides what goes on it and drains it).  The
+ * links are the session's, so the queue is kept here, below the write
+ * stage: freeing a session takes it off without calling up.
+ */
+void write_queue_push(struct session *s)
+{
+    if (s->queued_for_write)
+        return;
+    s->queued_for_write = 1;
+    s->write_next = NULL;
+    if (server.write_tail)
+        server.write_tail->write_next = s;
+    else
+        server.write_head = s;
+    server.write_tail = s;
+}
+
+void write_queue_remove(struct session *s)
+{
+    if (!s->queued_for_write)
+        return;
+    struct session **pp = &server.write_head, *prev = NULL;
+    while (*pp && *pp != s) {
+        prev = *pp;
+        pp = &(*pp)->write_next;
+    }
+    if (*pp) {
+        *pp = s->write_next;
+        if (server.write_tail == s)
+            server.write_tail = prev;
+    }
+    s->queued_for_write = 0;
+    s->write_next = NULL;
+}
+
+/*
+ * A client is freed when
+ * its closeSession is done (nothing can follow it in the FIFO), when it went
+ * idle (an empty FIFO), or at shutdown (main.c).  A closing session is gone
+ * for the tracker too; an idle one lives on in the table with its clock.
+ */
+void session_free(struct session *s)
+{
+    write_queue_remove(s);
+    if (s->closing)
+        tracker_forget(s->id);
+    watch_remove_session(s);
+    HASH_DEL(server.clients, s);
+    session_drop_requests(s);
     for (int i = 0; i < s->n_ids; i++) {
         free(s->ids[i].scheme);
         free(s->ids[i].id);
@@ -68,11 +122,18 @@ void session_free(struct session *s)
     free(s);
 }
 
-void session_touch(struct session *s)
+/*
+ * A local client with no connection and nothing queued serves no one: it
+ * goes, and the session lives on in the table (its clock in the tracker)
+ * until its client comes back or it expires.  A closing one goes when its
+ * close is done instead.  Returns whether s was freed.
+ */
+int session_release_if_idle(struct session *s)
 {
-    if (s->closing)
-        return;
-    expiry_update(&server.expiry, &s->expiry, now_ms(), s->timeout_ms);
+    if (s->ops || s->closing || s->head || s->queued_for_write || s == &server.system_session)
+        return 0;
+    session_free(s);
+    return 1;
 }
 
 void session_add_identity(struct session *s, const char *scheme, const char *id, int authenticated)
@@ -132,70 +193,4 @@ int64_t session_initial_id(int32_t server_id, int64_t now)
 int32_t session_tracker_id(void)
 {
     return 1;
-}
-
-static void on_expiry_tick(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    int64_t now = now_ms();
-    struct expiry_item *due;
-    while ((due = expiry_poll(&server.expiry, now))) {
-        while (due) {
-            struct expiry_item *next = due->next;
-            struct session *s = (struct session *)((char *)due - offsetof(struct session, expiry));
-            log_info("session 0x%llx expired (timeout %d ms)", (unsigned long long)s->id,
-                     s->timeout_ms);
-            pipeline_expire(s);
-            due = next;
-        }
-    }
-    expiry_timer_arm();
-}
-
-static void expiry_timer_arm(void)
-{
-    ev_timer_stop(server.loop, &server.expiry_timer);
-    double wait = (double)expiry_wait_ms(&server.expiry, now_ms()) / 1000.0;
-    ev_timer_set(&server.expiry_timer, wait > 0 ? wait : 0.001, 0.);
-    ev_timer_start(server.loop, &server.expiry_timer);
-}
-
-/*
- * Called once, as the server starts serving.  Recovery blocks the loop, and
- * libev's time (what now_ms() reads) only moves once per loop iteration: the
- * sessions recovery restored were queued against the moment it began, and a
- * recovery longer than their timeout expired them all (their ephemerals
- * with them) at the first tick, before their clients could come back.
- * ZooKeeper starts its session tracker once the data is loaded, so a
- * restored session has its whole timeout to reconnect; here too: the clock
- * is read afresh and every session's timeout starts now.
- */
-void session_expiry_start(void)
-{
-    ev_now_update(server.loop);
-    for (struct session *s = server.sessions; s; s = s->hh.next)
-        session_touch(s);
-    ev_init(&server.expiry_timer, on_expiry_tick);
-    expiry_timer_arm();
-}
-
-/*
- * After recovery: ephemerals whose owner is not a known session (a fuzzy
- * snapshot can hold them) would never go away.  As ZooKeeper does at start,
- * close those sessions: a logged closeSession removes their nodes.
- */
-void session_reap_orphans(void)
-{
-    for (struct ephemeral_owner *o = server.ephemerals, *next; o; o = next) {
-        next = o->hh.next;
-        if (session_find(o->session_id))
-            continue;
-        struct session *s = session_new(o->session_id, server.min_session_timeout);
-        if (!s)
-            continue;
-        session_touch(s);
-        s->created = 1;
-        log_info("session 0x%llx owns ephemerals but is not in the session table: closing it",
-                 (unsigned long long)s->id);
-        pipeline_expire(s);
-    }
 }

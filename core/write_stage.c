@@ -45,6 +45,7 @@
 #include "log.h"
 #include "commit.h"
 #include "replicate.h"
+#include "session_tracker.h"
 
 /* The first pending of s not yet in flight, when it is a write and only in-flight writes precede it. */
 static struct pending *next_preppable(const struct session *s)
@@ -55,37 +56,6 @@ static struct pending *next_preppable(const struct session *s)
         return goes_through_prep(p->req) ? p : NULL;
     }
     return NULL;
-}
-
-static void write_queue_push(struct session *s)
-{
-    if (s->queued_for_write)
-        return;
-    s->queued_for_write = 1;
-    s->write_next = NULL;
-    if (server.write_tail)
-        server.write_tail->write_next = s;
-    else
-        server.write_head = s;
-    server.write_tail = s;
-}
-
-void write_queue_remove(struct session *s)
-{
-    if (!s->queued_for_write)
-        return;
-    struct session **pp = &server.write_head, *prev = NULL;
-    while (*pp && *pp != s) {
-        prev = *pp;
-        pp = &(*pp)->write_next;
-    }
-    if (*pp) {
-        *pp = s->write_next;
-        if (server.write_tail == s)
-            server.write_tail = prev;
-    }
-    s->queued_for_write = 0;
-    s->write_next = NULL;
 }
 
 /* Queue s on the write stage when the next request of its FIFO is a write that can be prepped. */
@@ -103,7 +73,7 @@ void write_stage_offer(struct session *s)
  */
 static void held_clock(struct session *s)
 {
-    expiry_update(&server.expiry, &s->expiry, now_ms(), s->timeout_ms);
+    tracker_touch(s->id);
 }
 
 /*

@@ -16,6 +16,8 @@ local last_written = corral.get(SUMMARY)
 local exists = corral.exists(SUMMARY)
 
 local function refresh()
+  -- commit hooks run on every server of an ensemble: only the one in charge writes
+  if not corral.in_charge() then return end
   local names = corral.children(MEMBERS) or {}
   local text = json.encode({count = #names, members = names})
   if text == last_written then return end

@@ -14,6 +14,8 @@
  * Reads see the tree as committed: corral.get, corral.stat, corral.exists,
  * corral.children.  Writes (corral.create/set/delete) are queued and go
  * through the normal write path after the current callback (writes.c).
+ * corral.in_charge(): whether this server makes the writes nobody asked for
+ * (core->in_charge); a script's writes are dropped where it does not.
  * corral.log(level, ...), corral.match(glob, path), corral.err.NAME.
  */
 #include <fnmatch.h>
@@ -293,6 +295,19 @@ static int api_delete(lua_State *L)
     return 0;
 }
 
+/*
+ * corral.in_charge(): true on the server whose writes are taken (standalone:
+ * always, once serving; an ensemble: the leader).  An on_commit hook runs on
+ * every server, so one that writes asks this first.  A core before ABI 3.1
+ * is standalone only: in charge.
+ */
+static int api_in_charge(lua_State *L)
+{
+    int (*in_charge)(void) = CORRAL_FN(lp_core, in_charge);
+    lua_pushboolean(L, in_charge ? in_charge() : 1);
+    return 1;
+}
+
 /* corral.write(op_table): any op an on_write hook may return, queued. */
 static int api_write(lua_State *L)
 {
@@ -318,6 +333,7 @@ void lp_open_api(lua_State *L)
         {"set", api_set},
         {"delete", api_delete},
         {"write", api_write},
+        {"in_charge", api_in_charge},
         {NULL, NULL},
     };
     luaL_newlib(L, fns);

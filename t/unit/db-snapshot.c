@@ -39,6 +39,9 @@
 #include "tap.h"
 #include "server.h"
 #include "db.h"
+#include "commit.h"
+#include "session_table.h"
+#include "session_tracker.h"
 
 /* ---- storages: an immediate one, one that holds completions ---- */
 
@@ -101,6 +104,9 @@ static void commit_done(void *arg, int err)
 
 static int64_t zxid_counter;
 
+/* The tracker runs (a server in charge) so loads are seen to start clocks; nothing expires here. */
+static void no_expiry(int64_t sid) { (void)sid; }
+
 static void commit(struct corral_txn *t)
 {
     t->zxid = ++zxid_counter;
@@ -112,12 +118,7 @@ static void commit(struct corral_txn *t)
         while (n_pending && ev_time() < end)
             ev_run(server.loop, EVRUN_NOWAIT);
     }
-    struct apply_result res, *subs = NULL;
-    apply_txn(t, &res, &subs);
-    apply_result_clear(&res, subs, t->n_subs);
-    /* as the write stage (live) and recovery's apply do: a closed session leaves the table */
-    if (t->type == CORRAL_OP_CLOSE_SESSION && session_find(t->session_id))
-        session_free(session_find(t->session_id));
+    commit_apply(t, COMMIT_REPLAY);     /* the one commit path, as recovery takes it */
 }
 
 static struct corral_acl open_acl[1] = {{CORRAL_PERM_ALL, "world", "anyone"}};
@@ -285,10 +286,10 @@ static char *dump(void)
     }
     /* not tree.data_size: quota stats writes are not counted in it (as in ZooKeeper)
      * until a load counts the stats nodes' data as it is then */
-    if (asprintf(&s, "Z last=%llx nodes=%lld ephemerals=%lld sessions=%u",
+    if (asprintf(&s, "Z last=%llx nodes=%lld ephemerals=%lld sessions=%lld",
                  (unsigned long long)server.last_zxid, (long long)server.tree.node_count,
                  (long long)server.ephemeral_count,
-                 HASH_COUNT(server.sessions)) < 0)
+                 (long long)session_table_count()) < 0)
         abort();
     add_line(&l, s);
     qsort(l.v, l.n, sizeof *l.v, by_str);
@@ -328,7 +329,8 @@ static int same(const char *before, const char *after)
 static int is_fresh(void)
 {
     return server.tree.node_count == 4 && tree_lookup(&server.tree, "/zookeeper/quota") &&
-           tree_lookup(&server.tree, "/zookeeper/config") && !server.sessions &&
+           tree_lookup(&server.tree, "/zookeeper/config") && !server.session_table &&
+           !server.clients &&
            !server.ephemerals && !server.ephemeral_count && !server.containers &&
            !server.ttl_nodes && !server.data_watches && !server.child_watches &&
            server.watch_count == 0 && server.last_zxid == 0;
@@ -565,8 +567,7 @@ int main(void)
     server.storage = &fake_storage;
     server.auth = auths;
     server.n_auth = 1;
-    server.system_session.created = 1;
-    expiry_init(&server.expiry, server.tick_time, now_ms());
+    tracker_start(no_expiry);
 
     /* ---- the SNAP stream, out through a pipe and back in ---- */
     populate(2000);
@@ -606,11 +607,10 @@ int main(void)
     char *after = dump();
     ok(same(before, after), "every node, session, ephemeral, container and TTL node is back");
     ok(db_digest() == digest_before, "ZooKeeper's digest of the loaded tree is the writer's");
-    ok(!tree_lookup(&server.tree, "/app/e3") && !session_find(SESSION_C),
+    ok(!tree_lookup(&server.tree, "/app/e3") && !session_table_find(SESSION_C),
        "the closed session and its ephemeral stay gone");
-    ok(session_find(SESSION_A) && session_find(SESSION_A)->created &&
-           !session_find(SESSION_A)->ops && session_find(SESSION_A)->expiry.when != 0,
-       "a loaded session is detached, created, and its clock runs");
+    ok(session_table_find(SESSION_A) && !session_find(SESSION_A) && tracker_deadline(SESSION_A) != 0,
+       "a loaded session is a table entry with no local client, and its clock runs");
     long q = quota_count();
     create("/app/new", "n");
     ok(quota_count() == q + 1, "the quota roots were rebuilt: a create under /app counts");
@@ -758,7 +758,7 @@ int main(void)
     db_clear();
     tree_destroy(&server.tree);
     acl_cache_clear();
-    expiry_destroy(&server.expiry);
+    tracker_stop();
     config_free(&server.cfg);
     return done_testing();
 }

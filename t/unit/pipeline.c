@@ -18,6 +18,7 @@
 #include "server.h"
 #include "db.h"
 #include "hooks.h"
+#include "session_tracker.h"
 
 /* ---- a fake transport: records what the core sends ---- */
 #define MAX_LOG 256
@@ -263,6 +264,10 @@ static int drop_quiet(void *arg, int64_t sid, const struct corral_watch_event *e
     return strcmp(ev->path, "/quiet") != 0;
 }
 
+/* The tracker runs (its timer never fires: the loop does not run); the test
+ * expires sessions itself with pipeline_expire. */
+static void no_expiry(int64_t sid) { (void)sid; }
+
 int main(void)
 {
     server.loop = ev_default_loop(0);
@@ -277,7 +282,7 @@ int main(void)
     server.storage = &storage;
     server.auth = auths;
     server.n_auth = 1;
-    expiry_init(&server.expiry, server.tick_time, now_ms());
+    tracker_start(no_expiry);
 
     /* session creation waits for the createSession txn */
     hold = 1;
@@ -500,7 +505,9 @@ int main(void)
     memset(&mp, 0, sizeof mp);
     mp.timeout_ms = 10000;
     mp.session_id = s6->id;
-    mp.passwd = s6->passwd;
+    uint8_t pw6[CORRAL_PASSWD_LEN];
+    memcpy(pw6, s6->passwd, sizeof pw6);
+    mp.passwd = pw6;
     mp.passwd_len = CORRAL_PASSWD_LEN;
     int dummy;
     ok(pipeline_connect(&mp, &conn_ops, &dummy) == s6, "the session moves to another connection");
@@ -511,8 +518,25 @@ int main(void)
     n_log = 0;
     pipeline_submit(s6, req(CORRAL_OP_GET_DATA, 610, "/h"));
     ok(s6->held, "(held again on the new connection)");
+    int64_t sid6 = s6->id;
     core_api.session_detach((struct corral_session *)s6);
-    ok(n_log == 0 && !s6->held && !s6->head, "a detached session's held reads run unanswered");
+    ok(n_log == 0 && !session_find(sid6) && session_table_find(sid6) && tracker_deadline(sid6),
+       "a detached session's held reads run unanswered, and its idle local client goes; the "
+       "session stays, its clock running");
+    mp.session_id = sid6;
+    ok(pipeline_connect(&mp, &conn_ops, &dummy) != NULL && n_log == 1 && log_[0].kind == 'c' &&
+           log_[0].err == CORRAL_OK && session_find(sid6),
+       "a session without a local client is resumed: it gets a new one");
+    n_log = 0;
+    uint8_t wrong[CORRAL_PASSWD_LEN] = {0};
+    mp.passwd = wrong;
+    ok(pipeline_connect(&mp, &conn_ops, NULL) == NULL && n_log == 2 && log_[0].kind == 'x' &&
+           log_[0].err == CORRAL_ESESSIONMOVED && log_[1].kind == 'c' &&
+           log_[1].err == CORRAL_ESESSIONEXPIRED,
+       "a resume with a bad password is refused, the session's connection moved off all the same");
+    ok(!session_find(sid6) && session_table_find(sid6),
+       "and its client, left idle, goes (the session stays)");
+    n_log = 0;
     int64_t sid7;
     struct session *s7 = connect_session();
     sid7 = s7->id;
@@ -521,13 +545,14 @@ int main(void)
     pipeline_expire(s7);
     ok(n_log == 1 && log_[0].kind == 'x' && log_[0].err == CORRAL_ESESSIONEXPIRED,
        "a held session that expires: its connection is closed, the held reply dropped");
-    ok(!session_find(sid7), "and the session is closed");
+    ok(!session_find(sid7) && !session_table_find(sid7) && !tracker_deadline(sid7),
+       "and the session is closed: no local client, no table entry, no clock");
     struct session *s8 = connect_session();
     int64_t sid8 = s8->id;
     n_log = 0;
     pipeline_submit(s8, req(CORRAL_OP_GET_DATA, 630, "/h"));
     pipeline_submit(s8, req(CORRAL_OP_CLOSE_SESSION, 631, NULL));
-    ok(session_find(sid8) && s8->held && s8->expiry.when,
+    ok(session_find(sid8) && s8->held && tracker_deadline(sid8),
        "a closeSession behind held reads waits, with the session's clock running");
     pipeline_expire(s8);
     ok(n_log == 1 && log_[0].kind == 'x' && !session_find(sid8),
@@ -558,21 +583,21 @@ int main(void)
     ok(core_api.load_node("/loaded", NULL, 0, NULL, 0, &zst) == -1 &&
            !tree_lookup(&server.tree, "/loaded"),
        "load_node outside recovery fails and adds nothing");
-    ok(core_api.load_session(0x7703, 5000) == -1 && !session_find(0x7703),
+    ok(core_api.load_session(0x7703, 5000) == -1 && !session_table_find(0x7703),
        "load_session outside recovery fails and adds nothing");
     ok(core_api.set_last_zxid(zxid_before + 1000) == -1 && server.last_zxid == zxid_before,
        "set_last_zxid outside recovery fails and changes nothing");
     struct corral_txn late = {.type = CORRAL_OP_CREATE_SESSION, .session_id = 0x7704,
                               .timeout = 5000, .zxid = zxid_before + 1, .time = 1};
-    ok(core_api.apply_txn(&late) == -1 && !session_find(0x7704) &&
+    ok(core_api.apply_txn(&late) == -1 && !session_table_find(0x7704) &&
            server.last_zxid == zxid_before,
        "apply_txn outside recovery fails and applies nothing");
     server.storage = &probe_storage;
     ok(db_recover() == 0, "(recover runs)");
     server.storage = &storage;
-    ok(in_phase_storage == 0 && session_find(0x7701),
+    ok(in_phase_storage == 0 && session_table_find(0x7701) && !session_find(0x7701),
        "during recover() the storage module's load_session works");
-    ok(in_phase_other == -2 && !session_find(0x7702) && server.last_zxid == zxid_before,
+    ok(in_phase_other == -2 && !session_table_find(0x7702) && server.last_zxid == zxid_before,
        "during recover() another module's calls fail and change nothing");
     ok(core_api_for(CORRAL_MODULE_PLUGIN)->node_get == core_api.node_get,
        "another module's table is the core's otherwise");
@@ -615,9 +640,9 @@ int main(void)
                                   .timeout = 5000, .zxid = next + 100, .time = 1};
     struct apply_result ar;
     apply_txn(&replayed, &ar, NULL);
-    struct session *rs = session_find(0x7700);
-    ok(rs && rs->created && rs->timeout_ms == 5000 && !rs->expiry.when,
-       "a replayed createSession enters the session table without starting its clock");
+    const struct session_entry *rs = session_table_find(0x7700);
+    ok(rs && rs->timeout_ms == 5000 && !tracker_deadline(0x7700) && !session_find(0x7700),
+       "a replayed createSession enters the session table, without a clock or a local client");
     ok(server.next_zxid == next && server.last_zxid == next + 100,
        "apply records the applied zxid and leaves prep's zxid allocator alone");
     prep_start(ZXID_EPOCH(server.last_zxid));
@@ -639,7 +664,6 @@ int main(void)
     ra = find('r', 402);
     ok(ra && ra->stat.czxid == ((ZXID_EPOCH(next + 101) + 2) << 32 | 2),
        "opened again in the same epoch, the counter goes on");
-    session_free(rs);
-
+    tracker_stop();
     return done_testing();
 }

@@ -61,7 +61,7 @@
  * above).  The core loads a module of its own major and any minor.
  * 1, 2: before sized tables (any abi_version < 1 << 16 is one of them).
  * 3.0: every table carries its size.
- * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN).
+ * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN); corral_core.in_charge.
  */
 #define CORRAL_ABI_MAJOR 3
 #define CORRAL_ABI_MINOR 1
@@ -225,7 +225,8 @@ struct corral_config_key {
  *   request with it.  To add operations that commit atomically with the
  *   request (a trigger), store a malloc'd array of requests in *extra and its
  *   length in *n_extra (create/delete/setData/check; the core frees them).
- * after_commit: called on every server after a txn is applied; read-only.
+ * after_commit: called on every server after a txn is applied; read-only
+ *   (writes in answer to one: see in_charge).
  * session: called when a session is opened (opened=1) or ends (0).
  * watch: called before an event is delivered to a session; return 1 to
  *   deliver it, 0 to drop it.
@@ -305,7 +306,8 @@ struct corral_core {
      * st is ZooKeeper's *persisted* stat: cversion counts children created
      * (clients see 2 * cversion - numChildren), ephemeralOwner keeps the
      * container/TTL markers.  tree_walk below passes the same form.
-     * load_session restores a session (detached; its clock restarts now).
+     * load_session restores a session (a session table entry, no client; its
+     * clock starts when the server takes charge).
      * set_last_zxid records the zxid the snapshot is complete up to.
      * Each returns 0, or -1 after logging why.
      *
@@ -331,7 +333,8 @@ struct corral_core {
                                const struct corral_acl *acl, int32_t n_acl,
                                const struct corral_stat *st),
                      void *arg);
-    /* Every live session with its timeout (for the snapshot's session table). */
+    /* Every session of the session table with its timeout, as the createSession
+     * (or the snapshot loaded) has it: the snapshot's session table. */
     void (*session_each)(void (*fn)(void *arg, int64_t session_id, int32_t timeout_ms),
                          void *arg);
 
@@ -384,6 +387,18 @@ struct corral_core {
      * may call any conn_ops callback, close() included, before returning.
      */
     void (*session_resume)(struct corral_session *s);
+
+    /*
+     * ABI 3.1, for plugins: whether this server is the one in charge, which
+     * makes the writes nobody asked for (a standalone server while it
+     * serves; in an ensemble the leader).  Only then does submit_internal
+     * take a write: elsewhere it drops it with a log line.  after_commit
+     * hooks run on every server, so a plugin that writes in answer to a
+     * commit asks this first, or its write would be made once per server.
+     * Check CORRAL_HAS(core, in_charge): an older core lacks it (and, being
+     * standalone only, is always in charge).
+     */
+    int (*in_charge)(void);
 };
 
 /* Plugins: started after the transports, stopped before them. */

@@ -1,0 +1,49 @@
+/*
+ * session_tracker.h — session expiry: which sessions have not been heard
+ * from for their timeout (ZooKeeper's SessionTracker).
+ *
+ * Only the server in charge runs it (duties.c switches it on and off): a
+ * standalone server from the moment it serves, in an ensemble the leader.
+ * Elsewhere every call below but tracker_start is a no-op, so the pipeline
+ * can report a client's signs of life without asking who is in charge (a
+ * learner will collect them for the leader instead).
+ *
+ * Tracked by id, apart from the session table: a new session's clock runs
+ * from its connect, before its createSession is applied (ZooKeeper's tracker
+ * adds the session when the connect arrives, too).  Expiry is the tick
+ * bucket queue of expiry.c.
+ *
+ * Layering: the pipeline touches the tracker on every request, so the
+ * tracker sits below it and does not call it; what an expiry does (queue the
+ * session's closeSession) is the function the caller of tracker_start gives
+ * (duties.c).
+ */
+#ifndef CORRAL_SESSION_TRACKER_H
+#define CORRAL_SESSION_TRACKER_H
+
+#include <stdint.h>
+
+/* What to do with a session whose clock ran out. */
+typedef void (*tracker_expire_fn)(int64_t session_id);
+
+/*
+ * Start tracking: every session in the session table gets its whole timeout
+ * from now (the clock is read afresh: a recovery or a sync before this does
+ * not count against them), and sessions that run out are handed to expire.
+ */
+void tracker_start(tracker_expire_fn expire);
+/* Stop: no clock runs, nothing expires, every session is forgotten. */
+void tracker_stop(void);
+int tracker_running(void);
+/* Track id with this timeout, its clock starting now (connect, resume). */
+void tracker_add(int64_t id, int32_t timeout_ms);
+/* The client was heard from: its clock starts again (also after a pause). */
+void tracker_touch(int64_t id);
+/* The session is closing: its clock stops until touched again. */
+void tracker_pause(int64_t id);
+/* The session is gone: stop tracking it. */
+void tracker_forget(int64_t id);
+/* When id's clock runs out (its tick bucket, ms), 0 when it has none running. */
+int64_t tracker_deadline(int64_t id);
+
+#endif
