@@ -21,7 +21,6 @@
 #include <string.h>
 #include <unistd.h>
 #include "server.h"
-#include "pipeline_internal.h"
 #include "session_table.h"
 #include "session_tracker.h"
 #include "db.h"
@@ -77,7 +76,6 @@ void db_drop_sessions(void)
     while (server.clients) {
         struct session *s = server.clients;
         tracker_forget(s->id);
-        write_queue_remove(s);
         session_free(s);
     }
     int64_t n = session_table_count();
@@ -86,21 +84,10 @@ void db_drop_sessions(void)
     session_table_clear();
     /* the server's own writes not yet under way (container deletions) were for the old tree */
     write_queue_remove(&server.system_session);
-    while (server.system_session.head)
-        fifo_dequeue_head(&server.system_session);
+    session_drop_requests(&server.system_session);
     if (n || closed)
         log_info("database: dropped %lld session(s), closing %d client connection(s)",
                  (long long)n, closed);
-}
-
-static void path_set_free(struct ephemeral_path **set)
-{
-    struct ephemeral_path *p, *tmp;
-    HASH_ITER(hh, *set, p, tmp) {
-        HASH_DEL(*set, p);
-        free(p->path);
-        free(p);
-    }
 }
 
 int db_clear(void)
@@ -115,8 +102,7 @@ int db_clear(void)
     while (server.ephemerals)
         ephemeral_drop_owner(server.ephemerals->session_id);
     server.ephemeral_count = 0;
-    path_set_free(&server.containers);
-    path_set_free(&server.ttl_nodes);
+    containers_clear();
     quota_reset();
     if (server.data_watches || server.child_watches || server.watch_count)
         log_error("database: %lld watch(es) outlived their sessions", (long long)server.watch_count);

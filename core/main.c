@@ -168,7 +168,6 @@ static void shutdown_server(void)
     while (server.clients) {
         struct session *s = server.clients;
         s->ops = NULL;
-        write_queue_remove(s);
         session_free(s);
     }
     session_drop_requests(&server.system_session);
@@ -176,17 +175,8 @@ static void shutdown_server(void)
     containers_clear();
     modules_unload();
     tree_destroy(&server.tree);
-    struct ephemeral_owner *o, *otmp;
-    HASH_ITER(hh, server.ephemerals, o, otmp) {
-        struct ephemeral_path *p, *ptmp;
-        HASH_ITER(hh, o->paths, p, ptmp) {
-            HASH_DEL(o->paths, p);
-            free(p->path);
-            free(p);
-        }
-        HASH_DEL(server.ephemerals, o);
-        free(o);
-    }
+    while (server.ephemerals)
+        ephemeral_drop_owner(server.ephemerals->session_id);
     acl_cache_clear();
     config_free(&server.cfg);
 }
