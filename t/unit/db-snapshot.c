@@ -38,6 +38,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "core_fixture.h"
 #include "db.h"
 #include "commit.h"
 #include "session_table.h"
@@ -81,13 +82,7 @@ static const struct corral_conn_ops conn_ops = {.size = sizeof conn_ops, .connec
                                                 .reply = on_reply, .event = on_event,
                                                 .close = on_close};
 
-static char *w_identify(const char *a) { (void)a; return strdup("anyone"); }
-static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
-static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
-static const struct corral_auth_ops world = {
-    .size = sizeof world, .scheme = "world", .flags = CORRAL_AUTH_UNIVERSAL,
-    .identify_connection = w_identify, .matches = w_matches, .valid_id = w_valid};
-static const struct corral_auth_ops *auths[] = {&world};
+static const struct corral_auth_ops *auths[] = {&fixture_world};
 
 /* ---- committing txns: through server.storage when it is a module, then apply ---- */
 
@@ -554,19 +549,8 @@ static void check_reload_from_snapshot(const char *dir)
 
 int main(void)
 {
-    server.loop = ev_default_loop(0);
-    core_api.loop = server.loop;
-    tree_init(&server.tree);
-    server.tick_time = 2000;
-    server.min_session_timeout = 4000;
-    server.max_session_timeout = 40000;
-    server.max_txns_in_flight = 1000;
-    server.min_latency_ms = -1;
-    server.next_session_id = 0x1000;
+    fixture_server_init(&fake_storage, auths, 1);
     server.max_txn_bytes = 0xfffff + 1024;
-    server.storage = &fake_storage;
-    server.auth = auths;
-    server.n_auth = 1;
     tracker_start(no_expiry);
 
     /* ---- the SNAP stream, out through a pipe and back in ---- */

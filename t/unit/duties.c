@@ -10,6 +10,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "core_fixture.h"
 #include "duties.h"
 #include "session_tracker.h"
 
@@ -39,13 +40,7 @@ static void st_append(const struct corral_txn *t, void (*done)(void *, int), voi
 static const struct corral_storage_ops storage = {.size = sizeof storage, .recover = st_recover,
                                                   .append = st_append};
 
-static char *w_identify(const char *a) { (void)a; return strdup("anyone"); }
-static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
-static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
-static const struct corral_auth_ops world = {
-    .size = sizeof world, .scheme = "world", .flags = CORRAL_AUTH_UNIVERSAL,
-    .identify_connection = w_identify, .matches = w_matches, .valid_id = w_valid};
-static const struct corral_auth_ops *auths[] = {&world};
+static const struct corral_auth_ops *auths[] = {&fixture_world};
 
 static struct corral_request *req(int32_t op, const char *path, int32_t flags)
 {
@@ -85,17 +80,9 @@ static int exists(const char *path) { return tree_lookup(&server.tree, path) != 
 
 int main(void)
 {
-    server.loop = ev_default_loop(0);
-    core_api.loop = server.loop;
-    tree_init(&server.tree);
+    fixture_server_init(&storage, auths, 1);
     server.tick_time = 10;
     server.min_session_timeout = server.max_session_timeout = 60;
-    server.max_txns_in_flight = 1000;
-    server.min_latency_ms = -1;
-    server.next_session_id = 0x1000;
-    server.storage = &storage;
-    server.auth = auths;
-    server.n_auth = 1;
     config_parse(&server.cfg, "duties-test", "znode.container.checkIntervalMs=5\n");
 
     ok(!duties_active() && !core_api.in_charge(), "not in charge before duties_start");

@@ -16,6 +16,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "core_fixture.h"
 #include "db.h"
 #include "hooks.h"
 #include "session_tracker.h"
@@ -145,19 +146,8 @@ static int st_recover_probe(void)
 static const struct corral_storage_ops probe_storage = {
     .size = sizeof probe_storage, .recover = st_recover_probe, .append = st_append};
 
-/* ---- the world scheme, as the module has it ---- */
-static char *w_identify(const char *a) { return strdup("anyone"); }
-static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
-static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
-static const struct corral_auth_ops world = {
-    .size = sizeof world,
-    .scheme = "world",
-    .flags = CORRAL_AUTH_UNIVERSAL,
-    .identify_connection = w_identify,
-    .matches = w_matches,
-    .valid_id = w_valid,
-};
-static const struct corral_auth_ops *auths[] = {&world};
+/* ---- the world scheme, as the module has it (core_fixture.h) ---- */
+static const struct corral_auth_ops *auths[] = {&fixture_world};
 
 /* ---- request builders ---- */
 static struct corral_acl *open_acl(int32_t *n)
@@ -270,18 +260,7 @@ static void no_expiry(int64_t sid) { (void)sid; }
 
 int main(void)
 {
-    server.loop = ev_default_loop(0);
-    core_api.loop = server.loop;
-    tree_init(&server.tree);
-    server.tick_time = 2000;
-    server.min_session_timeout = 4000;
-    server.max_session_timeout = 40000;
-    server.max_txns_in_flight = 1000;
-    server.min_latency_ms = -1;
-    server.next_session_id = 0x1000;
-    server.storage = &storage;
-    server.auth = auths;
-    server.n_auth = 1;
+    fixture_server_init(&storage, auths, 1);
     tracker_start(no_expiry);
 
     /* session creation waits for the createSession txn */

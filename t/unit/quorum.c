@@ -34,6 +34,7 @@
 #include <ev.h>
 #include "tap.h"
 #include "server.h"
+#include "core_fixture.h"
 #include "session_table.h"
 #include "corral/zk_txn.h"
 #include "corral/zk_proto.h"
@@ -141,18 +142,12 @@ static const struct corral_storage_ops storage = {.size = sizeof storage, .recov
                                                   .append = st_append};
 
 /* ---- auth: world (every connection) and ip, as the modules have them ---- */
-static char *w_identify(const char *a) { (void)a; return strdup("anyone"); }
-static int w_matches(const char *id, const char *acl) { return !strcmp(id, acl); }
-static int w_valid(const char *acl) { return !strcmp(acl, "anyone"); }
-static const struct corral_auth_ops world = {
-    .size = sizeof world, .scheme = "world", .flags = CORRAL_AUTH_UNIVERSAL,
-    .identify_connection = w_identify, .matches = w_matches, .valid_id = w_valid};
 static char *ip_identify(const char *a) { return a ? strdup(a) : NULL; }
 static int ip_valid(const char *acl) { (void)acl; return 1; }
 static const struct corral_auth_ops ip = {
     .size = sizeof ip, .scheme = "ip", .identify_connection = ip_identify,
-    .matches = w_matches, .valid_id = ip_valid};
-static const struct corral_auth_ops *auths[] = {&world, &ip};
+    .matches = fixture_id_matches, .valid_id = ip_valid};
+static const struct corral_auth_ops *auths[] = {&fixture_world, &ip};
 
 /* ---- the fake quorum link: every packet kept as its bytes ---- */
 struct sent {
@@ -597,17 +592,7 @@ static void test_leader(void)
 
 int main(void)
 {
-    server.loop = ev_default_loop(0);
-    core_api.loop = server.loop;
-    tree_init(&server.tree);
-    server.tick_time = 2000;
-    server.min_session_timeout = 4000;
-    server.max_session_timeout = 40000;
-    server.max_txns_in_flight = 1000;
-    server.min_latency_ms = -1;
-    server.storage = &storage;
-    server.auth = auths;
-    server.n_auth = 2;
+    fixture_server_init(&storage, auths, 2);
     /* a learner is not in charge: no session tracker runs here (duties.c) */
 
     test_follower();
