@@ -54,6 +54,24 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
     memset(&res, 0, sizeof res);
     int32_t timeout = session_negotiate_timeout(p->timeout_ms);
 
+    /*
+     * As ZooKeeper's server does, a connection gets no answer (the
+     * transport closes it and the client tries the next server) while this
+     * server is not serving (an ensemble member not synced with a quorum),
+     * or when the client has seen a zxid this server has not applied.
+     */
+    if (!server.serving) {
+        log_info("refusing a connection from %s: not serving (no quorum yet)",
+                 p->remote_addr ? p->remote_addr : "?");
+        return NULL;
+    }
+    if (p->last_zxid_seen > server.last_zxid) {
+        log_info("refusing a connection from %s: it has seen zxid 0x%llx, our last zxid is "
+                 "0x%llx; it must try another server", p->remote_addr ? p->remote_addr : "?",
+                 (unsigned long long)p->last_zxid_seen, (unsigned long long)server.last_zxid);
+        return NULL;
+    }
+
     if (p->session_id != 0) {
         struct session *s = session_find(p->session_id);
         /*

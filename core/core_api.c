@@ -12,6 +12,8 @@
 #include "db.h"
 #include "duties.h"
 #include "build-config.h"
+#include "quorum/election.h"
+#include "quorum/peer.h"
 
 static void api_log(int level, const char *who, const char *fmt, ...)
 {
@@ -285,6 +287,11 @@ struct corral_core core_api = {
     .max_txn_bytes = api_max_txn_bytes,
     .session_resume = api_resume,
     .in_charge = duties_active,
+    .quorum_view = election_api_view,
+    .quorum_has_majority = election_api_has_majority,
+    .last_logged_zxid = election_api_last_logged_zxid,
+    .current_epoch = election_api_current_epoch,
+    .election_decided = peer_decided,
 };
 
 /*

@@ -60,7 +60,7 @@ int db_recover(void)
 
 /* ---- clear ---- */
 
-void db_drop_sessions(void)
+int db_drop_clients(void)
 {
     int closed = 0;
     /* connections first, while every client is still whole */
@@ -78,13 +78,19 @@ void db_drop_sessions(void)
         tracker_forget(s->id);
         session_free(s);
     }
+    /* the server's own writes not yet under way (container deletions) were for the old tree */
+    write_queue_remove(&server.system_session);
+    session_drop_requests(&server.system_session);
+    return closed;
+}
+
+void db_drop_sessions(void)
+{
+    int closed = db_drop_clients();
     int64_t n = session_table_count();
     for (struct session_entry *e = server.session_table; e; e = e->hh.next)
         tracker_forget(e->id);
     session_table_clear();
-    /* the server's own writes not yet under way (container deletions) were for the old tree */
-    write_queue_remove(&server.system_session);
-    session_drop_requests(&server.system_session);
     if (n || closed)
         log_info("database: dropped %lld session(s), closing %d client connection(s)",
                  (long long)n, closed);

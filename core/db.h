@@ -46,6 +46,14 @@ int db_clear(void);
  * is closed in the replicated sense, the table is only replaced.
  */
 void db_drop_sessions(void);
+/*
+ * The first half of it: close every client connection (ConnectionLoss) and
+ * free every local client and the server's own queued writes, keeping the
+ * session table (a member that stops serving: its sessions live on in the
+ * ensemble).  Returns how many connections were closed.  Only with no
+ * write in flight, as db_clear.
+ */
+int db_drop_clients(void);
 
 /*
  * The snapshot body as a leader streams it in a SNAP sync (sessions, ACL

@@ -23,6 +23,8 @@
 #include "log.h"
 #include "hooks.h"
 #include "duties.h"
+#include "quorum/election.h"
+#include "quorum/peer.h"
 
 
 
@@ -162,6 +164,8 @@ static void on_sighup(struct ev_loop *loop, ev_signal *w, int revents)
 
 static void shutdown_server(void)
 {
+    election_stop();            /* ensemble member: the election port first */
+    peer_shutdown();            /* then the role (its sockets, what it holds in flight) */
     duties_stop();
     modules_stop();
     hooks_clear();
@@ -174,6 +178,7 @@ static void shutdown_server(void)
     session_table_clear();
     containers_clear();
     modules_unload();
+    election_teardown();
     tree_destroy(&server.tree);
     while (server.ephemerals)
         ephemeral_drop_owner(server.ephemerals->session_id);
@@ -216,6 +221,13 @@ int main(int argc, char **argv)
         config_free(&server.cfg);
         return 1;
     }
+    /* --- ensemble (core/quorum/election.c): server.N lines make this an
+     * ensemble member, which loads an election module --- */
+    if (election_setup() < 0) {
+        election_teardown();
+        config_free(&server.cfg);
+        return 1;
+    }
     server.loop = ev_default_loop(EVFLAG_AUTO);
     core_api.loop = server.loop;
     if (tree_init(&server.tree) < 0) {
@@ -234,9 +246,22 @@ int main(int argc, char **argv)
     /*
      * Standalone, this server is in charge from the moment it serves:
      * restored sessions' clocks start now (not before recovery), orphans
-     * are closed, containers reaped, plugin writes taken (duties.h).
+     * are closed, containers reaped, plugin writes taken (duties.h).  An
+     * ensemble member listens for clients from the start but serves them,
+     * and takes on duties, only once its role is synced with a quorum
+     * (quorum/peer.c); until then a connection is closed unanswered, as
+     * ZooKeeper's server does, and the four-letter words still answer.
      */
-    if (duties_start() < 0 || modules_start() < 0) {
+    int member = election_is_ensemble();
+    peer_set_roles(&peer_role_leader, &peer_role_follower, &peer_role_observer);
+    if (!member) {
+        server.serving = 1;
+        if (duties_start() < 0) {
+            shutdown_server();
+            return 1;
+        }
+    }
+    if (modules_start() < 0 || (member && election_start() < 0)) {
         shutdown_server();
         return 1;
     }
@@ -247,8 +272,8 @@ int main(int argc, char **argv)
     ev_signal_start(server.loop, &sigterm);
     ev_signal_start(server.loop, &sigint);
     ev_signal_start(server.loop, &sighup);
-    log_info("corrald %s serving (tickTime=%d, sessions %d-%d ms, last zxid 0x%llx)",
-             PACKAGE_VERSION, server.tick_time, server.min_session_timeout,
+    log_info("corrald %s %s (tickTime=%d, sessions %d-%d ms, last zxid 0x%llx)",
+             PACKAGE_VERSION, member ? "started as an ensemble member" : "serving", server.tick_time, server.min_session_timeout,
              server.max_session_timeout, (unsigned long long)server.last_zxid);
 
     ev_run(server.loop, 0);

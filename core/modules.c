@@ -16,6 +16,7 @@
 #include <unistd.h>
 #include "server.h"
 #include "log.h"
+#include "quorum/election.h"
 
 #ifndef CORRAL_MODULE_DIR
 #define CORRAL_MODULE_DIR "/usr/local/lib/corral"
@@ -95,6 +96,7 @@ static size_t ops_min(int kind)
     case CORRAL_MODULE_STORAGE: return CORRAL_STORAGE_OPS_MIN;
     case CORRAL_MODULE_AUTH: return CORRAL_AUTH_OPS_MIN;
     case CORRAL_MODULE_PLUGIN: return CORRAL_PLUGIN_OPS_MIN;
+    case CORRAL_MODULE_ELECTION: return CORRAL_ELECTION_OPS_MIN;
     default: return sizeof(size_t);
     }
 }
@@ -197,6 +199,9 @@ int modules_load(void)
     const char *plugins = config_value(&server.cfg, "module.plugins");
     if (plugins && *plugins)
         rc |= load_list(CORRAL_MODULE_PLUGIN, plugins);
+    /* the election module: on an ensemble member only (election.c) */
+    if (election_is_ensemble() && !load_one(CORRAL_MODULE_ELECTION, election_module_name()))
+        rc = -1;
     if (rc)
         return -1;
 
@@ -224,6 +229,8 @@ int modules_load(void)
             if (!server.auth)
                 abort();
             server.auth[server.n_auth++] = m->ops;
+        } else if (m->kind == CORRAL_MODULE_ELECTION) {
+            election_set_ops(m->ops);
         }
     }
     if (storages != 1) {

@@ -152,6 +152,12 @@ struct server {
     int max_txns_in_flight;     /* globalOutstandingLimit */
     int draining;
     const struct replicator *replicator;    /* the role's replicate step; NULL: standalone */
+    /*
+     * Clients are served (connections get sessions): a standalone server
+     * from the start, an ensemble member while its role is synced with a
+     * quorum (quorum/peer.c).
+     */
+    int serving;
 
     /* modules */
     struct loaded_module *modules;

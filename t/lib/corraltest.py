@@ -113,12 +113,44 @@ def closed_by_peer(sock):
         return True
 
 
+_given_ports = set()
+
+
+def _ephemeral_range():
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as f:
+            lo, hi = (int(x) for x in f.read().split())
+            return lo, hi
+    except (OSError, ValueError):
+        return 32768, 60999
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    """A loopback port nothing listens on, outside the kernel's ephemeral range.
+
+    A port the kernel hands out for bind(0) is in the ephemeral range, which
+    is also where the source ports of outgoing connections come from: an
+    ensemble member dialling its peers could take the very port another
+    member is about to listen on.  So ports are drawn below that range (and
+    never twice in one test), and checked by binding them.
+    """
+    import random
+    lo, _ = _ephemeral_range()
+    top = lo - 1 if lo > 12000 else 32767
+    for _ in range(2000):
+        port = random.randint(10000, top)
+        if port in _given_ports:
+            continue
+        s = socket.socket()
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        _given_ports.add(port)
+        return port
+    raise RuntimeError("no free loopback port below %d" % lo)
 
 
 def four_letter(port, word, timeout=5.0):

@@ -61,7 +61,9 @@
  * above).  The core loads a module of its own major and any minor.
  * 1, 2: before sized tables (any abi_version < 1 << 16 is one of them).
  * 3.0: every table carries its size.
- * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN); corral_core.in_charge.
+ * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN); corral_core.in_charge;
+ *      the election module (struct corral_election_ops) and the core
+ *      calls it uses (corral_core from quorum_view on).
  */
 #define CORRAL_ABI_MAJOR 3
 #define CORRAL_ABI_MINOR 1
@@ -97,6 +99,7 @@ enum corral_log_level {
 
 struct ev_loop;
 struct corral_session;          /* opaque: a client session */
+struct corral_quorum_view;      /* corral/quorum_view.h */
 
 /*
  * Session set-up, as asked for by a client (ZooKeeper's ConnectRequest plus
@@ -399,7 +402,57 @@ struct corral_core {
      * standalone only, is always in charge).
      */
     int (*in_charge)(void);
+    /*
+     * --- for the election module (ABI 3.1) ---
+     * quorum_view: the ensemble from zoo.cfg's server.N lines (quorum_view.h);
+     * NULL on a standalone server.  quorum_has_majority: ZooKeeper's
+     * QuorumMaj.containsQuorum over those sids (only voting members count).
+     * last_logged_zxid / current_epoch: this server's initial vote (the
+     * storage's newest logged zxid, its currentEpoch file).
+     * election_decided: the module tells the core the peer state it moved to
+     * (enum corral_peer_state): LEADING, FOLLOWING or OBSERVING with the
+     * vote decided on (leader sid, its epoch and zxid), or LOOKING (leader -1)
+     * when it starts a new election on its own.
+     */
+    const struct corral_quorum_view *(*quorum_view)(void);
+    int (*quorum_has_majority)(const int64_t *sids, int n);
+    int64_t (*last_logged_zxid)(void);
+    int64_t (*current_epoch)(void);
+    void (*election_decided)(int state, int64_t leader_sid, int64_t epoch, int64_t zxid);
 };
+
+/*
+ * ZooKeeper's ServerState, with its ordinals: what an election notification
+ * carries as the sender's state.
+ */
+enum corral_peer_state {
+    CORRAL_PEER_LOOKING = 0,
+    CORRAL_PEER_FOLLOWING = 1,
+    CORRAL_PEER_LEADING = 2,
+    CORRAL_PEER_OBSERVING = 3,
+};
+
+/*
+ * Election (ABI 3.1; one module, loaded on an ensemble member only).  The
+ * module owns the election port; the core owns the peer state once an
+ * election is decided.
+ * start: open the election port and start looking (the first election).
+ * stop: close everything (shutdown).
+ * set_state: the core's peer state.  LOOKING starts a new election round
+ *   (ZooKeeper's next lookForLeader, after the quorum code lost its leader or
+ *   followers); any other state is what the module reports to peers that
+ *   are looking.
+ * set_vote_epoch: ZooKeeper's updateElectionVote: once synced, the vote the
+ *   module reports to late joiners carries the new epoch.
+ */
+struct corral_election_ops {
+    size_t size;                /* sizeof(struct corral_election_ops) */
+    int (*start)(void);
+    void (*stop)(void);
+    void (*set_state)(int state);
+    void (*set_vote_epoch)(int64_t epoch);
+};
+#define CORRAL_ELECTION_OPS_MIN CORRAL_SIZE_UPTO(struct corral_election_ops, set_state)
 
 /* Plugins: started after the transports, stopped before them. */
 struct corral_plugin_ops {

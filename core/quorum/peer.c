@@ -1,0 +1,281 @@
+/*
+ * peer.c — the role state machine of an ensemble member, after ZooKeeper's
+ * QuorumPeer.run loop: LOOKING → (election) → LEADING | FOLLOWING |
+ * OBSERVING → (the role ends) → LOOKING.
+ *
+ * The election module decides; this file starts the role it decided and
+ * owns what every role shares on the way out, so that no role does it
+ * differently:
+ *
+ *   1. stop serving: clients are refused and every client connection is
+ *      closed (ConnectionLoss: the session lives on in the ensemble, the
+ *      client moves to another member), the duties stop;
+ *   2. the role's stop(): its sockets, timers and whatever it held in
+ *      flight;
+ *   3. settle: wait until no append is in flight (a leader's own proposals
+ *      may still be on their way to disk), then apply what is durable here
+ *      but not applied (ZooKeeper's fastForwardDataBase on shutdown), so
+ *      that the tree, the log and the vote agree again, and free the local
+ *      clients;
+ *   4. the election module looks again.
+ *
+ * A role reports the end with peer_lost, which may be called from deep in
+ * its own callbacks (a packet handler, a link closing); the work runs from a
+ * zero-delay timer at the next loop iteration, on a clean stack.
+ */
+#include <inttypes.h>
+#include <stdio.h>
+#include <string.h>
+#include "server.h"
+#include "log.h"
+#include "commit.h"
+#include "db.h"
+#include "duties.h"
+#include "quorum/election.h"
+#include "quorum/peer.h"
+
+/* How long settling waits for the storage's appends before it gives up (it never returns). */
+#define SETTLE_POLL_S 0.005
+#define SETTLE_LIMIT_MS 60000
+
+static struct {
+    const struct peer_role *roles[4];   /* by CORRAL_PEER_* state */
+    int state;
+    const struct peer_role *role;       /* running, or NULL */
+    int64_t leader_sid;
+    int64_t epoch;
+    ev_timer lost_timer;
+    int lost_pending;
+    char lost_why[160];
+    ev_timer settle_timer;
+    int settling;
+    int64_t settle_since;
+    int tell_election;          /* after settling: the module is to look again (else it is looking) */
+    int have_next;              /* a decision that came while the last role was ending */
+    int next_state;
+    int64_t next_leader, next_epoch;
+    int shut;
+} peer;
+
+static void end_role(const char *why, int tell_election);
+static void start_role(int state, int64_t leader_sid, int64_t epoch);
+
+static const char *state_name(int state)
+{
+    switch (state) {
+    case CORRAL_PEER_LOOKING: return "looking";
+    case CORRAL_PEER_FOLLOWING: return "following";
+    case CORRAL_PEER_LEADING: return "leading";
+    case CORRAL_PEER_OBSERVING: return "observing";
+    default: return "?";
+    }
+}
+
+void peer_set_roles(const struct peer_role *leader, const struct peer_role *follower,
+                    const struct peer_role *observer)
+{
+    peer.roles[CORRAL_PEER_LEADING] = leader;
+    peer.roles[CORRAL_PEER_FOLLOWING] = follower;
+    peer.roles[CORRAL_PEER_OBSERVING] = observer;
+}
+
+int peer_state(void) { return peer.state; }
+const char *peer_mode(void) { return peer.role ? peer.role->name : NULL; }
+int64_t peer_leader_sid(void) { return peer.role ? peer.leader_sid : 0; }
+int64_t peer_election_epoch(void) { return peer.epoch; }
+
+int peer_stats(struct peer_stats *st)
+{
+    memset(st, 0, sizeof *st);
+    if (!peer.role)
+        return -1;
+    if (peer.role->stats)
+        peer.role->stats(st);
+    return 0;
+}
+
+void peer_decided(int state, int64_t leader_sid, int64_t epoch, int64_t zxid)
+{
+    if (state == CORRAL_PEER_LOOKING) {
+        log_info("election: looking for a leader");
+        peer.have_next = 0;
+        /* the module found the leader gone before the role did: the role ends */
+        if (peer.role && !peer.shut && !peer.lost_pending)
+            end_role("the election module is looking for a leader again", 0);
+        return;
+    }
+    log_info("election: leader is %" PRId64 " (epoch %" PRId64 ", zxid 0x%" PRIx64 "); this "
+             "server is %s", leader_sid, epoch, (uint64_t)zxid, state_name(state));
+    if (peer.shut)
+        return;
+    if (peer.role || peer.settling || peer.lost_pending) {
+        /* the last role is still ending: this decision waits for it */
+        peer.have_next = 1;
+        peer.next_state = state;
+        peer.next_leader = leader_sid;
+        peer.next_epoch = epoch;
+        if (peer.role && !peer.lost_pending)
+            end_role("a new election was decided", 0);
+        return;
+    }
+    start_role(state, leader_sid, epoch);
+}
+
+static void start_role(int state, int64_t leader_sid, int64_t epoch)
+{
+    const struct peer_role *r = state >= 0 && state < 4 ? peer.roles[state] : NULL;
+    if (!r) {
+        log_error("peer: no role for state %s", state_name(state));
+        election_look_again();
+        return;
+    }
+    peer.state = state;
+    peer.role = r;
+    peer.leader_sid = leader_sid;
+    peer.epoch = epoch;
+    if (r->start(leader_sid, epoch) < 0)
+        peer_lost("the role did not start");
+}
+
+void peer_serving_begin(void)
+{
+    if (!peer.role || server.serving)
+        return;
+    server.serving = 1;
+    if (peer.state == CORRAL_PEER_LEADING && duties_start() < 0)
+        log_error("peer: the leader's duties did not start (see above); serving without them");
+    log_info("peer: serving clients as %s (leader %" PRId64 ")", peer.role->name, peer.leader_sid);
+}
+
+/* Refuse clients and close every client connection; the sessions stay in the table. */
+static void stop_serving(void)
+{
+    int was = server.serving;
+    server.serving = 0;
+    if (duties_active())
+        duties_stop();
+    int closed = 0;
+    for (struct session *s = server.clients; s; s = s->hh.next) {
+        if (!s->ops)
+            continue;
+        const struct corral_conn_ops *ops = s->ops;
+        void *conn = s->conn;
+        pipeline_detach(s);
+        ops->close(conn, CORRAL_ECONNECTIONLOSS);
+        closed++;
+    }
+    if (was || closed)
+        log_info("peer: not serving; closed %d client connection(s)", closed);
+}
+
+/* read_txns callback: a txn durable here and not applied yet. */
+static int fast_forward_one(void *arg, const uint8_t *raw, size_t len, const struct corral_txn *t)
+{
+    (void)raw, (void)len;
+    int64_t *n = arg;
+    if (t->zxid <= server.last_zxid)
+        return 0;
+    commit_apply(t, COMMIT_REPLAY);
+    (*n)++;
+    return 0;
+}
+
+static void settle_done(void)
+{
+    peer.settling = 0;
+    ev_timer_stop(server.loop, &peer.settle_timer);
+    int64_t applied = 0;
+    int (*read_txns)(int64_t, int (*)(void *, const uint8_t *, size_t, const struct corral_txn *),
+                     void *) = server.storage ? CORRAL_FN(server.storage, read_txns) : NULL;
+    if (read_txns && read_txns(server.last_zxid, fast_forward_one, &applied) < 0)
+        log_error("peer: the txns logged after 0x%llx could not be read back; the next sync "
+                  "replaces what differs", (unsigned long long)server.last_zxid);
+    if (applied)
+        log_info("peer: applied %lld logged txn(s) the role had not applied (to 0x%llx)",
+                 (long long)applied, (unsigned long long)server.last_zxid);
+    db_drop_clients();
+    if (peer.shut)
+        return;
+    if (peer.have_next) {
+        peer.have_next = 0;
+        start_role(peer.next_state, peer.next_leader, peer.next_epoch);
+    } else if (peer.tell_election) {
+        election_look_again();
+    }
+}
+
+static void on_settle(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    if (server.txns_in_flight > 0) {
+        if (now_ms() - peer.settle_since > SETTLE_LIMIT_MS) {
+            /* the storage never answered: nothing here can be trusted to vote with */
+            log_error("peer: %d append(s) still in flight after %d s; stopping",
+                      server.txns_in_flight, SETTLE_LIMIT_MS / 1000);
+            exit(2);
+        }
+        return;
+    }
+    settle_done();
+}
+
+/*
+ * Steps 1-3 (the file comment); at the end of 3 the election module is
+ * told to look again, unless it is looking already (tell_election 0).
+ */
+static void end_role(const char *why, int tell_election)
+{
+    peer.tell_election = tell_election;
+    if (peer.role)
+        log_info("peer: %s role ends: %s", peer.role->name, why);
+    stop_serving();
+    const struct peer_role *r = peer.role;
+    peer.role = NULL;
+    peer.state = CORRAL_PEER_LOOKING;
+    if (r)
+        r->stop();
+    peer.settling = 1;
+    peer.settle_since = now_ms();
+    if (server.txns_in_flight == 0 || peer.shut) {
+        settle_done();
+        return;
+    }
+    ev_timer_init(&peer.settle_timer, on_settle, SETTLE_POLL_S, SETTLE_POLL_S);
+    ev_timer_start(server.loop, &peer.settle_timer);
+}
+
+static void on_lost(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    peer.lost_pending = 0;
+    end_role(peer.lost_why, 1);
+}
+
+void peer_lost(const char *why)
+{
+    if (peer.lost_pending || peer.shut)
+        return;
+    peer.lost_pending = 1;
+    snprintf(peer.lost_why, sizeof peer.lost_why, "%s", why ? why : "?");
+    ev_timer_init(&peer.lost_timer, on_lost, 0., 0.);
+    ev_timer_start(server.loop, &peer.lost_timer);
+}
+
+void peer_shutdown(void)
+{
+    if (peer.shut)
+        return;
+    peer.shut = 1;
+    if (peer.lost_pending) {
+        ev_timer_stop(server.loop, &peer.lost_timer);
+        peer.lost_pending = 0;
+    }
+    ev_timer_stop(server.loop, &peer.settle_timer);
+    if (peer.role) {
+        const struct peer_role *r = peer.role;
+        peer.role = NULL;
+        peer.state = CORRAL_PEER_LOOKING;
+        server.serving = 0;
+        r->stop();
+    }
+}
