@@ -552,7 +552,13 @@ def run(server):
     srv.check_clean_exit()
 
 
-for target in ([TARGET] if os.environ.get("CORRAL_TEST_TARGET") else ["corrald", "zookeeper"]):
-    LABEL = "%s: " % target
-    run(Corrald() if target == "corrald" else ZooKeeper())
+if os.environ.get("CORRAL_RECIPES_ENSEMBLE"):
+    # t0882: the same recipes on a 3-member Corral ensemble, clients spread over the members
+    from ensemblecheck import ServingEnsemble
+    LABEL = "corrald ensemble: "
+    run(ServingEnsemble([("corrald", 1), ("corrald", 2), ("corrald", 3)]))
+else:
+    for target in ([TARGET] if os.environ.get("CORRAL_TEST_TARGET") else ["corrald", "zookeeper"]):
+        LABEL = "%s: " % target
+        run(Corrald() if target == "corrald" else ZooKeeper())
 done()

@@ -44,9 +44,16 @@ class Run:
     """One seeded sequence of `ops` steps against one server; run() returns the transcript."""
 
     def __init__(self, hosts, seed, base, ops=250):
+        """hosts: one connection string for both clients, or a list of two (an
+        ensemble with the clients on different members).  Then a client that
+        acts after the other one did first syncs, so that it sees what the
+        other was answered (ZooKeeper's guarantee across clients is only
+        that): the sequence stays deterministic on any ensemble."""
         self.rng = random.Random(seed)
         self.base = base
-        self.hosts = hosts
+        self.hosts = list(hosts) if isinstance(hosts, (list, tuple)) else [hosts, hosts]
+        self.spread = self.hosts[0] != self.hosts[1]
+        self.last_who = None
         self.ops = ops
         self.log = []
         self.events = {}
@@ -68,6 +75,9 @@ class Run:
         r = self.rng
         who = r.randrange(len(clients))
         zk = clients[who]
+        if self.spread and self.last_who is not None and who != self.last_who:
+            zk.sync(self.base)
+        self.last_who = who
         op = r.choice(["create", "create", "create", "delete", "set", "get", "exists",
                        "children", "multi", "multi", "watch_get", "watch_exists",
                        "watch_children", "setacl", "getacl"])
@@ -124,7 +134,7 @@ class Run:
     def run(self, keep_open=False):
         """The whole sequence.  keep_open=True leaves both clients connected
         (their sessions and ephemerals live on) and returns them third."""
-        clients = [kazoo(self.hosts, auth_data=AUTH[0]), kazoo(self.hosts, auth_data=AUTH[1])]
+        clients = [kazoo(self.hosts[0], auth_data=AUTH[0]), kazoo(self.hosts[1], auth_data=AUTH[1])]
         clients[0].ensure_path(self.base)
         for i in range(self.ops):
             self.log.append(self.step(clients))
@@ -132,7 +142,8 @@ class Run:
                 # a session ends: its ephemerals go, watchers see it
                 clients[1].stop()
                 clients[1].close()
-                clients[1] = kazoo(self.hosts, auth_data=AUTH[1])
+                clients[1] = kazoo(self.hosts[1], auth_data=AUTH[1])
+                self.last_who = -1     # whoever acts next syncs: the close is news to both
                 self.log.append(("session-restart", 1, None, None))
         for zk in clients:
             settle(zk, self.base)
