@@ -76,6 +76,8 @@ static const struct corral_config_key core_keys[] = {
     {"outstandingHandshake.limit", NULL}, {"quorumCnxnTimeoutMs", NULL},
     {"requestStale*", NULL}, {"requestThrottle*", NULL}, {"watchManagerName", NULL},
     {"watcherClean*", NULL}, {"oraclePath", NULL}, {"jvm.pause.*", NULL},
+    {"readonlymode.enabled", "serve read-only clients while cut off from the quorum "
+                             "(ZooKeeper's -Dreadonlymode.enabled)"},
     /* Corral's own */
     {"module.path", "colon-separated folders searched for modules"},
     {"module.transport", "transport modules to load (comma-separated)"},

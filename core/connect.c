@@ -47,6 +47,70 @@ static void attach(struct session *s, const struct corral_connect_params *p,
     }
 }
 
+/*
+ * Read-only mode (readonly.c): only clients that said they accept a
+ * read-only server (ConnectRequest's readOnly), as ZooKeeper's
+ * ReadOnlyZooKeeperServer; their sessions are local, known to this server
+ * only, and told so (ConnectResponse readOnly).  A global session (in the
+ * replicated table) is not resumed here: it belongs to the ensemble, which
+ * this member cannot reach.
+ */
+static struct session *connect_read_only(const struct corral_connect_params *p,
+                                         const struct corral_conn_ops *ops, void *conn,
+                                         int32_t timeout)
+{
+    struct corral_connect_result res;
+    memset(&res, 0, sizeof res);
+    const char *who = p->remote_addr ? p->remote_addr : "?";
+    if (!p->read_only) {
+        log_info("refusing a session request from %s: not a read-only client, and this member "
+                 "serves read-only clients only (no quorum)", who);
+        return NULL;
+    }
+    struct session *s = NULL;
+    if (p->session_id != 0) {
+        s = session_find(p->session_id);
+        if (session_table_find(p->session_id)) {
+            log_info("refusing to resume global session 0x%llx from %s in read-only mode",
+                     (unsigned long long)p->session_id, who);
+            return NULL;
+        }
+        uint8_t passwd[CORRAL_PASSWD_LEN];
+        session_make_passwd(p->session_id, passwd);
+        if (!s || !s->local || s->closing || p->passwd_len != CORRAL_PASSWD_LEN ||
+            memcmp(p->passwd, passwd, CORRAL_PASSWD_LEN) != 0) {
+            res.err = CORRAL_ESESSIONEXPIRED;
+            ops->connected(conn, &res);
+            return NULL;
+        }
+        if (s->ops) {
+            const struct corral_conn_ops *old_ops = s->ops;
+            void *old_conn = s->conn;
+            fifo_detach_conn(s);
+            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
+        }
+    } else {
+        s = session_new(server.next_session_id++, timeout);
+        if (!s) {
+            res.err = CORRAL_ESYSTEMERROR;
+            ops->connected(conn, &res);
+            return NULL;
+        }
+        s->local = 1;
+        log_info("session 0x%llx opened read-only (local) for %s", (unsigned long long)s->id, who);
+    }
+    attach(s, p, ops, conn);
+    s->timeout_ms = timeout;
+    res.err = CORRAL_OK;
+    res.timeout_ms = timeout;
+    res.session_id = s->id;
+    res.read_only = 1;
+    memcpy(res.passwd, s->passwd, sizeof res.passwd);
+    ops->connected(conn, &res);
+    pipeline_resume(s);
+    return s;
+}
+
 struct session *pipeline_connect(const struct corral_connect_params *p,
                                  const struct corral_conn_ops *ops, void *conn)
 {
@@ -71,6 +135,8 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
                  (unsigned long long)p->last_zxid_seen, (unsigned long long)server.last_zxid);
         return NULL;
     }
+    if (server.serving == SERVING_READ_ONLY)
+        return connect_read_only(p, ops, conn, timeout);
 
     if (p->session_id != 0) {
         struct session *s = session_find(p->session_id);

@@ -255,13 +255,13 @@ int main(int argc, char **argv)
     int member = election_is_ensemble();
     peer_set_roles(&peer_role_leader, &peer_role_follower, &peer_role_observer);
     if (!member) {
-        server.serving = 1;
+        server.serving = SERVING_YES;
         if (duties_start() < 0) {
             shutdown_server();
             return 1;
         }
     }
-    if (modules_start() < 0 || (member && election_start() < 0)) {
+    if ((member && peer_setup() < 0) || modules_start() < 0 || (member && election_start() < 0)) {
         shutdown_server();
         return 1;
     }

@@ -39,6 +39,15 @@ int fifo_answered_to_conn(const struct session *s, const struct pending *p);
 /* The connection went away: replies to it stop, its watches go. */
 void fifo_detach_conn(struct session *s);
 
+/* ---- readonly.c ---- */
+
+/*
+ * Read-only mode: answer s's FIFO head NotReadOnly when it would change
+ * state (or sync); a local session's closeSession ends the session.  0:
+ * the head is not for it; 1: answered and dequeued; -1: s is gone.
+ */
+int readonly_answer(struct session *s);
+
 /* ---- reads.c ---- */
 
 /* Answer the read p at the head of s's FIFO (the caller dequeues it). */

@@ -66,6 +66,7 @@ struct session {
     int closing;                        /* close submitted or expired: no new work */
     int32_t close_reason;
     int held;                           /* a read waits for the connection's backlog (pipeline.c) */
+    int local;                          /* read-only mode's: no txn made it, none ends it (readonly.c) */
 
     struct session_watch *watches;
 
@@ -155,7 +156,8 @@ struct server {
     /*
      * Clients are served (connections get sessions): a standalone server
      * from the start, an ensemble member while its role is synced with a
-     * quorum (quorum/peer.c).
+     * quorum (quorum/peer.c); SERVING_READ_ONLY: a member cut off from
+     * its quorum, serving read-only clients (readonly.c).
      */
     int serving;
 
@@ -171,6 +173,9 @@ struct server {
     int64_t outstanding;
     int64_t min_latency_ms, max_latency_ms, total_latency_ms;
 };
+
+/* server.serving */
+enum { SERVING_NO = 0, SERVING_YES = 1, SERVING_READ_ONLY = 2 };
 
 extern struct server server;
 extern struct corral_core core_api;

@@ -85,6 +85,12 @@ static void held_clock(struct session *s)
 void session_pump(struct session *s)
 {
     s->held = 0;
+    if (server.serving == SERVING_READ_ONLY) {
+        int rc;
+        while ((rc = readonly_answer(s)) != 0)
+            if (rc < 0)
+                return;             /* a local session closed */
+    }
     while (s->head && !s->head->in_flight && !goes_through_prep(s->head->req)) {
         if (fifo_answered_to_conn(s, s->head) && CORRAL_FN(s->ops, backlogged) &&
             s->ops->backlogged(s->conn)) {

@@ -55,6 +55,8 @@ static struct {
     int next_state;
     int64_t next_leader, next_epoch;
     int shut;
+    int read_only_enabled;      /* readonlymode.enabled */
+    ev_timer ro_timer;          /* looking this long: serve read-only clients */
 } peer;
 
 static void end_role(const char *why, int tell_election);
@@ -79,8 +81,58 @@ void peer_set_roles(const struct peer_role *leader, const struct peer_role *foll
     peer.roles[CORRAL_PEER_OBSERVING] = observer;
 }
 
+int peer_setup(void)
+{
+    if (config_get_bool(&server.cfg, "readonlymode.enabled", 0, &peer.read_only_enabled) < 0)
+        return -1;
+    ev_init(&peer.ro_timer, NULL);
+    return 0;
+}
+
 int peer_state(void) { return peer.state; }
-const char *peer_mode(void) { return peer.role ? peer.role->name : NULL; }
+
+const char *peer_mode(void)
+{
+    if (peer.role)
+        return peer.role->name;
+    return server.serving == SERVING_READ_ONLY ? "read-only" : NULL;
+}
+
+/*
+ * Read-only mode (readonly.c), as ZooKeeper's QuorumPeer runs it: a member
+ * that has been looking for max(2 s, tickTime) starts serving read-only
+ * clients, and stops the moment a role starts (those clients' sessions are
+ * local and end with it: every connection is closed).
+ */
+static void on_ro_timer(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    if (peer.role || peer.settling || peer.lost_pending || peer.shut || server.serving)
+        return;
+    server.serving = SERVING_READ_ONLY;
+    log_info("peer: no quorum for %d ms: serving read-only clients (readonlymode.enabled)",
+             server.tick_time > 2000 ? server.tick_time : 2000);
+}
+
+static void looking_begins(void)
+{
+    if (!peer.read_only_enabled || peer.shut || ev_is_active(&peer.ro_timer))
+        return;
+    double after = (server.tick_time > 2000 ? server.tick_time : 2000) / 1000.0;
+    ev_timer_init(&peer.ro_timer, on_ro_timer, after, 0.);
+    ev_timer_start(server.loop, &peer.ro_timer);
+}
+
+static void read_only_ends(void)
+{
+    if (ev_is_active(&peer.ro_timer))
+        ev_timer_stop(server.loop, &peer.ro_timer);
+    if (server.serving != SERVING_READ_ONLY)
+        return;
+    server.serving = SERVING_NO;
+    int closed = db_drop_clients();
+    log_info("peer: read-only mode ends; closed %d read-only client connection(s)", closed);
+}
 int64_t peer_leader_sid(void) { return peer.role ? peer.leader_sid : 0; }
 int64_t peer_election_epoch(void) { return peer.epoch; }
 
@@ -102,6 +154,8 @@ void peer_decided(int state, int64_t leader_sid, int64_t epoch, int64_t zxid)
         /* the module found the leader gone before the role did: the role ends */
         if (peer.role && !peer.shut && !peer.lost_pending)
             end_role("the election module is looking for a leader again", 0);
+        else if (!peer.role && !peer.settling && !peer.lost_pending)
+            looking_begins();
         return;
     }
     log_info("election: leader is %" PRId64 " (epoch %" PRId64 ", zxid 0x%" PRIx64 "); this "
@@ -123,6 +177,7 @@ void peer_decided(int state, int64_t leader_sid, int64_t epoch, int64_t zxid)
 
 static void start_role(int state, int64_t leader_sid, int64_t epoch)
 {
+    read_only_ends();
     const struct peer_role *r = state >= 0 && state < 4 ? peer.roles[state] : NULL;
     if (!r) {
         log_error("peer: no role for state %s", state_name(state));
@@ -141,7 +196,7 @@ void peer_serving_begin(void)
 {
     if (!peer.role || server.serving)
         return;
-    server.serving = 1;
+    server.serving = SERVING_YES;
     if (peer.state == CORRAL_PEER_LEADING && duties_start() < 0)
         log_error("peer: the leader's duties did not start (see above); serving without them");
     log_info("peer: serving clients as %s (leader %" PRId64 ")", peer.role->name, peer.leader_sid);
@@ -151,7 +206,7 @@ void peer_serving_begin(void)
 static void stop_serving(void)
 {
     int was = server.serving;
-    server.serving = 0;
+    server.serving = SERVING_NO;
     if (duties_active())
         duties_stop();
     int closed = 0;
@@ -199,8 +254,10 @@ static void settle_done(void)
     if (peer.have_next) {
         peer.have_next = 0;
         start_role(peer.next_state, peer.next_leader, peer.next_epoch);
-    } else if (peer.tell_election) {
-        election_look_again();
+    } else {
+        if (peer.tell_election)
+            election_look_again();
+        looking_begins();
     }
 }
 
@@ -271,11 +328,13 @@ void peer_shutdown(void)
         peer.lost_pending = 0;
     }
     ev_timer_stop(server.loop, &peer.settle_timer);
+    if (ev_is_active(&peer.ro_timer))
+        ev_timer_stop(server.loop, &peer.ro_timer);
     if (peer.role) {
         const struct peer_role *r = peer.role;
         peer.role = NULL;
         peer.state = CORRAL_PEER_LOOKING;
-        server.serving = 0;
+        server.serving = SERVING_NO;
         r->stop();
     }
 }

@@ -54,6 +54,9 @@ extern const struct peer_role peer_role_observer;   /* quorum/learner.c */
 void peer_set_roles(const struct peer_role *leader, const struct peer_role *follower,
                     const struct peer_role *observer);
 
+/* Read the peer's settings (readonlymode.enabled).  0, or -1 after logging why. */
+int peer_setup(void);
+
 /* The election module decided (corral_core.election_decided): log it, start the role. */
 void peer_decided(int state, int64_t leader_sid, int64_t epoch, int64_t zxid);
 
@@ -80,7 +83,7 @@ void peer_shutdown(void);
 
 /* What runs: CORRAL_PEER_LOOKING / LEADING / FOLLOWING / OBSERVING. */
 int peer_state(void);
-/* The role's name ("leader", …), or NULL while looking. */
+/* The role's name ("leader", …), "read-only" while serving read-only clients, or NULL. */
 const char *peer_mode(void);
 /* The leader this server follows or is (0 while looking). */
 int64_t peer_leader_sid(void);

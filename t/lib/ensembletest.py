@@ -42,6 +42,7 @@ class Member:
         self.election_port = ct.free_port()
         self.log = os.path.join(self.dir, "%s.log" % kind)
         self.proc = None
+        self.jvm_flags = []         # ZooKeeper: extra -D system properties
 
     def server_line(self):
         return "server.%d=127.0.0.1:%d:%d%s" % (self.sid, self.quorum_port, self.election_port,
@@ -76,7 +77,7 @@ class Member:
             cp = [self.dir, os.path.join(ct.ZK_JARS, "zookeeper.jar")]
             if os.path.exists(os.path.join(ct.ZK_JARS, "slf4j-simple.jar")):
                 cp.append(os.path.join(ct.ZK_JARS, "slf4j-simple.jar"))
-            cmd = ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false",
+            cmd = ["java", "-Xmx256m", "-Dzookeeper.admin.enableServer=false"] + self.jvm_flags + [
                    "-Dorg.slf4j.simpleLogger.defaultLogLevel=info",
                    "-Dorg.slf4j.simpleLogger.showDateTime=true",
                    "-cp", ":".join(cp), "org.apache.zookeeper.server.quorum.QuorumPeerMain", self.cfg]
