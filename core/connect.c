@@ -47,6 +47,17 @@ static void attach(struct session *s, const struct corral_connect_params *p,
     }
 }
 
+/* The session moves to another connection: its current one is closed (SessionMoved). */
+static void move_off_connection(struct session *s)
+{
+    if (!s->ops)
+        return;
+    const struct corral_conn_ops *old_ops = s->ops;
+    void *old_conn = s->conn;
+    fifo_detach_conn(s);
+    old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
+}
+
 /*
  * Read-only mode (readonly.c): only clients that said they accept a
  * read-only server (ConnectRequest's readOnly), as ZooKeeper's
@@ -83,12 +94,7 @@ static struct session *connect_read_only(const struct corral_connect_params *p,
             ops->connected(conn, &res);
             return NULL;
         }
-        if (s->ops) {
-            const struct corral_conn_ops *old_ops = s->ops;
-            void *old_conn = s->conn;
-            fifo_detach_conn(s);
-            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
-        }
+        move_off_connection(s);
     } else {
         s = session_new(server.next_session_id++, timeout);
         if (!s) {
@@ -145,12 +151,8 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
          * at the password (ZooKeeperServer.processConnectRequest), so even a
          * refused attempt moves the client off it; done the same here.
          */
-        if (s && s->ops && !s->closing) {
-            const struct corral_conn_ops *old_ops = s->ops;
-            void *old_conn = s->conn;
-            fifo_detach_conn(s);
-            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
-        }
+        if (s && !s->closing)
+            move_off_connection(s);
         int alive = session_table_find(p->session_id) && !(s && s->closing);
         uint8_t passwd[CORRAL_PASSWD_LEN];
         session_make_passwd(p->session_id, passwd);
@@ -169,12 +171,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
             ops->connected(conn, &res);
             return NULL;
         }
-        if (s->ops) {
-            const struct corral_conn_ops *old_ops = s->ops;
-            void *old_conn = s->conn;
-            fifo_detach_conn(s);
-            old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
-        }
+        move_off_connection(s);
         attach(s, p, ops, conn);
         s->timeout_ms = timeout;
         tracker_add(s->id, timeout);

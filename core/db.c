@@ -60,10 +60,9 @@ int db_recover(void)
 
 /* ---- clear ---- */
 
-int db_drop_clients(void)
+int db_close_connections(void)
 {
     int closed = 0;
-    /* connections first, while every client is still whole */
     for (struct session *s = server.clients; s; s = s->hh.next) {
         if (!s->ops)
             continue;
@@ -73,6 +72,13 @@ int db_drop_clients(void)
         ops->close(conn, CORRAL_ECONNECTIONLOSS);
         closed++;
     }
+    return closed;
+}
+
+int db_drop_clients(void)
+{
+    /* connections first, while every client is still whole */
+    int closed = db_close_connections();
     while (server.clients) {
         struct session *s = server.clients;
         tracker_forget(s->id);

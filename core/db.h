@@ -54,6 +54,8 @@ void db_drop_sessions(void);
  * write in flight, as db_clear.
  */
 int db_drop_clients(void);
+/* Close every client connection (ConnectionLoss), keeping the local clients; how many. */
+int db_close_connections(void);
 
 /*
  * The snapshot body as a leader streams it in a SNAP sync (sessions, ACL

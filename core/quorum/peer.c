@@ -209,16 +209,7 @@ static void stop_serving(void)
     server.serving = SERVING_NO;
     if (duties_active())
         duties_stop();
-    int closed = 0;
-    for (struct session *s = server.clients; s; s = s->hh.next) {
-        if (!s->ops)
-            continue;
-        const struct corral_conn_ops *ops = s->ops;
-        void *conn = s->conn;
-        pipeline_detach(s);
-        ops->close(conn, CORRAL_ECONNECTIONLOSS);
-        closed++;
-    }
+    int closed = db_close_connections();
     if (was || closed)
         log_info("peer: not serving; closed %d client connection(s)", closed);
 }
