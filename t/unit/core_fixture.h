@@ -37,6 +37,7 @@ static void fixture_server_init(const struct corral_storage_ops *storage,
     server.min_session_timeout = 4000;
     server.max_session_timeout = 40000;
     server.max_txns_in_flight = 1000;
+    server.serving = SERVING_YES;          /* a standalone server (main.c), serving from the start */
     server.min_latency_ms = -1;
     server.next_session_id = 0x1000;
     server.storage = storage;
