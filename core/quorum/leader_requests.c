@@ -37,6 +37,13 @@
  * writes would be SessionMoved in ZooKeeper; here the client has gone
  * anyway).
  *
+ * Where this differs from ZooKeeper, no client can tell: a write that
+ * arrives behind its session's closeSession is dropped, not proposed as a
+ * SessionExpired error txn (nobody waits for it: the learner ends its
+ * client when the close commits); and writes already queued when a session
+ * expires here are still prepped before its closeSession (ZooKeeper marks
+ * the session closing at once and fails them).
+ *
  * What is held here: the SYNCs waiting for a commit, by learner sid and
  * zxid.  No pointer to a proxy is kept (they are found by session id), so
  * the local clients may be freed at any time by the pipeline or by peer.c.
