@@ -120,8 +120,16 @@ static void end_local_client(struct session *s, int live)
         ops->close(conn, reason);
 }
 
+/*
+ * The session now in the table is owned by the server its client is on:
+ * the learner that forwarded the createSession, else this one (ZooKeeper's
+ * setOwner in the createSession's prep; only a leader looks at it).
+ */
 static void answer_create_session(struct session *s, struct pending *p, const struct corral_txn *t)
 {
+    struct session_entry *e = session_table_find(s->id);
+    if (e)
+        e->owner = p->fwd ? p->fwd->from : server.my_id;
     if (hooks_any_session)
         hooks_session(s->id, 1);
     if (s->ops) {

@@ -175,6 +175,9 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         attach(s, p, ops, conn);
         s->timeout_ms = timeout;
         tracker_add(s->id, timeout);
+        /* its client is here now: on a leader, the learner that had it gets SessionMoved
+         * (ZooKeeper's revalidateSession sets the owner to the leader's own) */
+        session_table_find(s->id)->owner = server.my_id;
         res.err = CORRAL_OK;
         res.timeout_ms = s->timeout_ms;
         res.session_id = s->id;

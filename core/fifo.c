@@ -85,6 +85,7 @@ void fifo_dequeue_head(struct session *s)
     if (!s->head)
         s->tail = NULL;
     request_free(p->req);
+    forwarded_free(p->fwd);
     free(p);
     server.outstanding--;
 }

@@ -18,6 +18,13 @@
  * closeSession (client) or expiry (server) queues a closeSession write whose
  * apply removes the ephemerals; once it is committed the connection is told
  * to close and the session goes (commit.c).
+ *
+ * On a leader, the writes its learners forward (REQUEST) come in here too
+ * (pipeline_submit_forwarded), on a local client without a connection for
+ * the remote session (a proxy, quorum/leader_requests.c): the same FIFO,
+ * window, prep and commit path as a client of the leader's own, so that
+ * ZooKeeper's leader-side checks (ACLs with the REQUEST's identities,
+ * versions, the session's owner) are made once, in one place.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -97,4 +104,64 @@ void pipeline_submit_internal(struct session *s, struct corral_request *req)
     fifo_enqueue(s, req, 1, 0);
     session_pump(s);
     write_stage_drain();
+}
+
+/*
+ * As pipeline_submit, for a learner's write: no touch (ZooKeeper's leader
+ * hears of the session's life from the learner's PING), answered to no one
+ * (internal: even when the leader has a connection of its own for the same
+ * session, the reply is the learner's to give).  A session closing takes
+ * nothing more, as for a local client: a write behind its closeSession
+ * would otherwise be prepped while the close is in flight and outlive it
+ * (ZooKeeper refuses it as SessionExpired; nobody waits for that answer:
+ * the learner ends its client when the close commits).
+ */
+void pipeline_submit_forwarded(struct session *s, struct corral_request *req, struct forwarded *fwd)
+{
+    if (s->closing) {
+        request_free(req);
+        forwarded_free(fwd);
+        return;
+    }
+    if (req->op == CORRAL_OP_CLOSE_SESSION) {
+        s->closing = 1;
+        s->close_reason = CORRAL_OK;
+        tracker_pause(s->id);
+    }
+    fifo_enqueue(s, req, 1, 0);
+    s->tail->fwd = fwd;
+    session_pump(s);
+    write_stage_drain();
+}
+
+/*
+ * The leader's role ends: the learners' writes that took no zxid yet are
+ * dropped, since no replicator may prep them after the role (their clients
+ * reconnect to a member of the next one and resend).  Writes in flight are
+ * the commit path's: durable ones are applied as the role settles.  A proxy
+ * left with nothing queued goes.
+ */
+void pipeline_drop_forwarded(void)
+{
+    for (struct session *s = server.clients, *next; s; s = next) {
+        next = s->hh.next;
+        struct pending **pp = &s->head, *last = NULL;
+        while (*pp) {
+            struct pending *p = *pp;
+            if (!p->fwd || p->in_flight) {
+                last = p;
+                pp = &p->next;
+                continue;
+            }
+            *pp = p->next;
+            request_free(p->req);
+            forwarded_free(p->fwd);
+            free(p);
+            server.outstanding--;
+        }
+        s->tail = last;
+        write_queue_remove(s);
+        write_stage_offer(s);       /* back on the queue only with a write of its own to prep */
+        session_release_if_idle(s);
+    }
 }

@@ -60,6 +60,54 @@ static struct view outstanding;
 
 #define MAX_TTL ZNODE_TTL_MASK    /* the TTL lives below the marker bits */
 
+/*
+ * The write being prepped, when a learner forwarded it (prep_forwarded):
+ * its session is checked as ZooKeeper's leader checks it, once, by the
+ * first operation that asks (session_check).
+ */
+static struct {
+    struct session *s;
+    const struct forwarded *f;  /* NULL: this server's own client's write, never checked */
+    int checked;
+    int32_t err;
+} fwd_check;
+
+/*
+ * ZooKeeper's SessionTracker.checkSession(id, owner) on the leader, which
+ * PrepRequestProcessor calls first in delete, setData, setACL and check, and
+ * in create after the mode and TTL checks (a multi: in each member, so the
+ * first fails and the rest are RuntimeInconsistency): a session the leader
+ * does not know is SessionExpired (UnknownSession becomes that when local
+ * sessions are off, the default), one another learner owns is SessionMoved,
+ * one no one owns yet (sessions carry no owner across an election) becomes
+ * this learner's.  A session is known from its createSession's prep on
+ * (ZooKeeper's trackSession), so one whose createSession is still in flight,
+ * the head of its FIFO, is known already, owned by its sender.  A closing
+ * session takes no more writes at all (pipeline_submit_forwarded).
+ */
+static int32_t session_check(void)
+{
+    if (!fwd_check.f)
+        return CORRAL_OK;
+    if (fwd_check.checked)
+        return fwd_check.err;
+    fwd_check.checked = 1;
+    struct session *s = fwd_check.s;
+    struct session_entry *e = session_table_find(s->id);
+    const struct pending *h = s->head;
+    int64_t owner;
+    if (e) {
+        if (!e->owner)
+            e->owner = fwd_check.f->from;
+        owner = e->owner;
+    } else if (h && h->in_flight && h->req->op == CORRAL_OP_CREATE_SESSION) {
+        owner = h->fwd ? h->fwd->from : server.my_id;
+    } else {
+        return fwd_check.err = CORRAL_ESESSIONEXPIRED;
+    }
+    return fwd_check.err = owner == fwd_check.f->from ? CORRAL_OK : CORRAL_ESESSIONMOVED;
+}
+
 static void view_get(struct view *v, const char *path, struct vnode *out)
 {
     for (; v; v = v->below) {
@@ -197,7 +245,7 @@ static int prep_create(struct session *s, struct view *v, const struct corral_re
                      flags == CORRAL_CREATE_EPHEMERAL_SEQUENTIAL ||
                      flags == CORRAL_CREATE_PERSISTENT_SEQUENTIAL_WITH_TTL;
     int rc = create_mode_valid(r->op, flags, r->ttl);
-    if (rc)
+    if (rc || (rc = session_check()))
         return rc;
     /*
      * ZooKeeper's order: only "has a '/'" here (validatePathForCreate), then
@@ -297,6 +345,9 @@ fail:
 static int prep_delete(struct session *s, struct view *v, const struct corral_request *r,
                        struct corral_txn *t)
 {
+    int32_t err = session_check();
+    if (err)
+        return err;
     /* ZooKeeper's getParentPathAndValidate: the rest is NoNode by lookup */
     if (!r->path || !strchr(r->path, '/') || r->path_had_nul || is_special_path(r->path))
         return CORRAL_EBADARGUMENTS;
@@ -339,6 +390,9 @@ out:
 static int check_node_version(struct session *s, struct view *v, const struct corral_request *r,
                               int32_t perm, struct vnode *nv, int32_t *next)
 {
+    int32_t err = session_check();
+    if (err)
+        return err;
     if (!path_is_valid(r->path, 0))
         return CORRAL_EBADARGUMENTS;
     view_get(v, r->path, nv);
@@ -376,6 +430,9 @@ static int prep_set_data(struct session *s, struct view *v, const struct corral_
 static int prep_set_acl(struct session *s, struct view *v, const struct corral_request *r,
                         struct corral_txn *t)
 {
+    int32_t err = session_check();
+    if (err)
+        return err;
     if (!path_is_valid(r->path, 0))
         return CORRAL_EBADARGUMENTS;
     struct corral_acl *acl;
@@ -706,6 +763,29 @@ int prep_write(struct session *s, const struct corral_request *r, struct corral_
     if (txn_encoded_size(t) > server.max_txn_bytes)
         rc = refuse_oversized(s, r, &layer, t);
     view_merge(&layer, &outstanding, t->zxid);
+    return rc;
+}
+
+/*
+ * A learner's write, on the leader: prepped as its own client's would be,
+ * with two differences ZooKeeper's leader makes.  The identities are the
+ * REQUEST's (the client's connection is on the learner): the session's own
+ * (a connection of the leader's for the same session has its own) are set
+ * aside for the prep.  And the session is checked (session_check).
+ */
+int prep_forwarded(struct session *s, const struct pending *p, struct corral_txn *t)
+{
+    struct identity *own = s->ids;
+    int n_own = s->n_ids;
+    s->ids = p->fwd->ids;
+    s->n_ids = p->fwd->n_ids;
+    fwd_check.s = s;
+    fwd_check.f = p->fwd;
+    fwd_check.checked = 0;
+    int rc = prep_write(s, p->req, t);
+    memset(&fwd_check, 0, sizeof fwd_check);
+    s->ids = own;
+    s->n_ids = n_own;
     return rc;
 }
 

@@ -31,6 +31,20 @@ struct session_watch {
     UT_hash_handle hh;
 };
 
+/*
+ * What a learner's REQUEST brings besides the request, on the leader
+ * (quorum/leader_requests.c): the learner it came from, which ZooKeeper's
+ * prep checks against the session's owner, and the identities of the
+ * client's connection there (the REQUEST's authinfo), which prep checks
+ * ACLs with instead of the session's (prep_forwarded).
+ */
+struct forwarded {
+    int64_t from;               /* the learner's server id */
+    struct identity *ids;
+    int n_ids;
+};
+void forwarded_free(struct forwarded *f);
+
 /* A request waiting for its turn in a session's FIFO. */
 struct pending {
     struct corral_request *req;
@@ -39,6 +53,7 @@ struct pending {
     int64_t received_ms;
     int internal;               /* created by the server (session create/expiry close) */
     int in_flight;              /* a write prepped and handed to storage */
+    struct forwarded *fwd;      /* a learner's write (the leader's); NULL: this server's client's */
 };
 
 /*
@@ -241,6 +256,8 @@ const struct corral_auth_ops *auth_find(const char *scheme);
 
 /* prep + apply (prep.c, apply.c) */
 int prep_write(struct session *s, const struct corral_request *req, struct corral_txn *txn);
+/* prep_write of a learner's write p (p->fwd): its identities, and its session checked first. */
+int prep_forwarded(struct session *s, const struct pending *p, struct corral_txn *txn);
 /* Txns up to zxid are applied: their changes leave prep's outstanding layer. */
 void prep_applied(int64_t zxid);
 void prep_start(int64_t epoch);
@@ -269,6 +286,15 @@ void pipeline_resume(struct session *s);
 void pipeline_expire(struct session *s);
 /* A write the server makes itself (container cleanup): no reply goes out. */
 void pipeline_submit_internal(struct session *s, struct corral_request *req);
+/*
+ * A write a learner forwarded for session s, on the leader (s has no
+ * connection for it: a proxy, quorum/leader_requests.c): queued and prepped
+ * as the session's own client's would be, answered to no one here (the
+ * learner answers its client when it applies the COMMIT).  Takes req and fwd.
+ */
+void pipeline_submit_forwarded(struct session *s, struct corral_request *req, struct forwarded *fwd);
+/* The leader's role ends: forwarded writes not yet prepped are dropped (those in flight stay). */
+void pipeline_drop_forwarded(void);
 
 /* the container and TTL node index that apply keeps (containers.c) */
 void containers_track(const char *path, int64_t owner);

@@ -50,12 +50,25 @@ struct session *session_new(int64_t id, int32_t timeout_ms)
     return s;
 }
 
+void forwarded_free(struct forwarded *f)
+{
+    if (!f)
+        return;
+    for (int i = 0; i < f->n_ids; i++) {
+        free(f->ids[i].scheme);
+        free(f->ids[i].id);
+    }
+    free(f->ids);
+    free(f);
+}
+
 /* Requests still queued go unanswered (requests are freed as libzk frees them). */
 void session_drop_requests(struct session *s)
 {
     for (struct pending *p = s->head, *next; p; p = next) {
         next = p->next;
         zk_request_free(p->req);
+        forwarded_free(p->fwd);
         free(p);
         server.outstanding--;
     }

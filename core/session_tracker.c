@@ -132,6 +132,15 @@ void tracker_touch(int64_t id)
         expiry_update(&queue, &t->expiry, now_ms(), t->timeout_ms);
 }
 
+int tracker_touch_timeout(int64_t id, int32_t timeout_ms)
+{
+    struct tracked *t = expire_fn ? find(id) : NULL;
+    if (!t)
+        return 0;
+    expiry_update(&queue, &t->expiry, now_ms(), timeout_ms);
+    return 1;
+}
+
 void tracker_pause(int64_t id)
 {
     struct tracked *t = expire_fn ? find(id) : NULL;

@@ -39,6 +39,14 @@ int tracker_running(void);
 void tracker_add(int64_t id, int32_t timeout_ms);
 /* The client was heard from: its clock starts again (also after a pause). */
 void tracker_touch(int64_t id);
+/*
+ * A learner heard from the session's client (a touch in its PING, a
+ * REVALIDATE): its clock starts again with the timeout the learner
+ * negotiated, as ZooKeeper's touchSession(id, timeout) (the timeout kept for
+ * later touches is not changed).  0 when id is not tracked: a session the
+ * leader does not know is not touched, and not tracked either.
+ */
+int tracker_touch_timeout(int64_t id, int32_t timeout_ms);
 /* The session is closing: its clock stops until touched again. */
 void tracker_pause(int64_t id);
 /* The session is gone: stop tracking it. */

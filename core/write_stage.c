@@ -11,7 +11,9 @@
  * applies it and answers it, and the session's FIFO moves on.  A learner
  * forwards its writes to the leader instead of prepping them (the role's
  * forward()), and moves a session on when the leader's COMMIT answered it
- * (write_stage_answered).
+ * (write_stage_answered).  A leader preps its learners' forwarded writes
+ * here as its own clients' (prep_forwarded: their identities and their
+ * session's owner checked as ZooKeeper's leader does).
  *
  * Writes run ahead of the disk: up to globalOutstandingLimit txns may be
  * prepped and replicating before the first is committed, so a storage
@@ -114,6 +116,19 @@ void write_stage_resume(struct session *s)
     write_stage_drain();
 }
 
+/*
+ * A session whose head was answered goes on; a local client with no
+ * connection left with nothing to do serves no one and goes (its session
+ * lives on in the table): a leader's proxy for a learner's session once
+ * its writes are done, a client that went away with writes in flight.
+ */
+static void move_on(struct session *s)
+{
+    session_pump(s);
+    if (!s->ops)
+        session_release_if_idle(s);
+}
+
 /* A txn on its way through the replicate step: the write stage owns it until it is committed. */
 struct write_ctx {
     struct corral_txn txn;
@@ -131,7 +146,7 @@ static void write_committed(void *arg, int err)
     server.txns_in_flight--;
     struct session *s = commit_apply(&w->txn, COMMIT_LIVE);
     if (s)
-        session_pump(s);
+        move_on(s);
     txn_clear(&w->txn);
     free(w);
     write_stage_drain();
@@ -145,7 +160,7 @@ static const struct replicator *replicator(void)
 void write_stage_answered(struct session *s)
 {
     if (s)
-        session_pump(s);
+        move_on(s);
     write_stage_drain();
 }
 
@@ -175,7 +190,10 @@ void write_stage_drain(void)
         struct write_ctx *w = calloc(1, sizeof *w);
         if (!w)
             abort();
-        prep_write(s, p->req, &w->txn);
+        if (p->fwd)
+            prep_forwarded(s, p, &w->txn);
+        else
+            prep_write(s, p->req, &w->txn);
         p->in_flight = 1;
         server.txns_in_flight++;
         if (next_preppable(s))      /* round robin: its next write goes to the back */

@@ -122,6 +122,9 @@ static void proposal_free(struct proposal *p)
     free(p);
 }
 
+/* Told of each commit (quorum_leader_set_commit_hook); NULL: no one. */
+static void (*commit_hook)(int64_t zxid);
+
 /*
  * Commit what has its quorum, in zxid order (the first proposal without
  * one stops the walk), then hand back to the write stage what is committed
@@ -148,6 +151,8 @@ static void leader_advance(void)
             inform.data_len = (int32_t)p->entry.len;
             for (int i = 0; i < leader.n_learners; i++)
                 send_to(leader.learners[i].sid, leader.learners[i].observer ? &inform : &commit);
+            if (commit_hook)
+                commit_hook(p->zxid);
         }
         struct proposal *ready = leader.head;
         if (!ready || !ready->committed || !ready->durable)
@@ -298,6 +303,21 @@ int quorum_leader_outstanding(void)
     for (struct proposal *p = role == ROLE_LEADER ? leader.head : NULL; p; p = p->next)
         n++;
     return n;
+}
+
+void quorum_leader_set_commit_hook(void (*fn)(int64_t zxid))
+{
+    commit_hook = fn;
+}
+
+int64_t quorum_leader_last_proposed(void)
+{
+    return leader.tail ? leader.tail->zxid : leader.last_committed;
+}
+
+int64_t quorum_leader_last_committed(void)
+{
+    return leader.last_committed;
 }
 
 /* ---- learner ---- */

@@ -59,6 +59,16 @@ void quorum_leader_remove_learner(int64_t sid);
 int quorum_leader_receive(int64_t sid, const struct zk_quorum_packet *qp);
 /* Proposals still waiting for their quorum. */
 int quorum_leader_outstanding(void);
+/*
+ * fn(zxid) is called as each proposal commits (a quorum's ACKs in, COMMIT
+ * and INFORM sent; before it is applied here): what waits for a commit on
+ * the leader's side, a learner's SYNC (quorum/leader_requests.c).  NULL:
+ * no one.
+ */
+void quorum_leader_set_commit_hook(void (*fn)(int64_t zxid));
+/* The newest zxid proposed, and the newest committed; equal when nothing is outstanding. */
+int64_t quorum_leader_last_proposed(void);
+int64_t quorum_leader_last_committed(void);
 
 /* ---- learner (follower or observer) ---- */
 

@@ -26,7 +26,7 @@ static const struct corral_auth_ops fixture_world = {
     .valid_id = fixture_world_valid,
 };
 
-/* The default loop, a fresh tree, ZooKeeper-like limits (tick 2 s, sessions 4–40 s, 1000 txns in flight). */
+/* The default loop, a fresh tree, ZooKeeper-like limits (tick 2 s, sessions 4–40 s, 1000 txns in flight), serving. */
 static void fixture_server_init(const struct corral_storage_ops *storage,
                                 const struct corral_auth_ops **auth, int n_auth)
 {
@@ -40,6 +40,7 @@ static void fixture_server_init(const struct corral_storage_ops *storage,
     server.serving = SERVING_YES;          /* a standalone server (main.c), serving from the start */
     server.min_latency_ms = -1;
     server.next_session_id = 0x1000;
+    server.serving = 1;         /* a standalone server serves from the start (main.c) */
     server.storage = storage;
     server.auth = auth;
     server.n_auth = n_auth;

@@ -3,7 +3,7 @@
  * (core/quorum/broadcast.c) driven without sockets.  The core runs as in
  * t/unit/pipeline.c (a fake transport recording what clients are sent, a
  * storage whose appends complete when the test releases them); the quorum
- * link is a fake too: every packet the core sends is encoded to bytes,
+ * link is a fake too (fake_link.h): every packet the core sends is encoded to bytes,
  * kept, and decoded again for the checks, and the packets the test feeds
  * in go through the decoder first, ZooKeeper's own bytes where the trace
  * has them (zk-trace-packets.h).
@@ -40,8 +40,7 @@
 #include "corral/zk_proto.h"
 #include "quorum/broadcast.h"
 #include "zk-trace-packets.h"
-
-#define MAX_DATA (2 * 0xfffff)
+#include "fake_link.h"
 
 /* ---- a fake transport: what the core sends to clients ---- */
 #define MAX_LOG 256
@@ -148,65 +147,6 @@ static const struct corral_auth_ops ip = {
     .size = sizeof ip, .scheme = "ip", .identify_connection = ip_identify,
     .matches = fixture_id_matches, .valid_id = ip_valid};
 static const struct corral_auth_ops *auths[] = {&fixture_world, &ip};
-
-/* ---- the fake quorum link: every packet kept as its bytes ---- */
-struct sent {
-    int64_t to;
-    uint8_t *bytes;
-    size_t len;
-    struct zk_quorum_packet qp;     /* decoded back from bytes */
-};
-static struct sent sent[512];
-static int n_sent;
-
-static int link_send(int64_t peer, const struct zk_quorum_packet *qp)
-{
-    struct jute_buf b;
-    jute_buf_init(&b);
-    if (zk_quorum_packet_encode(&b, qp) < 0 || n_sent == 512)
-        abort();
-    struct sent *s = &sent[n_sent++];
-    s->to = peer;
-    s->bytes = b.data;
-    s->len = b.len;
-    size_t used;
-    if (zk_quorum_packet_decode(s->bytes, s->len, MAX_DATA, &s->qp, &used) != 1 || used != s->len)
-        abort();
-    return 0;
-}
-static const struct quorum_link_ops link_ops = {.send = link_send};
-
-static void sent_clear(void)
-{
-    for (int i = 0; i < n_sent; i++) {
-        zk_quorum_packet_free(&sent[i].qp);
-        free(sent[i].bytes);
-    }
-    n_sent = 0;
-}
-
-/* How many packets of type went to peer (peer 0: to anyone). */
-static int count_sent(int32_t type, int64_t peer)
-{
-    int n = 0;
-    for (int i = 0; i < n_sent; i++)
-        if (sent[i].qp.type == type && (!peer || sent[i].to == peer))
-            n++;
-    return n;
-}
-
-static const struct sent *find_sent(int32_t type, int64_t peer, int64_t zxid)
-{
-    for (int i = 0; i < n_sent; i++)
-        if (sent[i].qp.type == type && sent[i].to == peer && (zxid == -2 || sent[i].qp.zxid == zxid))
-            return &sent[i];
-    return NULL;
-}
-
-static int sent_is(const struct sent *s, const uint8_t *want, size_t n)
-{
-    return s && s->len == n && !memcmp(s->bytes, want, n);
-}
 
 /* ---- feeding packets in: bytes through the decoder, as a socket would ---- */
 static int feed_learner(const uint8_t *p, size_t n)
