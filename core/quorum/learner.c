@@ -419,6 +419,8 @@ static int on_revalidate(const struct zk_quorum_packet *qp)
     struct held_connect *h = *pp;
     *pp = h->next;
     struct session *s = session_find(id);
+    log_info("learner: the leader says session 0x%llx is %s", (unsigned long long)id,
+             valid ? "valid" : "expired");
     if (s && s->ops && s->conn_gen == h->conn_gen)
         pipeline_revalidated(s, valid);
     else if (s)
