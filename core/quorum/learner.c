@@ -452,8 +452,11 @@ static void hook_revalidate(struct session *s, int32_t timeout_ms)
         abort();
     h->session_id = s->id;
     h->conn_gen = s->conn_gen;
-    h->next = lr.held;
-    lr.held = h;
+    /* answers come in the order asked: the oldest held connect of an id is the one answered */
+    struct held_connect **pp = &lr.held;
+    while (*pp)
+        pp = &(*pp)->next;
+    *pp = h;
     uint8_t data[12];
     for (int i = 0; i < 8; i++)
         data[i] = (uint8_t)((uint64_t)s->id >> (56 - 8 * i));
