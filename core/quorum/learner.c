@@ -15,11 +15,11 @@
  *               restart);
  *   SYNCING     PROPOSAL/COMMIT logged at once through broadcast.c, ACKs
  *               held; at NEWLEADER the read timeout drops to syncLimit;
- *   DURABLE     waiting until every txn received is durable here; then
- *               currentEpoch is written, the NEWLEADER ACK goes first of
- *               all ACKs (ZOOKEEPER-4685) and the held ACKs follow.  ZooKeeper
- *               3.8.0 ACKs before its txns are fsynced (3023/4646); this
- *               does not;
+ *   DURABLE     waiting until every txn received is durable here (what
+ *               comes meanwhile waits: stash); then currentEpoch is
+ *               written, the NEWLEADER ACK goes first of all ACKs
+ *               (ZOOKEEPER-4685) and the held ACKs follow.  ZooKeeper 3.8.0
+ *               ACKs before its txns are fsynced (3023/4646); this does not;
  *   SYNCED      an UPTODATE here (or one that came while DURABLE) starts
  *               serving, ACKs it, and updates the election vote's epoch;
  *   BROADCAST   PROPOSAL/COMMIT/INFORM to broadcast.c, PING answered with
@@ -62,6 +62,15 @@ struct fwd_sync {
     struct fwd_sync *next;
 };
 
+/* A broadcast packet that came while the NEWLEADER ACK waited (replayed after it). */
+struct stashed {
+    int32_t type;
+    int64_t zxid;
+    uint8_t *data;
+    int32_t len;                /* -1: null */
+    struct stashed *next;
+};
+
 /* A reconnect held for the leader's REVALIDATE answer. */
 struct held_connect {
     int64_t session_id;
@@ -87,6 +96,7 @@ static struct {
     struct fwd_sync *syncs, *syncs_tail;
     ev_prepare sync_watcher;
     struct held_connect *held;
+    struct stashed *stash, *stash_tail;
 } lr;
 
 static void learner_stop(void);
@@ -302,7 +312,66 @@ static void uptodate(void)
              lr.leader_sid, lr.new_epoch, (uint64_t)server.last_zxid);
 }
 
-/* Every txn received before (and since) NEWLEADER is durable: the epoch, then the ACK. */
+/*
+ * While the NEWLEADER ACK waits for durability, the leader may already have
+ * a quorum and propose in the new epoch.  Those packets wait here: a txn of
+ * the new epoch must not be logged before currentEpoch says that epoch is
+ * ours (a restart would find a logged zxid newer than currentEpoch and
+ * refuse to start, ZOOKEEPER-4643's order: txns, currentEpoch, ACK).
+ */
+static void stash(const struct zk_quorum_packet *qp)
+{
+    struct stashed *st = calloc(1, sizeof *st);
+    if (!st)
+        abort();
+    st->type = qp->type;
+    st->zxid = qp->zxid;
+    st->len = qp->data_len;
+    if (qp->data_len > 0) {
+        if (!(st->data = malloc((size_t)qp->data_len)))
+            abort();
+        memcpy(st->data, qp->data, (size_t)qp->data_len);
+    }
+    if (lr.stash_tail)
+        lr.stash_tail->next = st;
+    else
+        lr.stash = st;
+    lr.stash_tail = st;
+}
+
+static void stash_free(void)
+{
+    while (lr.stash) {
+        struct stashed *st = lr.stash;
+        lr.stash = st->next;
+        free(st->data);
+        free(st);
+    }
+    lr.stash_tail = NULL;
+}
+
+/* Hand the stashed packets to the broadcast phase, in order; -1 when one is refused. */
+static int stash_replay(void)
+{
+    int rc = 0;
+    while (lr.stash && rc == 0) {
+        struct stashed *st = lr.stash;
+        lr.stash = st->next;
+        if (!lr.stash)
+            lr.stash_tail = NULL;
+        struct zk_quorum_packet qp;
+        zk_quorum_packet_init(&qp, st->type, st->zxid);
+        qp.data = st->data;
+        qp.data_len = st->len;
+        rc = quorum_learner_receive(&qp);
+        free(st->data);
+        free(st);
+    }
+    stash_free();
+    return rc;
+}
+
+/* Every txn received before NEWLEADER is durable: the epoch, then the ACK. */
 static void newleader_durable(void)
 {
     if (!lr.running || lr.phase != DURABLE)
@@ -315,6 +384,10 @@ static void newleader_durable(void)
     send_simple(ZK_QP_ACK, ZXID_MAKE(lr.new_epoch, 0), NULL, 0);
     quorum_learner_synced();
     lr.phase = SYNCED;
+    if (stash_replay() < 0) {
+        lose("a packet received while the NEWLEADER ACK waited was refused");
+        return;
+    }
     if (lr.uptodate_pending)
         uptodate();
 }
@@ -495,6 +568,10 @@ static int handle(const struct zk_quorum_packet *qp)
     case ZK_QP_PROPOSAL:
     case ZK_QP_COMMIT:
     case ZK_QP_INFORM:
+        if (lr.phase == DURABLE) {
+            stash(qp);
+            return 0;
+        }
         return quorum_learner_receive(qp);
     case ZK_QP_NEWLEADER:
         if (lr.phase != SYNCING) {
@@ -664,6 +741,7 @@ static void learner_stop(void)
         lr.held = h->next;
         free(h);
     }
+    stash_free();
     quorum_learner_abandon();
     if (server.replicator == &learner_replicator || server.replicator == &replicate_learner)
         quorum_stop();

@@ -594,7 +594,6 @@ int main(void)
 {
     fixture_server_init(&storage, auths, 2);
     /* a learner is not in charge: no session tracker runs here (duties.c) */
-    server.serving = 1;         /* the roles here are synced: clients are taken (connect.c) */
 
     test_follower();
     test_observer();
