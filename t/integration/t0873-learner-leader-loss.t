@@ -1,21 +1,22 @@
 #!/usr/bin/python3
-"""t0873 — the leader goes: corrald (sid 1) follows ZooKeeper 3 with ZooKeeper 2;
-kill -9 of ZooKeeper 3 makes corrald drop the leader, close its client
-connections and stop serving, and take part in the new election with the
-ZooKeeper survivor.  Whichever leads (ZooKeeper 2 wins on its higher sid with
-equal zxids; were corrald to lead, that is the leader role's), the ensemble
-serves again, and when corrald follows ZooKeeper 2 its client's session
+"""t0873 — the leader goes: corrald (sid 1) follows the ZooKeeper leader (3 on a
+fresh ensemble) with the other ZooKeeper member; kill -9 of the ZooKeeper
+leader makes corrald drop it, close its client connections and stop serving,
+and take part in the new election with the ZooKeeper survivor.  Whichever
+leads (the survivor wins on its higher sid with equal zxids; were corrald to
+lead, that is the leader role's), the ensemble serves again, and when
+corrald follows the survivor its client's session
 resumes on it (REVALIDATE to the new leader) with its ephemeral and data."""
 import os, re, signal, sys, threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
-from ensembletest import Ensemble, tree
+from ensembletest import Ensemble, zk_leader_follower, tree
 
 e = Ensemble([("corrald", 1), ("zk", 2), ("zk", 3)])
-c, z2, z3 = e[1], e[2], e[3]
-ok(wait_for(lambda: z3.mode() == "leader" and z2.mode() == "follower", 90, 0.3),
-   "ZooKeeper 3 leads and ZooKeeper 2 follows")
-ok(wait_for(lambda: "peer: serving clients as follower (leader 3)" in c.output(), 30),
+c = e[1]
+z3, z2 = zk_leader_follower(e[2], e[3])
+ok(z3 is not None, "one ZooKeeper member leads, the other follows (srvr Mode)")
+ok(wait_for(lambda: ("peer: serving clients as follower (leader %d)" % z3.sid) in c.output(), 30),
    "corrald follows 3 and serves")
 states = []
 k = kazoo("127.0.0.1:%d" % c.client_port)
@@ -26,8 +27,8 @@ sid = k.client_id[0]
 before = len(c.decisions())
 
 z3.kill()
-ok(wait_for(lambda: "learner: connection to leader 3" in c.output() or
-            "learner: dropping leader 3" in c.output(), 15),
+ok(wait_for(lambda: ("learner: connection to leader %d" % z3.sid) in c.output() or
+            ("learner: dropping leader %d" % z3.sid) in c.output(), 15),
    "corrald sees the leader gone")
 ok(wait_for(lambda: re.search(r"peer: not serving; closed [1-9]\d* client connection", c.output()), 10),
    "it stops serving and closes its client connections")
@@ -36,10 +37,10 @@ ok(wait_for(lambda: len(c.decisions()) > before, 60), "corrald takes part in a n
 new = c.decisions()[before:] if len(c.decisions()) > before else []
 leader = new[-1][0] if new else None
 diag("new decisions: %r" % new)
-if leader == 2:
-    ok(wait_for(lambda: z2.mode() == "leader", 60, 0.3), "ZooKeeper 2 leads")
-    ok(wait_for(lambda: "peer: serving clients as follower (leader 2)" in c.output(), 60),
-       "corrald follows ZooKeeper 2 and serves again")
+if leader == z2.sid:
+    ok(wait_for(lambda: z2.mode() == "leader", 60, 0.3), "the ZooKeeper survivor leads")
+    ok(wait_for(lambda: ("peer: serving clients as follower (leader %d)" % z2.sid) in c.output(), 60),
+       "corrald follows the ZooKeeper survivor and serves again")
     ok(wait_for(lambda: k.connected and k.client_id[0] == sid, 30),
        "the client's session resumes (the same session id)")
     st = k.exists("/keep/eph")

@@ -406,3 +406,16 @@ class FakeBroadcast:
     def stop(self):
         self.stopped = True
         self.thread.join(5)
+
+
+def zk_leader_follower(a, b, timeout=90):
+    """(leader, follower) of two ZooKeeper members once srvr shows one of each, else (None, None).
+    On a fresh ensemble the higher sid normally leads, but a JVM that starts late lets the other
+    form the quorum first: tests take whichever leads."""
+    got = {}
+    def settled():
+        got["modes"] = (a.mode(), b.mode())
+        return sorted(m or "" for m in got["modes"]) == ["follower", "leader"]
+    if not ct.wait_for(settled, timeout, 0.3):
+        return None, None
+    return (a, b) if got["modes"][0] == "leader" else (b, a)
