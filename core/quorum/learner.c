@@ -353,7 +353,12 @@ static void stash_free(void)
 /* Hand the stashed packets to the broadcast phase, in order; -1 when one is refused. */
 static int stash_replay(void)
 {
-    int rc = 0;
+    int rc = 0, n = 0;
+    for (struct stashed *st = lr.stash; st; st = st->next)
+        n++;
+    if (n)
+        log_info("learner: %d packet(s) came while the NEWLEADER ACK waited for the log; "
+                 "taking them now", n);
     while (lr.stash && rc == 0) {
         struct stashed *st = lr.stash;
         lr.stash = st->next;

@@ -17,11 +17,13 @@ ZooKeeper 3.8's Leader/LearnerHandler talk, with module.storage=file:
  4. epoch 4: SNAP of a tree that lacks what corrald holds since epoch 1;
  5. kill -9 and restart: ACKEPOCH reports the SNAP's zxid (the storage was
     reset to the snapshot: no txn of the old log comes back), and the tree
-    served is the snapshot's."""
+    served is the snapshot's; a DIFF txn, NEWLEADER, UPTODATE and the new
+    epoch's first PROPOSAL/COMMIT sent in one burst: the NEWLEADER ACK still
+    comes first, the new proposal is taken after it and ACKed."""
 import os, signal, struct, sys, time
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
-from ensembletest import Ensemble, ScriptedLeader, FakeBroadcast, create_txn, snap_stream
+from ensembletest import Ensemble, ScriptedLeader, FakeBroadcast, create_txn, qpacket, snap_stream
 
 e = Ensemble([("corrald", 1), ("zk", 2), ("zk", 3)], start=False)
 c = e[1]
@@ -160,14 +162,30 @@ c.proc.wait()
 q.close()
 c.start()
 q = handshake(5, 4 << 32, last, 4)
-q.send("DIFF", last)
-q.send("NEWLEADER", 5 << 32, b"")
-finish(q, 5, "")
-uptodate(q, 5)
-b = FakeBroadcast(q, last)
+# all at once, as a busy leader's queue flushes: a DIFF txn, NEWLEADER, then (the
+# others acked NEWLEADER first) UPTODATE and the new epoch's first proposal
+big = last + 1
+q.send_raw(b"".join([
+    qpacket("DIFF", big), qpacket("PROPOSAL", big, create_txn(big, "/big", b"B" * 200000)),
+    qpacket("COMMIT", big), qpacket("NEWLEADER", 5 << 32, b""), qpacket("UPTODATE", -1),
+    qpacket("PROPOSAL", 0x500000001, create_txn(0x500000001, "/n", b"N")),
+    qpacket("COMMIT", 0x500000001)]))
+finish(q, 5, " (UPTODATE and a new-epoch proposal already sent)")
+acks = []
+try:
+    while not (("ACK", 0x500000001) in acks and ("ACK", 5 << 32) in acks):
+        t, zxid, _ = q.read()
+        acks.append((t, zxid))
+except EOFError:
+    diag(c.output()[-3000:])
+ok(("ACK", 0x500000001) in acks and ("ACK", 5 << 32) in acks,
+   "epoch 5: then the new proposal and UPTODATE are ACKed (%r)" % acks)
+if "came while the NEWLEADER ACK waited" in c.output():
+    diag("the new-epoch proposal waited for the NEWLEADER ACK (the stash path)")
+b = FakeBroadcast(q, 0x500000001)
 k = client()
-is_(sorted(k.get_children("/")), ["a", "s", "zookeeper"],
-    "epoch 5: after a restart the tree is still the snapshot's (no /b, /w, /y)")
+is_(sorted(k.get_children("/")), ["a", "big", "n", "s", "zookeeper"],
+    "epoch 5: after a restart the tree is the snapshot's (no /b, /w, /y) and the new txns")
 k.stop(); k.close()
 b.stop()
 status = c.stop()
