@@ -9,6 +9,9 @@
  * resumed session is checked (in the session table, password, not closing)
  * and moved onto the new connection at once; a session without a local
  * client here (restored by recovery, or its client went away idle) gets one.
+ * On a learner the leader decides whether a resumed session lives
+ * (REVALIDATE, through the replicator's revalidate): the connect is held,
+ * attached but unanswered, until pipeline_revalidated.
  * Either way the connection's identities are set afresh (attach), since they
  * belong to the connection and not to the session, and the session's clock
  * runs with the timeout negotiated now (the table keeps the createSession's,
@@ -19,6 +22,7 @@
 #include "server.h"
 #include "pipeline_internal.h"
 #include "session_tracker.h"
+#include "replicate.h"
 #include "log.h"
 
 static void attach(struct session *s, const struct corral_connect_params *p,
@@ -153,7 +157,9 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
          */
         if (s && !s->closing)
             move_off_connection(s);
-        int alive = session_table_find(p->session_id) && !(s && s->closing);
+        /* a learner asks the leader instead (below): the table here may lag behind it */
+        int ask_leader = server.replicator && server.replicator->revalidate;
+        int alive = (ask_leader || session_table_find(p->session_id)) && !(s && s->closing);
         uint8_t passwd[CORRAL_PASSWD_LEN];
         session_make_passwd(p->session_id, passwd);
         if (!alive || p->passwd_len != CORRAL_PASSWD_LEN ||
@@ -174,6 +180,11 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         move_off_connection(s);
         attach(s, p, ops, conn);
         s->timeout_ms = timeout;
+        if (ask_leader) {
+            /* held until the leader answers (pipeline_revalidated) */
+            server.replicator->revalidate(s, timeout);
+            return s;
+        }
         tracker_add(s->id, timeout);
         /* its client is here now: on a leader, the learner that had it gets SessionMoved
          * (ZooKeeper's revalidateSession sets the owner to the leader's own) */
@@ -205,4 +216,34 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
     session_pump(s);
     write_stage_drain();
     return s;
+}
+
+/*
+ * A learner's revalidation came back (ZooKeeper's Learner.revalidate): the
+ * held connect is answered as the local check above would have answered it.
+ */
+void pipeline_revalidated(struct session *s, int valid)
+{
+    struct corral_connect_result res;
+    memset(&res, 0, sizeof res);
+    const struct corral_conn_ops *ops = s->ops;
+    void *conn = s->conn;
+    if (!ops)
+        return;
+    if (!valid) {
+        log_info("refusing to resume session 0x%llx: the leader says it is expired",
+                 (unsigned long long)s->id);
+        fifo_detach_conn(s);
+        res.err = CORRAL_ESESSIONEXPIRED;
+        ops->connected(conn, &res);
+        session_release_if_idle(s);
+        return;
+    }
+    tracker_add(s->id, s->timeout_ms);
+    res.err = CORRAL_OK;
+    res.timeout_ms = s->timeout_ms;
+    res.session_id = s->id;
+    memcpy(res.passwd, s->passwd, sizeof res.passwd);
+    ops->connected(conn, &res);
+    pipeline_resume(s);
 }

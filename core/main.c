@@ -234,7 +234,9 @@ int main(int argc, char **argv)
         log_error("out of memory building the tree");
         return 2;
     }
-    server.next_session_id = session_initial_id(session_tracker_id(), server.start_ms);
+    /* an ensemble member's ids carry its myid, so no two members' ids collide (§2.9) */
+    server.next_session_id = session_initial_id(
+        election_is_ensemble() ? (int32_t)server.my_id : session_tracker_id(), server.start_ms);
 
     if (modules_load() < 0 || db_recover() < 0 ||
         epochs_check(server.storage, server.last_zxid) < 0) {

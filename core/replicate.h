@@ -33,7 +33,32 @@ struct replicator {
      * leader's own window bounds the proposals they become.
      */
     void (*forward)(struct session *s, struct pending *p);
+    /*
+     * NULL: a client's sync is answered here as a read.  A learner's: send
+     * s's sync p (at its FIFO's head, marked in flight) to the leader
+     * (REQUEST type 9); the role answers it with write_stage_sync_done once
+     * the leader's SYNC came and everything before it is applied
+     * (ZK-QUORUM-PROTOCOL.md §2.11).  Nothing of s moves on meanwhile.
+     */
+    void (*sync)(struct session *s, struct pending *p);
+    /*
+     * NULL: a resumed session is checked against the local table.  A
+     * learner's: ask the leader (REVALIDATE) whether session s, attached to
+     * its new connection but not told so yet, is alive; the role answers
+     * with pipeline_revalidated.
+     */
+    void (*revalidate)(struct session *s, int32_t timeout_ms);
 };
+
+/* A forwarded sync is answered: s's in-flight head sync is answered and s moves on. */
+void write_stage_sync_done(struct session *s);
+/*
+ * The leader's answer to a revalidate (connect.c): valid, the client is
+ * told it is connected; else SessionExpired and the connection goes.  s
+ * must still be on the connection revalidate() was asked for (the caller
+ * checks conn_gen).
+ */
+void pipeline_revalidated(struct session *s, int valid);
 
 /*
  * A role applied a txn outside the write stage's own replicate step (a

@@ -1,6 +1,7 @@
 /*
  * session_tracker.c — session expiry on the server in charge (see
- * session_tracker.h for who runs it and why it is tracked by id).
+ * session_tracker.h for who runs it and why it is tracked by id), and a
+ * learner's collection of touches for its leader's PINGs.
  *
  * One item per tracked session, in a uthash by id and in the expiry queue;
  * one timer per tick polls the queue.  Due sessions are collected as ids
@@ -20,6 +21,7 @@ struct tracked {
     int64_t id;
     int32_t timeout_ms;
     struct expiry_item expiry;
+    int touched;                /* collecting: heard from since the last take */
     UT_hash_handle hh;
 };
 
@@ -27,6 +29,7 @@ static struct tracked *tracked;
 static struct expiry_queue queue;
 static ev_timer tick_timer;
 static tracker_expire_fn expire_fn;     /* non-NULL while running */
+static int collecting;                  /* a learner's: touches are gathered, nothing expires */
 
 static struct tracked *find(int64_t id)
 {
@@ -80,6 +83,7 @@ static void on_tick(struct ev_loop *loop, ev_timer *w, int revents)
  */
 void tracker_start(tracker_expire_fn expire)
 {
+    tracker_collect_stop();
     if (expire_fn)
         tracker_stop();
     ev_now_update(server.loop);
@@ -110,8 +114,70 @@ int tracker_running(void)
     return expire_fn != NULL;
 }
 
+static void forget_all(void)
+{
+    struct tracked *t, *tmp;
+    HASH_ITER(hh, tracked, t, tmp) {
+        HASH_DEL(tracked, t);
+        free(t);
+    }
+}
+
+void tracker_collect_start(void)
+{
+    tracker_stop();
+    forget_all();
+    collecting = 1;
+}
+
+void tracker_collect_stop(void)
+{
+    if (!collecting)
+        return;
+    forget_all();
+    collecting = 0;
+}
+
+int tracker_take_touches(void (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg)
+{
+    int n = 0;
+    for (struct tracked *t = collecting ? tracked : NULL; t; t = t->hh.next) {
+        if (!t->touched)
+            continue;
+        t->touched = 0;
+        fn(arg, t->id, t->timeout_ms);
+        n++;
+    }
+    return n;
+}
+
+/* Collecting: note id as heard from, with its timeout (the session table's when not given). */
+static void collect(int64_t id, int32_t timeout_ms)
+{
+    struct tracked *t = find(id);
+    if (!t) {
+        if (timeout_ms <= 0) {
+            const struct session_entry *e = session_table_find(id);
+            if (!e)
+                return;
+            timeout_ms = e->timeout_ms;
+        }
+        if (!(t = calloc(1, sizeof *t)))
+            abort();
+        t->id = id;
+        HASH_ADD(hh, tracked, id, sizeof t->id, t);
+    }
+    if (timeout_ms > 0)
+        t->timeout_ms = timeout_ms;
+    t->touched = 1;
+}
+
 void tracker_add(int64_t id, int32_t timeout_ms)
 {
+    if (collecting) {
+        collect(id, timeout_ms);
+        return;
+    }
     if (!expire_fn)
         return;
     struct tracked *t = find(id);
@@ -127,6 +193,10 @@ void tracker_add(int64_t id, int32_t timeout_ms)
 
 void tracker_touch(int64_t id)
 {
+    if (collecting) {
+        collect(id, 0);
+        return;
+    }
     struct tracked *t = expire_fn ? find(id) : NULL;
     if (t)
         expiry_update(&queue, &t->expiry, now_ms(), t->timeout_ms);
@@ -150,6 +220,14 @@ void tracker_pause(int64_t id)
 
 void tracker_forget(int64_t id)
 {
+    if (collecting) {
+        struct tracked *c = find(id);
+        if (c) {
+            HASH_DEL(tracked, c);
+            free(c);
+        }
+        return;
+    }
     struct tracked *t = expire_fn ? find(id) : NULL;
     if (!t)
         return;

@@ -4,9 +4,12 @@
  *
  * Only the server in charge runs it (duties.c switches it on and off): a
  * standalone server from the moment it serves, in an ensemble the leader.
- * Elsewhere every call below but tracker_start is a no-op, so the pipeline
- * can report a client's signs of life without asking who is in charge (a
- * learner will collect them for the leader instead).
+ * A learner collects instead (tracker_collect_start, quorum/learner.c):
+ * tracker_add and tracker_touch note the session as heard from, and the
+ * learner's reply to each PING carries what was noted since the last one
+ * (ZooKeeper's LearnerSessionTracker touch table); nothing expires there.
+ * Otherwise every call below but tracker_start is a no-op, so the pipeline
+ * can report a client's signs of life without asking who is in charge.
  *
  * Tracked by id, apart from the session table: a new session's clock runs
  * from its connect, before its createSession is applied (ZooKeeper's tracker
@@ -51,6 +54,11 @@ int tracker_touch_timeout(int64_t id, int32_t timeout_ms);
 void tracker_pause(int64_t id);
 /* The session is gone: stop tracking it. */
 void tracker_forget(int64_t id);
+/* A learner's mode (it stops a running tracker): collect touches, expire nothing. */
+void tracker_collect_start(void);
+void tracker_collect_stop(void);
+/* fn once per session heard from since the last call (its timeout), then forgotten; how many. */
+int tracker_take_touches(void (*fn)(void *arg, int64_t id, int32_t timeout_ms), void *arg);
 /* When id's clock runs out (its tick bucket, ms), 0 when it has none running. */
 int64_t tracker_deadline(int64_t id);
 

@@ -53,8 +53,12 @@
 static struct pending *next_preppable(const struct session *s)
 {
     for (struct pending *p = s->head; p; p = p->next) {
-        if (p->in_flight)
+        if (p->in_flight) {
+            /* a forwarded sync: what follows waits for its answer (replicate.h) */
+            if (!goes_through_prep(p->req))
+                return NULL;
             continue;
+        }
         return goes_through_prep(p->req) ? p : NULL;
     }
     return NULL;
@@ -94,6 +98,13 @@ void session_pump(struct session *s)
                 return;             /* a local session closed */
     }
     while (s->head && !s->head->in_flight && !goes_through_prep(s->head->req)) {
+        if (s->head->req->op == CORRAL_OP_SYNC && !s->head->req->malformed &&
+            server.replicator && server.replicator->sync) {
+            /* a learner: the leader's SYNC answers it (write_stage_sync_done) */
+            s->head->in_flight = 1;
+            server.replicator->sync(s, s->head);
+            return;
+        }
         if (fifo_answered_to_conn(s, s->head) && CORRAL_FN(s->ops, backlogged) &&
             s->ops->backlogged(s->conn)) {
             s->held = 1;
@@ -155,6 +166,17 @@ static void write_committed(void *arg, int err)
 static const struct replicator *replicator(void)
 {
     return server.replicator ? server.replicator : &replicate_standalone;
+}
+
+void write_stage_sync_done(struct session *s)
+{
+    struct pending *p = s->head;
+    if (!p || !p->in_flight || p->req->op != CORRAL_OP_SYNC)
+        return;
+    answer_read(s, p);
+    fifo_dequeue_head(s);
+    session_pump(s);
+    write_stage_drain();
 }
 
 void write_stage_answered(struct session *s)

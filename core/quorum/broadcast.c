@@ -325,6 +325,7 @@ int64_t quorum_leader_last_committed(void)
 struct learned {
     struct corral_txn txn;          /* decoded from the packet: libzk frees it */
     int durable, acked, committed;
+    int orphaned;                   /* the role ended while its append was in flight */
     struct learned *next;
 };
 
@@ -333,8 +334,38 @@ static struct {
     int observer;
     struct learned *head, *tail;    /* received, not yet applied, in zxid order */
     int64_t last_received;          /* the newest PROPOSAL's or INFORM's zxid */
+    int64_t last_committed;         /* the newest zxid the leader said is committed */
     int applying;                   /* re-entry guard of learner_apply */
+    /*
+     * The sync phase (quorum_learner_start_syncing): PROPOSAL/COMMIT pairs
+     * come to observers too, and no ACK may leave before the NEWLEADER ACK
+     * (ZOOKEEPER-4685), so ACKs are held until quorum_learner_synced.
+     */
+    int syncing;
+    int hold_acks;
+    void (*when_durable)(void);     /* called once every received txn is durable */
 } learner;
+
+/* Every txn received so far is durable here. */
+static int learner_all_durable(void)
+{
+    for (struct learned *e = learner.head; e; e = e->next)
+        if (!e->durable)
+            return 0;
+    return 1;
+}
+
+static void learner_check_durable(void)
+{
+    if (learner.when_durable && learner_all_durable()) {
+        void (*fn)(void) = learner.when_durable;
+        learner.when_durable = NULL;
+        fn();
+    }
+}
+
+/* ACK, in zxid order, the durable prefix not ACKed yet (followers; never while held). */
+static void learner_send_acks(void);
 
 static void learner_send(int32_t type, int64_t zxid)
 {
@@ -364,6 +395,18 @@ static void learner_apply(void)
     learner.applying = 0;
 }
 
+static void learner_send_acks(void)
+{
+    if (learner.observer || learner.hold_acks)
+        return;
+    /* ACK in zxid order: the durable prefix (storage reports in order; this keeps it so) */
+    for (struct learned *x = learner.head; x && x->durable; x = x->next)
+        if (!x->acked) {
+            x->acked = 1;
+            learner_send(ZK_QP_ACK, x->txn.zxid);
+        }
+}
+
 static void learner_durable(void *arg, int err)
 {
     struct learned *e = arg;
@@ -373,14 +416,17 @@ static void learner_durable(void *arg, int err)
                   (unsigned long long)e->txn.zxid, err);
         exit(2);
     }
+    server.txns_in_flight--;
+    if (e->orphaned) {
+        /* durable after its role ended: the peer's settling applies it from the log */
+        zk_txn_free(&e->txn);
+        free(e);
+        return;
+    }
     e->durable = 1;
-    /* ACK in zxid order: the durable prefix (storage reports in order; this keeps it so) */
-    for (struct learned *x = learner.head; x && x->durable; x = x->next)
-        if (!learner.observer && !x->acked) {
-            x->acked = 1;
-            learner_send(ZK_QP_ACK, x->txn.zxid);
-        }
+    learner_send_acks();
     learner_apply();
+    learner_check_durable();
 }
 
 /* A PROPOSAL (follower) or INFORM (observer, committed already): decode, queue, log. */
@@ -410,6 +456,10 @@ static int learner_log(const struct zk_quorum_packet *qp, int committed)
     else
         learner.head = e;
     learner.tail = e;
+    if (committed)
+        learner.last_committed = e->txn.zxid;
+    /* counted as the write stage counts its own: the peer settles only once none is in flight */
+    server.txns_in_flight++;
     server.storage->append(&e->txn, learner_durable, e);
     return 0;
 }
@@ -430,6 +480,7 @@ static int learner_commit(int64_t zxid)
         return -1;
     }
     e->committed = 1;
+    learner.last_committed = zxid;
     learner_apply();
     return 0;
 }
@@ -441,7 +492,7 @@ int quorum_learner_receive(const struct zk_quorum_packet *qp)
     switch (qp->type) {
     case ZK_QP_PROPOSAL:
     case ZK_QP_COMMIT:
-        if (learner.observer) {
+        if (learner.observer && !learner.syncing) {
             /* ZooKeeper's Observer ignores them too: it is told by INFORM */
             log_warn("quorum: observer ignores %s 0x%llx", zk_quorum_packet_name(qp->type),
                      (unsigned long long)qp->zxid);
@@ -523,10 +574,67 @@ int quorum_learner_start(const struct quorum_link_ops *link, int64_t leader_sid,
     learner.leader_sid = leader_sid;
     learner.observer = observer;
     learner.last_received = server.last_zxid;
+    learner.last_committed = server.last_zxid;
     link_ops = link;
     role = ROLE_LEARNER;
     server.replicator = &replicate_learner;
     return 0;
+}
+
+int quorum_learner_start_syncing(const struct quorum_link_ops *link, int64_t leader_sid,
+                                 int observer)
+{
+    if (quorum_learner_start(link, leader_sid, observer) < 0)
+        return -1;
+    learner.syncing = 1;
+    learner.hold_acks = 1;
+    return 0;
+}
+
+void quorum_learner_when_durable(void (*fn)(void))
+{
+    if (role != ROLE_LEARNER)
+        return;
+    learner.when_durable = fn;
+    learner_check_durable();
+}
+
+void quorum_learner_synced(void)
+{
+    if (role != ROLE_LEARNER)
+        return;
+    learner.hold_acks = 0;
+    learner_send_acks();
+}
+
+void quorum_learner_uptodate(void)
+{
+    if (role == ROLE_LEARNER)
+        learner.syncing = 0;
+}
+
+int64_t quorum_learner_last_committed(void)
+{
+    return role == ROLE_LEARNER ? learner.last_committed : server.last_zxid;
+}
+
+void quorum_learner_abandon(void)
+{
+    if (role != ROLE_LEARNER)
+        return;
+    struct learned *e = learner.head, *next;
+    for (; e; e = next) {
+        next = e->next;
+        if (e->durable) {
+            zk_txn_free(&e->txn);
+            free(e);
+        } else {
+            e->orphaned = 1;        /* freed by its append's completion */
+            e->next = NULL;
+        }
+    }
+    learner.head = learner.tail = NULL;
+    learner.when_durable = NULL;
 }
 
 int quorum_stop(void)

@@ -85,6 +85,33 @@ int quorum_learner_receive(const struct zk_quorum_packet *qp);
 int quorum_learner_pending(void);
 
 /*
+ * The learner role's sync phase (quorum/learner.c, ZK-QUORUM-PROTOCOL.md
+ * §2.3): started with quorum_learner_start_syncing once DIFF/TRUNC/SNAP is
+ * done, so PROPOSAL/COMMIT pairs before and after NEWLEADER are logged at
+ * once (an observer takes them too while syncing) but no ACK leaves:
+ * quorum_learner_synced releases them, after the NEWLEADER ACK went first
+ * (ZOOKEEPER-4685).  quorum_learner_when_durable(fn) calls fn (once) when
+ * every txn received so far is durable here — at once if that holds now —
+ * which is what the NEWLEADER ACK waits for (ZOOKEEPER-3023/4646).
+ * quorum_learner_uptodate ends the sync phase (an observer then takes
+ * INFORM only).  last_committed: the newest zxid the leader said is
+ * committed (what a SYNC from the leader covers, §2.11).
+ */
+int quorum_learner_start_syncing(const struct quorum_link_ops *link, int64_t leader_sid,
+                                 int observer);
+void quorum_learner_when_durable(void (*fn)(void));
+void quorum_learner_synced(void);
+void quorum_learner_uptodate(void);
+int64_t quorum_learner_last_committed(void);
+/*
+ * The role ends: what is received and not applied is dropped (what is
+ * durable of it the peer applies from the log when it settles); txns whose
+ * append is still in flight are freed when it completes (they stay counted
+ * in server.txns_in_flight until then).  quorum_stop may follow at once.
+ */
+void quorum_learner_abandon(void);
+
+/*
  * Back to standalone (the write stage preps and logs alone).  Only with
  * nothing outstanding: -1 otherwise (what becomes of in-flight writes when
  * a role ends is the next issue's: the server stops serving first).

@@ -32,6 +32,7 @@ struct peer_stats {
     int synced_observers;       /* zk_synced_observers */
     int pending_syncs;          /* leader: learners in the sync phase (zk_pending_syncs) */
     int64_t last_proposed;      /* leader: the newest zxid proposed */
+    int64_t last_zxid;          /* learner: the newest zxid applied here */
 };
 
 struct peer_role {

@@ -64,9 +64,10 @@
  * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN); corral_core.in_charge;
  *      the election module (struct corral_election_ops) and the core
  *      calls it uses (corral_core from quorum_view on).
+ * 3.2: corral_storage_ops.reset_to_tree (a learner's SNAP sync).
  */
 #define CORRAL_ABI_MAJOR 3
-#define CORRAL_ABI_MINOR 1
+#define CORRAL_ABI_MINOR 2
 #define CORRAL_ABI(major, minor) (((uint32_t)(major) << 16) | (uint32_t)(minor))
 #define CORRAL_ABI_VERSION CORRAL_ABI(CORRAL_ABI_MAJOR, CORRAL_ABI_MINOR)
 #define CORRAL_ABI_MAJOR_OF(v) ((uint32_t)(v) >> 16)
@@ -566,6 +567,20 @@ struct corral_storage_ops {
      * (CORRAL_STORAGE_* bits; a table too short for it promises nothing).
      */
     uint32_t flags;
+
+    /*
+     * ABI 3.2: a learner's SNAP sync replaced the whole tree (the core's,
+     * complete up to zxid, zxid == the core's last_zxid): make exactly that
+     * tree what a restart recovers, and log afresh after it.  What is
+     * logged or snapshotted here from before may be a history the leader
+     * never had; replayed on top of the new tree it would resurrect txns
+     * the ensemble does not hold, so none of it may stay.  Durable when it
+     * returns 0; only with no append in flight; the next append is zxid's
+     * successor.  0, or -1 after logging why (the core then drops the
+     * sync).  NULL: the storage cannot take a SNAP sync (the learner
+     * refuses it loudly).
+     */
+    int (*reset_to_tree)(int64_t zxid);
 };
 /*
  * recover() may run again in the same process, after the core emptied the

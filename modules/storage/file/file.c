@@ -23,6 +23,8 @@
  * keeping autopurge.snapRetainCount snapshots (ZooKeeper's PurgeTxnLog).
  * The epoch files are read and written by epoch.c, for the core, which
  * checks them after recovery (core/epochs.c); dataDir/myid is the core's.
+ * reset_to_tree() makes a SNAP sync's tree the whole durable state (a
+ * snapshot of it, no log, no other snapshot).
  * recover() may run again (the core reloading its tree after a truncate):
  * it stops the log writer and whatever snapshot or purge the last one
  * started, and rescans the directories as at start-up.
@@ -578,6 +580,71 @@ static int file_truncate(int64_t zxid)
     return rc;
 }
 
+/*
+ * A SNAP sync replaced the tree: the tree, at zxid, becomes snapshot.<zxid>
+ * (written here, synchronously, fsynced), then every log and every other
+ * snapshot goes, and the log starts afresh after zxid.  A crash part way
+ * leaves either the old files (the learner syncs again, nothing was acked)
+ * or the new snapshot with no log after it; never the new snapshot with
+ * the old log's later txns on top.  The logs go before the older snapshots
+ * so that no moment has the new snapshot, an old log and an old newer
+ * snapshot together.
+ */
+static int file_reset_to_tree(int64_t zxid)
+{
+    if (!zk_log_idle()) {
+        zk_log(CORRAL_LOG_ERROR, "reset to snapshot 0x%llx while appends are in flight; refusing",
+               (unsigned long long)zxid);
+        return -1;
+    }
+    if (fs.snap_wanted) {
+        ev_prepare_stop(zk_core->loop, &fs.snap_starter);
+        fs.snap_wanted = 0;
+    }
+    wait_snapshot_child();
+    if (zk_snapshot_write(fs.snap_dir, zxid, fs.digest) < 0)
+        return -1;
+    struct zk_file *snaps = NULL, *logs = NULL;
+    size_t n_snaps = 0, n_logs = 0;
+    if (zk_list(fs.snap_dir, "snapshot", &snaps, &n_snaps) < 0 ||
+        zk_list(fs.log_dir, "log", &logs, &n_logs) < 0) {
+        zk_log(CORRAL_LOG_ERROR, "cannot list %s / %s: %s", fs.snap_dir, fs.log_dir,
+               strerror(errno));
+        zk_list_free(snaps, n_snaps);
+        return -1;
+    }
+    if (fs.started) {
+        zk_log_stop();
+        fs.started = 0;
+    }
+    int rc = 0;
+    for (size_t i = 0; i < n_logs; i++)
+        if (unlink(logs[i].path) < 0 && errno != ENOENT) {
+            zk_log(CORRAL_LOG_ERROR, "%s: %s", logs[i].path, strerror(errno));
+            rc = -1;
+        }
+    zk_fsync_dir(fs.log_dir);
+    for (size_t i = 0; rc == 0 && i < n_snaps; i++)
+        if (snaps[i].zxid != zxid && unlink(snaps[i].path) < 0 && errno != ENOENT) {
+            zk_log(CORRAL_LOG_ERROR, "%s: %s", snaps[i].path, strerror(errno));
+            rc = -1;
+        }
+    zk_fsync_dir(fs.snap_dir);
+    zk_list_free(snaps, n_snaps);
+    zk_list_free(logs, n_logs);
+    if (rc < 0)
+        return -1;
+    struct zk_log_config lc = {fs.log_dir, fs.prealloc, fs.force_sync, zxid};
+    if (zk_log_start(&lc) < 0)
+        return -1;
+    fs.started = 1;
+    new_snap_threshold();
+    zk_log(CORRAL_LOG_INFO, "storage reset to snapshot.%llx (a sync's snapshot): %zu old log(s) "
+           "and %zu other snapshot(s) removed", (unsigned long long)zxid, n_logs,
+           n_snaps ? n_snaps - 1 : 0);
+    return 0;
+}
+
 static int64_t file_last_logged_zxid(void)
 {
     return zk_log_durable_zxid();
@@ -636,6 +703,7 @@ static const struct corral_storage_ops file_ops = {
     .epoch_get = file_epoch_get,
     .epoch_set = file_epoch_set,
     .flags = CORRAL_STORAGE_RECOVER_AGAIN,
+    .reset_to_tree = file_reset_to_tree,
 };
 
 static const struct corral_config_key file_keys[] = {

@@ -269,6 +269,27 @@ static int mem_truncate(int64_t zxid)
     return 0;
 }
 
+/*
+ * A SNAP sync replaced the tree: no kept txn belongs to it any more.  The
+ * log starts afresh after zxid, and a reload can no longer rebuild the tree
+ * (it came from the leader, not from kept txns): recover() then says so.
+ */
+static int mem_reset_to_tree(int64_t zxid)
+{
+    if (queued) {
+        core->log(CORRAL_LOG_ERROR, "mem", "reset to 0x%llx while appends are in flight; refusing",
+                  (unsigned long long)zxid);
+        return -1;
+    }
+    for (size_t i = 0; i < lg.n; i++)
+        free(kept_at(i)->bytes);
+    lg.n = 0;
+    lg.head = 0;
+    lg.durable = zxid;
+    lg.dropped = zxid;
+    return 0;
+}
+
 static int mem_epoch_get(int which, int64_t *value)
 {
     if (which != CORRAL_EPOCH_ACCEPTED && which != CORRAL_EPOCH_CURRENT)
@@ -298,6 +319,7 @@ static const struct corral_storage_ops mem_ops = {
     .epoch_get = mem_epoch_get,
     .epoch_set = mem_epoch_set,
     .flags = CORRAL_STORAGE_RECOVER_AGAIN,
+    .reset_to_tree = mem_reset_to_tree,
 };
 
 static const struct corral_config_key mem_keys[] = {
@@ -311,7 +333,7 @@ const struct corral_module corral_module_entry = {
     .size = sizeof(struct corral_module),
     .kind = CORRAL_MODULE_STORAGE,
     .name = "mem",
-    .version = "1.1",
+    .version = "1.2",
     .config_keys = mem_keys,
     .init = mem_init,
     .fini = mem_fini,
