@@ -144,6 +144,8 @@ static int send_to_sid(int64_t sid, const struct zk_quorum_packet *qp)
     struct learner_handler *h = find_sid(sid);
     if (!h || !h->forwarding)
         return -1;
+    if (h->state == LH_NEWLEADER || h->state == LH_STARTUP)
+        return zk_quorum_packet_encode(&h->held, qp);     /* sent after UPTODATE (leader_sync.h) */
     return qlink_send(h->link, qp);
 }
 
@@ -159,6 +161,7 @@ static void forget(struct learner_handler *h)
         quorum_leader_remove_learner(h->sid);
     if (h->sid >= 0 && L.requests_started)
         leader_requests_learner_gone(h->sid);
+    jute_buf_free(&h->held);
     free(h);
 }
 
@@ -258,6 +261,9 @@ static void send_uptodate(struct learner_handler *h)
 {
     send_packet(h, ZK_QP_UPTODATE, -1, NULL, 0);
     h->state = LH_SYNCED;
+    if (h->held.len && qlink_send_bytes(h->link, h->held.data, h->held.len) < 0)
+        log_warn("quorum: %s: the proposals held for it could not be queued", h->name);
+    jute_buf_free(&h->held);
     h->deadline_ms = now_ms() + L.sync_ms;
     log_info("quorum: %s is synced (%s) and up to date", h->name, h->sync_mode);
 }
@@ -463,6 +469,14 @@ static int on_newleader_ack(struct learner_handler *h, const struct zk_quorum_pa
         log_error("quorum: NEWLEADER ACK from sid: %lld is from a different epoch - current "
                   "0x%llx received 0x%llx", (long long)h->sid,
                   (unsigned long long)ZXID_MAKE(L.epoch, 0), (unsigned long long)qp->zxid);
+        /*
+         * A Java 3.8.0 follower acks the proposals it logged at NEWLEADER
+         * asynchronously, sometimes before NEWLEADER itself
+         * (ZOOKEEPER-4685): that ACK still counts for its proposal (it is
+         * durable there), which ZooKeeper's leader forgets.
+         */
+        if (ZXID_EPOCH(qp->zxid) == L.epoch && h->forwarding && !h->observer)
+            quorum_leader_receive(h->sid, qp);
     } else if (L.phase == PH_NEWLEADER && !h->observer) {
         set_add(L.newleader_acked, &L.n_newleader_acked, h->sid);
     }
@@ -552,6 +566,7 @@ static void on_accepted(int fd, const char *peer, void *arg)
     }
     h->sid = -1;
     h->state = LH_INFO;
+    jute_buf_init(&h->held);
     snprintf(h->name, sizeof h->name, "learner %s", peer);
     h->link = qlink_adopt(fd, peer, &learner_link, h);
     if (!h->link) {
@@ -650,6 +665,7 @@ static void leader_stop(void)
         struct learner_handler *h = L.learners;
         L.learners = h->next;
         qlink_close(h->link);
+        jute_buf_free(&h->held);
         free(h);
     }
     if (L.broadcasting)

@@ -8,6 +8,7 @@
 #define CORRAL_QUORUM_LEADER_SYNC_H
 
 #include <stdint.h>
+#include "corral/jute.h"
 #include "quorum/link.h"
 
 /* Where a learner connection is in the handshake (ZK-QUORUM-PROTOCOL.md §2.3). */
@@ -33,6 +34,13 @@ struct learner_handler {
     int64_t deadline_ms;        /* synced while now <= this (§2.10) */
     int forwarding;             /* added to the broadcast (quorum_leader_add_learner) */
     const char *sync_mode;      /* "diff", "trunc", "snap" */
+    /*
+     * The broadcast's packets between NEWLEADER and UPTODATE, sent after
+     * UPTODATE: a Java 3.8.0 follower dies on a COMMIT in that window
+     * (ZOOKEEPER-4394: its syncWithLeader reads the head of an emptied
+     * queue), and after UPTODATE the same packets are its broadcast phase.
+     */
+    struct jute_buf held;
     struct learner_handler *next;
 };
 
