@@ -44,6 +44,7 @@ static const struct corral_config_key core_keys[] = {
     {"znode.container.maxPerMinute", "most container/TTL deletions per minute"},
     {"admin.*", "admin server settings"},
     /* ZooKeeper keys accepted for compatibility (ensemble, TLS, metrics, ...) */
+    {"forceSnapshotSync", "leader: sync every learner by snapshot (ZooKeeper's zookeeper.forceSnapshotSync)"},
     {"initLimit", NULL}, {"syncLimit", NULL}, {"server.*", NULL}, {"group.*", NULL},
     {"weight.*", NULL}, {"electionAlg", NULL}, {"electionPortBindRetry", NULL},
     {"peerType", NULL}, {"standaloneEnabled", NULL}, {"reconfigEnabled", NULL},

@@ -20,6 +20,15 @@
 struct session;
 struct pending;
 
+/*
+ * committed(arg, REPLICATE_ABANDONED): the role ended before the txn was
+ * committed here (a leader that lost its quorum; quorum/broadcast.c).  The
+ * txn is neither applied nor answered: it leaves the window and prep's
+ * view, and its client, whose connection the role's end closed, is not
+ * told.  Any other non-zero err is a storage failure.
+ */
+#define REPLICATE_ABANDONED (-1000)
+
 struct replicator {
     const char *name;
     void (*replicate)(const struct corral_txn *txn, void (*committed)(void *arg, int err),

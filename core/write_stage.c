@@ -148,6 +148,18 @@ struct write_ctx {
 static void write_committed(void *arg, int err)
 {
     struct write_ctx *w = arg;
+    if (err == REPLICATE_ABANDONED) {
+        /*
+         * Not applied (replicate.h).  No drain either: the role has ended,
+         * and what is queued must not be prepped for a replicate step that
+         * is no longer the role's (peer.c settles once none is in flight).
+         */
+        server.txns_in_flight--;
+        prep_applied(w->txn.zxid);
+        txn_clear(&w->txn);
+        free(w);
+        return;
+    }
     if (err) {
         /* Durability failed: acknowledging anything now could lose it. */
         log_error("storage failed to make txn 0x%llx durable (error %d); stopping",

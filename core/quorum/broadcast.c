@@ -57,6 +57,7 @@ struct proposal {
     int n_acks;
     int durable;                    /* appended here */
     int committed;                  /* quorum seen, COMMIT and INFORM sent */
+    int abandoned;                  /* the role ended first: see quorum_stop */
     void (*done)(void *arg, int err);
     void *arg;
     struct proposal *next;
@@ -76,7 +77,32 @@ static struct {
     struct proposal *head, *tail;   /* outstanding, in zxid order */
     int64_t last_committed;
     int committing;                 /* re-entry guard: see leader_advance */
+    int refusing;                   /* the zxid counter ran out: nothing more is proposed */
 } leader;
+
+/*
+ * The committed-txn window (ZooKeeper's committedLog, zookeeper.commitLogCount):
+ * the newest txns this leader applied, encoded as they were proposed, from
+ * which a learner a little behind is synced by DIFF without reading the
+ * log.  A ring, oldest first at `first`; contiguous by construction (every
+ * txn applied while leading passes through leader_advance), and its newest
+ * is always server.last_zxid.
+ */
+static struct {
+    struct committed_txn {
+        int64_t zxid;
+        struct jute_buf entry;
+    } e[QUORUM_COMMITTED_LOG_MAX];
+    int first, n;
+} committed_log;
+
+/*
+ * Proposals whose role ended before the storage made them durable: the
+ * storage still holds a pointer to each, so each waits here for its
+ * append's completion (leader_durable), which hands it back to the write
+ * stage as abandoned.  A list only so that they stay reachable.
+ */
+static struct proposal *abandoned_head;
 
 static int is_voter(int64_t sid)
 {
@@ -125,6 +151,30 @@ static void proposal_free(struct proposal *p)
 /* Told of each commit (quorum_leader_set_commit_hook); NULL: no one. */
 static void (*commit_hook)(int64_t zxid);
 
+/* p is applied: its entry moves into the committed-txn window (the oldest leaves it). */
+static void committed_log_push(struct proposal *p)
+{
+    struct committed_txn *slot;
+    if (committed_log.n == QUORUM_COMMITTED_LOG_MAX) {
+        slot = &committed_log.e[committed_log.first];
+        jute_buf_free(&slot->entry);
+        committed_log.first = (committed_log.first + 1) % QUORUM_COMMITTED_LOG_MAX;
+    } else {
+        slot = &committed_log.e[(committed_log.first + committed_log.n) % QUORUM_COMMITTED_LOG_MAX];
+        committed_log.n++;
+    }
+    slot->zxid = p->zxid;
+    slot->entry = p->entry;
+    jute_buf_init(&p->entry);
+}
+
+static void committed_log_clear(void)
+{
+    for (int i = 0; i < committed_log.n; i++)
+        jute_buf_free(&committed_log.e[(committed_log.first + i) % QUORUM_COMMITTED_LOG_MAX].entry);
+    committed_log.first = committed_log.n = 0;
+}
+
 /*
  * Commit what has its quorum, in zxid order (the first proposal without
  * one stops the walk), then hand back to the write stage what is committed
@@ -161,6 +211,7 @@ static void leader_advance(void)
         if (!leader.head)
             leader.tail = NULL;
         ready->done(ready->arg, 0);
+        committed_log_push(ready);
         proposal_free(ready);
     }
     leader.committing = 0;
@@ -169,6 +220,16 @@ static void leader_advance(void)
 static void leader_durable(void *arg, int err)
 {
     struct proposal *p = arg;
+    if (p->abandoned) {
+        for (struct proposal **pp = &abandoned_head; *pp; pp = &(*pp)->next)
+            if (*pp == p) {
+                *pp = p->next;
+                break;
+            }
+        p->done(p->arg, err ? err : REPLICATE_ABANDONED);
+        proposal_free(p);
+        return;
+    }
     if (err) {
         p->done(p->arg, err);       /* the write stage stops the server: nothing may be acked */
         return;
@@ -182,6 +243,24 @@ static void leader_durable(void *arg, int err)
 static void leader_replicate(const struct corral_txn *txn, void (*done)(void *arg, int err),
                              void *arg)
 {
+    /*
+     * ZooKeeper's Leader.propose (ZOOKEEPER-1277): a zxid whose counter is
+     * all ones is never proposed; the leader gives up its epoch so that an
+     * election starts a new one.  Until the role ends nothing more is
+     * proposed either (the next zxid would carry into the epoch bits).
+     */
+    if (leader.refusing || (txn->zxid & 0xffffffffLL) == 0xffffffffLL) {
+        if (!leader.refusing) {
+            leader.refusing = 1;
+            log_warn("quorum: zxid 0x%llx: the lower 32 bits have rolled over; forcing a new "
+                     "election, and therefore a new epoch", (unsigned long long)txn->zxid);
+            if (link_ops->lost)
+                link_ops->lost("zxid lower 32 bits have rolled over, forcing re-election, and "
+                               "therefore new epoch start");
+        }
+        done(arg, REPLICATE_ABANDONED);
+        return;
+    }
     struct proposal *p = calloc(1, sizeof *p);
     if (!p || !(p->acks = calloc((size_t)leader.n_voters, sizeof *p->acks)))
         abort();
@@ -231,6 +310,7 @@ int quorum_leader_start(const struct quorum_link_ops *link, int64_t my_sid, cons
             leader.voters[leader.n_voters++] = voters[i];
     leader.my_sid = my_sid;
     leader.last_committed = server.last_zxid;
+    committed_log_clear();
     link_ops = link;
     role = ROLE_LEADER;
     server.replicator = &replicate_leader;
@@ -318,6 +398,72 @@ int64_t quorum_leader_last_proposed(void)
 int64_t quorum_leader_last_committed(void)
 {
     return leader.last_committed;
+}
+
+int quorum_leader_each_outstanding(int (*fn)(void *arg, int64_t zxid, const uint8_t *entry,
+                                             size_t len, int committed),
+                                   void *arg)
+{
+    for (struct proposal *p = role == ROLE_LEADER ? leader.head : NULL; p; p = p->next)
+        if (fn(arg, p->zxid, p->entry.data, p->entry.len, p->committed))
+            break;
+    return 0;
+}
+
+int quorum_leader_committed_window(int64_t *min_zxid, int64_t *max_zxid)
+{
+    if (role != ROLE_LEADER || committed_log.n == 0)
+        return 0;
+    *min_zxid = committed_log.e[committed_log.first].zxid;
+    *max_zxid = committed_log.e[(committed_log.first + committed_log.n - 1) %
+                                QUORUM_COMMITTED_LOG_MAX].zxid;
+    return committed_log.n;
+}
+
+int quorum_leader_committed_each(int (*fn)(void *arg, int64_t zxid, const uint8_t *entry,
+                                           size_t len),
+                                 void *arg)
+{
+    for (int i = 0; role == ROLE_LEADER && i < committed_log.n; i++) {
+        const struct committed_txn *c = &committed_log.e[(committed_log.first + i) %
+                                                         QUORUM_COMMITTED_LOG_MAX];
+        if (fn(arg, c->zxid, c->entry.data, c->entry.len))
+            break;
+    }
+    return 0;
+}
+
+/*
+ * The leader's role ended with proposals outstanding: none of them is
+ * applied or answered now (committed by the ensemble or not, this leader
+ * can no longer tell its clients so).  A proposal durable here goes back
+ * to the write stage as abandoned at once; one still on its way to disk
+ * waits for its append's completion (leader_durable), so the write stage's
+ * count of txns in flight stays up until the storage is done with it —
+ * peer.c settles only then, and applies what the log holds.
+ */
+static void leader_abandon(void)
+{
+    struct proposal *p = leader.head;
+    leader.head = leader.tail = NULL;
+    int now = 0, later = 0;
+    while (p) {
+        struct proposal *next = p->next;
+        p->abandoned = 1;
+        if (p->durable) {
+            p->done(p->arg, REPLICATE_ABANDONED);
+            proposal_free(p);
+            now++;
+        } else {
+            p->next = abandoned_head;
+            abandoned_head = p;
+            later++;
+        }
+        p = next;
+    }
+    if (now || later)
+        log_info("quorum: the leader abandons %d outstanding proposal(s) (%d still on their way "
+                 "to disk)", now + later, later);
 }
 
 /* ---- learner ---- */
@@ -640,8 +786,8 @@ void quorum_learner_abandon(void)
 int quorum_stop(void)
 {
     if (role == ROLE_LEADER) {
-        if (leader.head)
-            return -1;
+        leader_abandon();
+        committed_log_clear();
         free(leader.voters);
         free(leader.learners);
         memset(&leader, 0, sizeof leader);

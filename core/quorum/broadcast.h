@@ -32,6 +32,12 @@ struct quorum_link_ops {
      * afresh, which is the next issue's business).
      */
     int (*send)(int64_t peer_sid, const struct zk_quorum_packet *qp);
+    /*
+     * Leader, may be NULL: the role cannot go on (the zxid counter ran
+     * out, ZOOKEEPER-1277); called once, from inside the write stage, so
+     * the callee only schedules the end (peer_lost does).
+     */
+    void (*lost)(const char *why);
 };
 
 /* ---- leader ---- */
@@ -69,6 +75,27 @@ void quorum_leader_set_commit_hook(void (*fn)(int64_t zxid));
 /* The newest zxid proposed, and the newest committed; equal when nothing is outstanding. */
 int64_t quorum_leader_last_proposed(void);
 int64_t quorum_leader_last_committed(void);
+/*
+ * For a learner's sync (ZooKeeper's startForwarding): fn for each proposal
+ * not yet applied here, in zxid order — its txn entry (PROPOSAL's data)
+ * and whether it is committed (a quorum acked it; it waits for this
+ * server's own durability).  fn returns non-zero to stop.
+ */
+int quorum_leader_each_outstanding(int (*fn)(void *arg, int64_t zxid, const uint8_t *entry,
+                                             size_t len, int committed),
+                                   void *arg);
+/*
+ * The committed-txn window (ZooKeeper's committedLog): the newest
+ * QUORUM_COMMITTED_LOG_MAX txns applied while leading, contiguous, the
+ * newest being server.last_zxid.  _window: how many, and (when any) the
+ * oldest's and newest's zxids; _each: fn for each, oldest first, until fn
+ * returns non-zero.
+ */
+#define QUORUM_COMMITTED_LOG_MAX 500
+int quorum_leader_committed_window(int64_t *min_zxid, int64_t *max_zxid);
+int quorum_leader_committed_each(int (*fn)(void *arg, int64_t zxid, const uint8_t *entry,
+                                           size_t len),
+                                 void *arg);
 
 /* ---- learner (follower or observer) ---- */
 
@@ -112,9 +139,12 @@ int64_t quorum_learner_last_committed(void);
 void quorum_learner_abandon(void);
 
 /*
- * Back to standalone (the write stage preps and logs alone).  Only with
- * nothing outstanding: -1 otherwise (what becomes of in-flight writes when
- * a role ends is the next issue's: the server stops serving first).
+ * Back to standalone (the write stage preps and logs alone).  A leader's
+ * outstanding proposals are abandoned: each goes back to the write stage
+ * as REPLICATE_ABANDONED (replicate.h), not applied — at once when durable
+ * here, else when its append completes, so server.txns_in_flight falls to
+ * 0 only once the storage is done with them.  A learner: only with nothing
+ * pending, -1 otherwise.
  */
 int quorum_stop(void);
 

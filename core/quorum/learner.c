@@ -109,7 +109,7 @@ static int link_send(int64_t peer_sid, const struct zk_quorum_packet *qp)
     return lr.link ? qlink_send(lr.link, qp) : -1;
 }
 
-static const struct quorum_link_ops link_ops = {link_send};
+static const struct quorum_link_ops link_ops = {link_send, NULL};
 
 static void send_simple(int32_t type, int64_t zxid, const uint8_t *data, int32_t len)
 {

@@ -14,7 +14,10 @@ from corraltest import *
 import corraltest as ct
 from ensembletest import Ensemble
 
-e = Ensemble([("corrald", 1), ("corrald", 2), ("corrald", 3), ("corrald", 4, "observer")])
+# A corrald leader gives up after initLimit ticks without a quorum of learners (quorum/leader.c),
+# and here no learner connects: initLimit 30 (60 s) keeps every election of this test a single one.
+e = Ensemble([("corrald", 1), ("corrald", 2), ("corrald", 3), ("corrald", 4, "observer")],
+             extra={"initLimit": "30"})
 decided = wait_for(lambda: all(m.last_decision() for m in e.members), 30)
 ok(decided, "every member decided within 30 s")
 if not decided:

@@ -33,8 +33,13 @@ def no_complaints(zk, desc):
 
 
 # --- corrald lowest ---------------------------------------------------------
-e = Ensemble([("corrald", 1), ("zk", 2), ("zk", 3)])
+e = Ensemble([("corrald", 1), ("zk", 2), ("zk", 3)], start=False)
 c, z2, z3 = e[1], e[2], e[3]
+# 3 must be in the first round: were 2's JVM up first, 1 and 2 would elect 2, and 3 follow it
+c.start()
+z3.start()
+wait_for(lambda: "LOOKING" in z3.output(), 60, 0.1)
+z2.start()
 agreed = wait_for(lambda: z3.mode() == "leader" and z2.mode() == "follower", 90, 0.3)
 ok(agreed, "ZooKeeper 3 leads and ZooKeeper 2 follows (srvr Mode)")
 ok(wait_for(lambda: c.last_decision() == (3, "following"), 30), "corrald follows 3")

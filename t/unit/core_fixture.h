@@ -44,6 +44,7 @@ static void fixture_server_init(const struct corral_storage_ops *storage,
     server.storage = storage;
     server.auth = auth;
     server.n_auth = n_auth;
+    server.serving = 1;         /* as a standalone server: clients are served (connect.c) */
 }
 
 #endif

@@ -530,6 +530,63 @@ static void test_leader(void)
     sent_clear();
 }
 
+/*
+ * The leader's role ends with proposals outstanding (quorum/leader.c's stop):
+ * none is applied or answered; one durable here leaves the write stage at
+ * once, one still on its way to disk when its append completes.  And the
+ * zxid counter's last value is never proposed (ZOOKEEPER-1277): the role is
+ * told to end, and nothing after it is proposed either.
+ */
+static int n_lost;
+static void on_lost(const char *why) { (void)why; n_lost++; }
+static const struct quorum_link_ops link_ops_lost = {.send = link_send, .lost = on_lost};
+
+static void test_leader_abandon(void)
+{
+    const int64_t voters[] = {1, 2, 3};
+    int64_t epoch = ZXID_EPOCH(server.last_zxid) + 1;
+    prep_start(epoch);
+    ok(quorum_leader_start(&link_ops_lost, 1, voters, 3) == 0 &&
+           quorum_leader_add_learner(2, 0) == 0, "lead again, follower 2 synced");
+    hold = 1;
+    n_log = 0;
+    struct session *s = connect_session(10000, &conn_b);
+    ack(2, proposed(0));
+    release(-1);
+    int64_t lo = 0, hi = 0;
+    ok(n_log == 1 && quorum_leader_committed_window(&lo, &hi) == 1 && lo == hi &&
+           hi == server.last_zxid,
+       "the applied createSession is the committed-txn window's one txn, ending at the last zxid");
+    n_log = 0;
+    sent_clear();
+    pipeline_submit(s, create(40, "/ab1", NULL));
+    pipeline_submit(s, create(41, "/ab2", NULL));
+    release(1);
+    is_int(server.txns_in_flight, 2, "two proposals outstanding, the first durable here");
+    ok(quorum_stop() == 0, "the role ends with them outstanding");
+    is_int(server.txns_in_flight, 1, "the durable one left the write stage at once");
+    release(-1);
+    is_int(server.txns_in_flight, 0, "the other once its append completed");
+    ok(n_log == 0 && !tree_lookup(&server.tree, "/ab1") && !tree_lookup(&server.tree, "/ab2"),
+       "neither is applied or answered");
+
+    /* the counter's last value */
+    prep_start(epoch + 1);
+    ok(quorum_leader_start(&link_ops_lost, 1, voters, 3) == 0 &&
+           quorum_leader_add_learner(2, 0) == 0, "(lead in epoch %lld)", (long long)(epoch + 1));
+    server.next_zxid = ZXID_MAKE(epoch + 1, 0xfffffffe);
+    sent_clear();
+    struct session *s2 = connect_session(10000, &conn_c);
+    ok(n_lost == 1 && !count_sent(ZK_QP_PROPOSAL, 0) && server.txns_in_flight == 0,
+       "a txn whose zxid counter is 0xffffffff is not proposed; the role is told to end");
+    pipeline_submit(s2, create(50, "/ab3", NULL));
+    ok(n_lost == 1 && !count_sent(ZK_QP_PROPOSAL, 0) && server.txns_in_flight == 0,
+       "nor is anything after it");
+    ok(quorum_stop() == 0, "(stop leading)");
+    hold = 0;
+    sent_clear();
+}
+
 int main(void)
 {
     fixture_server_init(&storage, auths, 2);
@@ -538,5 +595,6 @@ int main(void)
     test_follower();
     test_observer();
     test_leader();
+    test_leader_abandon();
     return done_testing();
 }
