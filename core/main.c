@@ -25,6 +25,7 @@
 #include "duties.h"
 #include "quorum/election.h"
 #include "quorum/peer.h"
+#include "quorum/broadcast.h"
 
 
 
@@ -178,6 +179,7 @@ static void shutdown_server(void)
     session_table_clear();
     containers_clear();
     modules_unload();
+    quorum_release_orphans();   /* no storage completion can come any more */
     election_teardown();
     tree_destroy(&server.tree);
     while (server.ephemerals)

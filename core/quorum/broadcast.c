@@ -475,6 +475,9 @@ struct learned {
     struct learned *next;
 };
 
+/* Received by a role that ended while their appends were in flight (quorum_learner_abandon). */
+static struct learned *learner_orphans;
+
 static struct {
     int64_t leader_sid;
     int observer;
@@ -565,6 +568,11 @@ static void learner_durable(void *arg, int err)
     server.txns_in_flight--;
     if (e->orphaned) {
         /* durable after its role ended: the peer's settling applies it from the log */
+        for (struct learned **pp = &learner_orphans; *pp; pp = &(*pp)->next)
+            if (*pp == e) {
+                *pp = e->next;
+                break;
+            }
         zk_txn_free(&e->txn);
         free(e);
         return;
@@ -776,11 +784,28 @@ void quorum_learner_abandon(void)
             free(e);
         } else {
             e->orphaned = 1;        /* freed by its append's completion */
-            e->next = NULL;
+            e->next = learner_orphans;
+            learner_orphans = e;
         }
     }
     learner.head = learner.tail = NULL;
     learner.when_durable = NULL;
+}
+
+void quorum_release_orphans(void)
+{
+    while (abandoned_head) {
+        struct proposal *p = abandoned_head;
+        abandoned_head = p->next;
+        p->done(p->arg, REPLICATE_ABANDONED);
+        proposal_free(p);
+    }
+    while (learner_orphans) {
+        struct learned *e = learner_orphans;
+        learner_orphans = e->next;
+        zk_txn_free(&e->txn);
+        free(e);
+    }
 }
 
 int quorum_stop(void)

@@ -148,6 +148,12 @@ void quorum_learner_abandon(void);
  */
 int quorum_stop(void);
 
+/*
+ * Shutdown, once the storage module is unloaded (no append completes any
+ * more): free what ended roles left waiting for an append's completion.
+ */
+void quorum_release_orphans(void);
+
 /* The replicators the roles install (server.replicator). */
 extern const struct replicator replicate_leader;
 extern const struct replicator replicate_learner;

@@ -22,7 +22,10 @@ def wait_serving(members, seconds=60):
 
 
 def leader_of(members):
-    leaders = [m for m in members if m.alive() and m.mode() == "leader"]
+    """srvr's Mode: leader; for a corrald, its own last decision says it as well."""
+    leaders = [m for m in members if m.alive() and
+               (m.mode() == "leader" or
+                (m.kind == "corrald" and m.last_decision() and m.last_decision()[1] == "leading"))]
     return leaders[0] if len(leaders) == 1 else None
 
 
