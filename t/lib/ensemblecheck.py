@@ -18,7 +18,15 @@ def serving(m):
 
 
 def wait_serving(members, seconds=60):
-    return ct.wait_for(lambda: all(serving(m) for m in members), seconds)
+    """Each member in turn until it serves: one probe session that opens per member
+    (each is a createSession and a closeSession txn), so ensembles started alike
+    have spent the same zxids after it (t0883 compares zxids)."""
+    import time
+    end = time.monotonic() + seconds
+    for m in members:
+        if not ct.wait_for(lambda: serving(m), max(0.1, end - time.monotonic())):
+            return False
+    return True
 
 
 def leader_of(members):
