@@ -3,7 +3,7 @@
  *
  *   corral [-s HOST:PORT] status      mode, version, zxid, counts (like zkServer.sh status);
  *                                     on an ensemble member also its id, the leader, the
- *                                     epochs and whether it serves (Corral's "peer" word,
+ *                                     epoch and whether it serves (Corral's "peer" word,
  *                                     which answers while the member is not serving too)
  *   corral [-s HOST:PORT] snapshot    ask the storage module for a snapshot now
  *   corral [-s HOST:PORT] reload      reload plugins (Lua scripts), as SIGHUP does
@@ -136,7 +136,6 @@ static int status(const char *server)
         printf("Server id: %s\n", field(peer, "Server id: ", v, sizeof v));
         printf("Leader: %s\n", field(peer, "Leader: ", v, sizeof v));
         printf("Epoch: %s\n", field(peer, "Epoch: ", v, sizeof v));
-        printf("Election epoch: %s\n", field(peer, "Election epoch: ", v, sizeof v));
         printf("Serving: %s\n", serving ? "yes" : "no (not synced with a quorum)");
     }
     free(peer);

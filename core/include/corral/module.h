@@ -223,7 +223,7 @@ struct corral_peer_info {
     int serving;                /* clients are served (standalone: always; a member: synced) */
     int64_t my_id;              /* dataDir/myid (0 standalone) */
     int64_t leader_sid;         /* the leader this server follows or is; 0 while looking */
-    int64_t election_epoch;     /* the epoch the last election decided */
+    int64_t election_epoch;     /* the epoch of the vote the last election decided on */
     int64_t epoch;              /* the epoch the role established (0 until it has) */
     int64_t role_uptime_ms;     /* since the role started (ZooKeeper's leader_uptime); 0 looking */
     int quorum_size;            /* voting members (ZooKeeper's quorum_size) */

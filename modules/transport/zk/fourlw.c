@@ -162,8 +162,9 @@ static void cmd_peer(struct zk_conn *c)
         return;
     out(c, "Server id: %lld\n", (long long)p.my_id);
     out(c, "Leader: %lld\n", (long long)p.leader_sid);
-    out(c, "Election epoch: %lld\n", (long long)p.election_epoch);
-    out(c, "Epoch: %lld\n", (long long)p.epoch);
+    /* the epoch the role established, or until it has one the decided vote's */
+    out(c, "Epoch: %lld\n", (long long)(p.epoch ? p.epoch : p.election_epoch));
+    out(c, "Established: %s\n", p.epoch ? "yes" : "no");
     out(c, "Quorum size: %d\n", p.quorum_size);
 }
 
