@@ -16,28 +16,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include "tap.h"
 #include "zk.h"
 #include "figures.h"
 #include "corral/quorum_view.h"
 
 struct zk_transport zk;
-
-static int failures, count;
-
-static void ok(int cond, const char *desc)
-{
-    count++;
-    printf("%sok %d - %s\n", cond ? "" : "not ", count, desc);
-    if (!cond)
-        failures++;
-}
-
-static void is_str(const char *got, const char *want, const char *desc)
-{
-    ok(!strcmp(got, want), desc);
-    if (strcmp(got, want))
-        printf("#      got: %s\n# expected: %s\n", got, want);
-}
 
 /* ---- the stand-in core ---- */
 
@@ -250,6 +234,5 @@ int main(void)
     ok(strstr(json, "\"server_state\" : \"leader\"") || strstr(json, "\"server_state\":\"leader\""),
        "leader: AdminServer srvr's server_state is leader");
 
-    printf("1..%d\n", count);
-    return failures ? 1 : 0;
+    return done_testing();
 }
