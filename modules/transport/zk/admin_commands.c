@@ -327,20 +327,20 @@ static void server_host(int32_t id, char *host, size_t len)
         snprintf(host, len, "%.*s", end ? (int)(end - v) : (int)strlen(v), v);
 }
 
+/* ZooKeeper's answer names the leader on every serving member, the leader itself included. */
 static void cmd_leader(struct json *j, const char *q, int *e)
 {
-    struct corral_server_stats st;
-    zk.core->server_stats(&st);
-    if (!st.mode || !strcmp(st.mode, "standalone")) {
+    struct corral_peer_info p;
+    zk_peer_info(&p);
+    if (!p.member) {
         member_error(j, "server is not initialized", e);
         return;
     }
-    int leading = !strcmp(st.mode, "leader");
-    json_kv_bool(j, "is_leader", leading);
-    if (leading) {
+    json_kv_bool(j, "is_leader", p.state == CORRAL_PEER_LEADING);
+    if (p.leader_sid > 0) {
         char host[256];
-        server_host(st.server_id, host, sizeof host);
-        json_kv_int(j, "leader_id", st.server_id);
+        server_host((int32_t)p.leader_sid, host, sizeof host);
+        json_kv_int(j, "leader_id", p.leader_sid);
         json_kv_string(j, "leader_ip", host);
     }
 }
