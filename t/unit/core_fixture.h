@@ -39,6 +39,7 @@ static void fixture_server_init(const struct corral_storage_ops *storage,
     server.max_txns_in_flight = 1000;
     server.min_latency_ms = -1;
     server.next_session_id = 0x1000;
+    server.serving = 1;         /* a standalone server serves from the start (main.c) */
     server.storage = storage;
     server.auth = auth;
     server.n_auth = n_auth;

@@ -210,10 +210,11 @@ struct corral_server_stats {
 /*
  * What the monitoring commands show of this server's part in an ensemble
  * (corral_core.peer_info, ABI 3.2).  One sized struct that only grows at its
- * end, like the tables: the caller sets size to sizeof the struct as its
- * headers define it; the core zeroes and fills the members that fit in
- * that size, so a module built against an older, shorter struct gets what
- * it knows of and a newer one finds its extra members 0.
+ * end, like the tables: the caller zeroes it and sets size to sizeof the
+ * struct as its headers define it; the core fills the members that fit in
+ * that size and no byte beyond it, so a module built against an older,
+ * shorter struct gets what it knows of and one built against a newer core
+ * finds the members this core lacks still 0.
  */
 struct corral_peer_info {
     size_t size;                /* set by the caller: sizeof(struct corral_peer_info) */

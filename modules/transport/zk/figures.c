@@ -1,8 +1,9 @@
 /*
  * figures.c — gathering the figures ZooKeeper's monitoring commands show
  * (see figures.h).  Everything comes from the core (server_stats,
- * session_info, watch_each, ephemeral_each, config) or from this transport's
- * own counters and connection list; nothing here formats output.
+ * peer_info, quorum_view, session_info, watch_each, ephemeral_each,
+ * config) or from this transport's own counters and connection list;
+ * nothing here formats output.
  */
 #include <dirent.h>
 #include <pwd.h>
