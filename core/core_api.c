@@ -68,6 +68,8 @@ static void api_server_stats(struct corral_server_stats *out)
 {
     memset(out, 0, sizeof *out);
     out->mode = "standalone";
+    if (election_is_ensemble())
+        out->mode = peer_mode() ? peer_mode() : "looking";
     out->zxid = server.last_zxid;
     /* ZooKeeper counts its root twice (as "" and "/"); tools compare these figures. */
     out->node_count = server.tree.node_count + 1;
@@ -90,6 +92,46 @@ static void api_server_stats(struct corral_server_stats *out)
     out->min_session_timeout = server.min_session_timeout;
     out->max_session_timeout = server.max_session_timeout;
     out->server_id = server.server_id;
+}
+
+/*
+ * corral_core.peer_info: the caller's struct may be shorter than ours (a
+ * module built against an older minor) — fill ours, copy what fits.
+ */
+static void api_peer_info(struct corral_peer_info *info)
+{
+    struct corral_peer_info p;
+    memset(&p, 0, sizeof p);
+    p.size = sizeof p;
+    p.mode = "standalone";
+    p.serving = server.serving;
+    p.state = CORRAL_PEER_LOOKING;
+    const struct corral_quorum_view *v = election_api_view();
+    if (election_is_ensemble() && v) {
+        struct peer_stats st;
+        p.member = 1;
+        p.state = peer_state();
+        p.mode = peer_mode();
+        p.my_id = v->my_id;
+        p.quorum_size = v->n_voting;
+        p.leader_sid = peer_leader_sid();
+        p.election_epoch = peer_election_epoch();
+        p.role_uptime_ms = peer_role_uptime_ms();
+        p.proposal_size_last = p.proposal_size_min = p.proposal_size_max = -1;
+        if (peer_stats(&st) == 0) {
+            p.epoch = st.epoch;
+            p.learners = st.learners;
+            p.synced_followers = st.synced_followers;
+            p.synced_non_voting_followers = st.synced_non_voting_followers;
+            p.synced_observers = st.synced_observers;
+            p.pending_syncs = st.pending_syncs;
+            p.last_proposed = st.last_proposed;
+        }
+    }
+    size_t n = info->size < sizeof p ? info->size : sizeof p;
+    if (n < sizeof info->size)
+        return;
+    memcpy((char *)info + sizeof info->size, (char *)&p + sizeof p.size, n - sizeof p.size);
 }
 
 static void api_reset_stats(void)
@@ -292,6 +334,7 @@ struct corral_core core_api = {
     .last_logged_zxid = election_api_last_logged_zxid,
     .current_epoch = election_api_current_epoch,
     .election_decided = peer_decided,
+    .peer_info = api_peer_info,
 };
 
 /*

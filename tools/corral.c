@@ -1,7 +1,10 @@
 /*
  * corral.c — the operator's command line for a running corrald.
  *
- *   corral [-s HOST:PORT] status      mode, version, zxid, counts (like zkServer.sh status)
+ *   corral [-s HOST:PORT] status      mode, version, zxid, counts (like zkServer.sh status);
+ *                                     on an ensemble member also its id, the leader, the
+ *                                     epoch and whether it serves (Corral's "peer" word,
+ *                                     which answers while the member is not serving too)
  *   corral [-s HOST:PORT] snapshot    ask the storage module for a snapshot now
  *   corral [-s HOST:PORT] reload      reload plugins (Lua scripts), as SIGHUP does
  *   corral [-s HOST:PORT] WORD        any four-letter word: ruok, srvr, mntr, cons, ...
@@ -114,6 +117,48 @@ static const char *field(const char *text, const char *key, char *out, size_t ca
     return out;
 }
 
+/*
+ * `corral status`: the peer word first (an ensemble member answers it even
+ * while it elects or syncs, when srvr only says it is not serving), then
+ * srvr's figures when the server serves.  A server without the peer word
+ * (closes on it, or an older corrald) is asked srvr alone.
+ */
+static int status(const char *server)
+{
+    char v[256];
+    char *peer = ask(server, "peer");
+    if (!peer)
+        return 1;       /* not reachable (ask said why) */
+    int member = peer && strstr(peer, "State: ") && strstr(peer, "Server id: ");
+    int serving = !strstr(peer, "State: ") || strstr(peer, "Serving: yes");
+    if (member) {
+        printf("Mode: %s\n", field(peer, "Mode: ", v, sizeof v));
+        printf("Server id: %s\n", field(peer, "Server id: ", v, sizeof v));
+        printf("Leader: %s\n", field(peer, "Leader: ", v, sizeof v));
+        printf("Epoch: %s\n", field(peer, "Epoch: ", v, sizeof v));
+        printf("Serving: %s\n", serving ? "yes" : "no (not synced with a quorum)");
+    }
+    free(peer);
+    if (!serving)
+        return 0;
+    char *answer = ask(server, "srvr");
+    if (!answer)
+        return 1;
+    if (!strstr(answer, "Mode: ")) {
+        fprintf(stderr, "corral: %s did not answer srvr: %s\n", server, answer);
+        free(answer);
+        return 1;
+    }
+    if (!member)
+        printf("Mode: %s\n", field(answer, "Mode: ", v, sizeof v));
+    printf("Version: %s\n", field(answer, "Zookeeper version: ", v, sizeof v));
+    printf("Zxid: %s\n", field(answer, "Zxid: ", v, sizeof v));
+    printf("Node count: %s\n", field(answer, "Node count: ", v, sizeof v));
+    printf("Connections: %s\n", field(answer, "Connections: ", v, sizeof v));
+    free(answer);
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *server = "127.0.0.1:2181";
@@ -135,8 +180,9 @@ int main(int argc, char **argv)
         usage(stdout);
         return 0;
     }
-    const char *word = !strcmp(cmd, "status") ? "srvr" : !strcmp(cmd, "snapshot") ? "snap"
-                       : !strcmp(cmd, "reload") ? "rlod" : cmd;
+    if (!strcmp(cmd, "status"))
+        return status(server);
+    const char *word = !strcmp(cmd, "snapshot") ? "snap" : !strcmp(cmd, "reload") ? "rlod" : cmd;
     if (strlen(word) != 4) {
         fprintf(stderr, "corral: '%s' is neither a command nor a four-letter word\n", cmd);
         usage(stderr);
@@ -145,23 +191,9 @@ int main(int argc, char **argv)
     char *answer = ask(server, word);
     if (!answer)
         return 1;
-    if (!strcmp(cmd, "status")) {
-        if (!strstr(answer, "Mode: ")) {
-            fprintf(stderr, "corral: %s did not answer srvr: %s\n", server, answer);
-            free(answer);
-            return 1;
-        }
-        char v[256];
-        printf("Mode: %s\n", field(answer, "Mode: ", v, sizeof v));
-        printf("Version: %s\n", field(answer, "Zookeeper version: ", v, sizeof v));
-        printf("Zxid: %s\n", field(answer, "Zxid: ", v, sizeof v));
-        printf("Node count: %s\n", field(answer, "Node count: ", v, sizeof v));
-        printf("Connections: %s\n", field(answer, "Connections: ", v, sizeof v));
-    } else {
-        fputs(answer, stdout);
-        if (*answer && answer[strlen(answer) - 1] != '\n')
-            putchar('\n');
-    }
+    fputs(answer, stdout);
+    if (*answer && answer[strlen(answer) - 1] != '\n')
+        putchar('\n');
     int not_executed = strstr(answer, "is not executed because it is not in the whitelist") != NULL;
     free(answer);
     return not_executed ? 1 : 0;

@@ -44,6 +44,7 @@ static struct {
     const struct peer_role *role;       /* running, or NULL */
     int64_t leader_sid;
     int64_t epoch;
+    int64_t role_since_ms;      /* when the running role started (mntr's leader_uptime) */
     ev_timer lost_timer;
     int lost_pending;
     char lost_why[160];
@@ -135,6 +136,7 @@ static void read_only_ends(void)
 }
 int64_t peer_leader_sid(void) { return peer.role ? peer.leader_sid : 0; }
 int64_t peer_election_epoch(void) { return peer.epoch; }
+int64_t peer_role_uptime_ms(void) { return peer.role ? now_ms() - peer.role_since_ms : 0; }
 
 int peer_stats(struct peer_stats *st)
 {
@@ -188,6 +190,7 @@ static void start_role(int state, int64_t leader_sid, int64_t epoch)
     peer.role = r;
     peer.leader_sid = leader_sid;
     peer.epoch = epoch;
+    peer.role_since_ms = now_ms();
     if (r->start(leader_sid, epoch) < 0)
         peer_lost("the role did not start");
 }

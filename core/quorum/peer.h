@@ -90,6 +90,8 @@ const char *peer_mode(void);
 int64_t peer_leader_sid(void);
 /* The epoch the last election decided. */
 int64_t peer_election_epoch(void);
+/* Milliseconds since the running role started (0 while looking): mntr's leader_uptime. */
+int64_t peer_role_uptime_ms(void);
 /* The running role's figures (zeroed while looking).  0, or -1 while no role runs. */
 int peer_stats(struct peer_stats *st);
 

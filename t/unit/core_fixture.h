@@ -40,11 +40,9 @@ static void fixture_server_init(const struct corral_storage_ops *storage,
     server.serving = SERVING_YES;          /* a standalone server (main.c), serving from the start */
     server.min_latency_ms = -1;
     server.next_session_id = 0x1000;
-    server.serving = 1;         /* as main.c sets it for a standalone server: clients are taken */
     server.storage = storage;
     server.auth = auth;
     server.n_auth = n_auth;
-    server.serving = 1;         /* as a standalone server: clients are served (connect.c) */
 }
 
 #endif

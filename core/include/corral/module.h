@@ -64,7 +64,9 @@
  * 3.1: corral_storage_ops.flags (CORRAL_STORAGE_RECOVER_AGAIN); corral_core.in_charge;
  *      the election module (struct corral_election_ops) and the core
  *      calls it uses (corral_core from quorum_view on).
- * 3.2: corral_storage_ops.reset_to_tree (a learner's SNAP sync).
+ * 3.2: corral_storage_ops.reset_to_tree (a learner's SNAP sync);
+ *      corral_core.peer_info (struct corral_peer_info): the ensemble state
+ *      transports report (srvr's Mode, mntr's leader keys, `corral status`).
  */
 #define CORRAL_ABI_MAJOR 3
 #define CORRAL_ABI_MINOR 2
@@ -204,6 +206,38 @@ struct corral_server_stats {
     int32_t tick_time;
     int32_t min_session_timeout, max_session_timeout;
     int32_t server_id;
+};
+
+/*
+ * What the monitoring commands show of this server's part in an ensemble
+ * (corral_core.peer_info, ABI 3.2).  One sized struct that only grows at its
+ * end, like the tables: the caller zeroes it and sets size to sizeof the
+ * struct as its headers define it; the core fills the members that fit in
+ * that size and no byte beyond it, so a module built against an older,
+ * shorter struct gets what it knows of and one built against a newer core
+ * finds the members this core lacks still 0.
+ */
+struct corral_peer_info {
+    size_t size;                /* set by the caller: sizeof(struct corral_peer_info) */
+    int member;                 /* 1: an ensemble member; 0: standalone (the rest is 0) */
+    int state;                  /* enum corral_peer_state (LOOKING between roles) */
+    const char *mode;           /* "standalone", "leader", "follower", "observer"; NULL while looking */
+    int serving;                /* clients are served (standalone: always; a member: synced) */
+    int64_t my_id;              /* dataDir/myid (0 standalone) */
+    int64_t leader_sid;         /* the leader this server follows or is; 0 while looking */
+    int64_t election_epoch;     /* the epoch of the vote the last election decided on */
+    int64_t epoch;              /* the epoch the role established (0 until it has) */
+    int64_t role_uptime_ms;     /* since the role started (ZooKeeper's leader_uptime); 0 looking */
+    int quorum_size;            /* voting members (ZooKeeper's quorum_size) */
+    /* a leader's figures (0 elsewhere), as ZooKeeper's mntr names them */
+    int learners;               /* zk_learners: learner connections */
+    int synced_followers;       /* zk_synced_followers */
+    int synced_non_voting_followers;
+    int synced_observers;       /* zk_synced_observers */
+    int pending_syncs;          /* zk_pending_syncs: learners in the sync phase */
+    int64_t last_proposed;      /* the newest zxid proposed */
+    /* zk_last/min/max_proposal_size: bytes of a proposal; -1 when none was measured */
+    int64_t proposal_size_last, proposal_size_min, proposal_size_max;
 };
 
 /*
@@ -420,6 +454,15 @@ struct corral_core {
     int64_t (*last_logged_zxid)(void);
     int64_t (*current_epoch)(void);
     void (*election_decided)(int state, int64_t leader_sid, int64_t epoch, int64_t zxid);
+
+    /*
+     * ABI 3.2, for transports: this server's part in the ensemble
+     * (struct corral_peer_info above), for srvr/mntr/conf and `corral
+     * status`.  The caller sets info->size; the core fills what fits.
+     * Check CORRAL_HAS(core, peer_info): an older core lacks it (and is
+     * standalone only).
+     */
+    void (*peer_info)(struct corral_peer_info *info);
 };
 
 /*

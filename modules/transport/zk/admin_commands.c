@@ -23,6 +23,14 @@ struct admin_command {
     const char *names[4];           /* primary name first, then aliases */
     /* Writes the members; sets *error_done after writing "error" itself. */
     void (*run)(struct json *j, const char *query, int *error_done);
+    /*
+     * Answers on a member not synced with a quorum (ZooKeeper's commands
+     * with serverRequired false).  The rest answer ZK_NOT_SERVING then.
+     * monitor is one of ZooKeeper's, but there it fails (HTTP 500, a
+     * NullPointerException with no server to ask): here it answers
+     * ZK_NOT_SERVING, like the four-letter mntr.
+     */
+    int unserved;
 };
 
 static void member_error(struct json *j, const char *msg, int *error_done)
@@ -74,6 +82,14 @@ static void server_stats_members(struct json *j)
     json_kv_int(j, "min_buffer_size", f.response_min);
     json_kv_int(j, "max_buffer_size", f.response_max);
     json_object_end(j);
+    if (f.peer.member && f.peer.state == CORRAL_PEER_LEADING) {
+        json_key(j, "proposal_stats");
+        json_object_begin(j);
+        json_kv_int(j, "last_buffer_size", f.peer.proposal_size_last);
+        json_kv_int(j, "min_buffer_size", f.peer.proposal_size_min);
+        json_kv_int(j, "max_buffer_size", f.peer.proposal_size_max);
+        json_object_end(j);
+    }
     json_kv_int(j, "node_count", f.st.node_count);
 }
 
@@ -311,20 +327,20 @@ static void server_host(int32_t id, char *host, size_t len)
         snprintf(host, len, "%.*s", end ? (int)(end - v) : (int)strlen(v), v);
 }
 
+/* ZooKeeper's answer names the leader on every serving member, the leader itself included. */
 static void cmd_leader(struct json *j, const char *q, int *e)
 {
-    struct corral_server_stats st;
-    zk.core->server_stats(&st);
-    if (!st.mode || !strcmp(st.mode, "standalone")) {
+    struct corral_peer_info p;
+    zk_peer_info(&p);
+    if (!p.member) {
         member_error(j, "server is not initialized", e);
         return;
     }
-    int leading = !strcmp(st.mode, "leader");
-    json_kv_bool(j, "is_leader", leading);
-    if (leading) {
+    json_kv_bool(j, "is_leader", p.state == CORRAL_PEER_LEADING);
+    if (p.leader_sid > 0) {
         char host[256];
-        server_host(st.server_id, host, sizeof host);
-        json_kv_int(j, "leader_id", st.server_id);
+        server_host((int32_t)p.leader_sid, host, sizeof host);
+        json_kv_int(j, "leader_id", p.leader_sid);
         json_kv_string(j, "leader_ip", host);
     }
 }
@@ -484,38 +500,39 @@ static void cmd_zabstate(struct json *j, const char *q, int *e)
 {
     struct corral_server_stats st;
     zk.core->server_stats(&st);
-    int standalone = !st.mode || !strcmp(st.mode, "standalone");
+    /* a member not serving has no ZooKeeperServer to ask: ZooKeeper's answer is a standalone's */
+    int standalone = !st.mode || !strcmp(st.mode, "standalone") || zk_not_serving();
     json_kv_bool(j, "voting", !standalone && strcmp(st.mode, "observer") != 0);
     json_kv_string(j, "zabstate", standalone ? "" : "BROADCAST");
 }
 
 static const struct admin_command commands[] = {
-    {{"configuration", "conf", "config"}, cmd_configuration},
-    {{"connection_stat_reset", "crst"}, cmd_connection_stat_reset},
-    {{"connections", "cons"}, cmd_connections},
-    {{"dirs"}, cmd_dirs},
-    {{"dump"}, cmd_dump},
-    {{"environment", "env", "envi"}, cmd_environment},
-    {{"get_trace_mask", "gtmk"}, cmd_get_trace_mask},
-    {{"hash"}, cmd_hash},
-    {{"initial_configuration", "icfg"}, cmd_initial_configuration},
-    {{"is_read_only", "isro"}, cmd_is_read_only},
-    {{"last_snapshot", "lsnp"}, cmd_last_snapshot},
-    {{"leader", "lead"}, cmd_leader},
-    {{"monitor", "mntr"}, cmd_monitor},
-    {{"observer_connection_stat_reset", "orst"}, cmd_observer_connection_stat_reset},
-    {{"observers", "obsr"}, cmd_observers},
-    {{"ruok"}, cmd_ruok},
-    {{"server_stats", "srvr"}, cmd_server_stats},
-    {{"set_trace_mask", "stmk"}, cmd_set_trace_mask},
-    {{"stat_reset", "srst"}, cmd_stat_reset},
-    {{"stats", "stat"}, cmd_stats},
-    {{"system_properties", "sysp"}, cmd_system_properties},
-    {{"voting_view"}, cmd_voting_view},
-    {{"watch_summary", "wchs"}, cmd_watch_summary},
-    {{"watches", "wchc"}, cmd_watches},
-    {{"watches_by_path", "wchp"}, cmd_watches_by_path},
-    {{"zabstate"}, cmd_zabstate},
+    {{"configuration", "conf", "config"}, cmd_configuration, 0},
+    {{"connection_stat_reset", "crst"}, cmd_connection_stat_reset, 0},
+    {{"connections", "cons"}, cmd_connections, 0},
+    {{"dirs"}, cmd_dirs, 0},
+    {{"dump"}, cmd_dump, 0},
+    {{"environment", "env", "envi"}, cmd_environment, 1},
+    {{"get_trace_mask", "gtmk"}, cmd_get_trace_mask, 1},
+    {{"hash"}, cmd_hash, 0},
+    {{"initial_configuration", "icfg"}, cmd_initial_configuration, 0},
+    {{"is_read_only", "isro"}, cmd_is_read_only, 0},
+    {{"last_snapshot", "lsnp"}, cmd_last_snapshot, 0},
+    {{"leader", "lead"}, cmd_leader, 0},
+    {{"monitor", "mntr"}, cmd_monitor, 0},
+    {{"observer_connection_stat_reset", "orst"}, cmd_observer_connection_stat_reset, 0},
+    {{"observers", "obsr"}, cmd_observers, 0},
+    {{"ruok"}, cmd_ruok, 0},
+    {{"server_stats", "srvr"}, cmd_server_stats, 0},
+    {{"set_trace_mask", "stmk"}, cmd_set_trace_mask, 1},
+    {{"stat_reset", "srst"}, cmd_stat_reset, 0},
+    {{"stats", "stat"}, cmd_stats, 0},
+    {{"system_properties", "sysp"}, cmd_system_properties, 1},
+    {{"voting_view"}, cmd_voting_view, 0},
+    {{"watch_summary", "wchs"}, cmd_watch_summary, 0},
+    {{"watches", "wchc"}, cmd_watches, 0},
+    {{"watches_by_path", "wchp"}, cmd_watches_by_path, 0},
+    {{"zabstate"}, cmd_zabstate, 1},
 };
 
 #define N_COMMANDS (sizeof commands / sizeof commands[0])
@@ -546,6 +563,13 @@ int zk_admin_run(const char *name, const char *query, struct jute_buf *out)
         json_object_end(&j);
         free(msg);
         return 404;
+    }
+    if (!cmd->unserved && zk_not_serving()) {
+        /* ZooKeeper names the command as asked for here, alias or not */
+        json_kv_string(&j, "command", name);
+        json_kv_string(&j, "error", ZK_NOT_SERVING);
+        json_object_end(&j);
+        return 200;
     }
     int error_done = 0;
     cmd->run(&j, query, &error_done);

@@ -1,8 +1,9 @@
 /*
  * figures.c — gathering the figures ZooKeeper's monitoring commands show
  * (see figures.h).  Everything comes from the core (server_stats,
- * session_info, watch_each, ephemeral_each, config) or from this transport's
- * own counters and connection list; nothing here formats output.
+ * peer_info, quorum_view, session_info, watch_each, ephemeral_each,
+ * config) or from this transport's own counters and connection list;
+ * nothing here formats output.
  */
 #include <dirent.h>
 #include <pwd.h>
@@ -12,6 +13,7 @@
 #include <unistd.h>
 #include <sys/resource.h>
 #include <sys/stat.h>
+#include "corral/quorum_view.h"
 #include "figures.h"
 
 /* A double as Java prints it after ZooKeeper's rounding to 4 places: 0.0, 2.8, 1.2857. */
@@ -26,12 +28,40 @@ static void format_avg(char *buf, size_t len, double v)
         *e-- = 0;
 }
 
+void zk_peer_info(struct corral_peer_info *p)
+{
+    memset(p, 0, sizeof *p);
+    p->size = sizeof *p;
+    if (CORRAL_HAS(zk.core, peer_info) && zk.core->peer_info)
+        zk.core->peer_info(p);
+    else
+        p->serving = 1;
+    if (!p->member)
+        p->mode = "standalone";
+    else if (!p->mode)
+        p->mode = "looking";
+}
+
+int zk_not_serving(void)
+{
+    struct corral_peer_info p;
+    zk_peer_info(&p);
+    return p.member && !p.serving;
+}
+
 void zk_server_figures(struct zk_server_figures *f)
 {
     memset(f, 0, sizeof *f);
     zk.core->server_stats(&f->st);
+    zk_peer_info(&f->peer);
     f->version = zk.core->version_string();
-    f->mode = f->st.mode ? f->st.mode : "standalone";
+    f->mode = f->peer.mode;
+    /* QuorumPeer.getDetailedPeerState: state, then the Zab phase.  mntr is
+     * answered only while serving, which is the broadcast phase. */
+    int ps = f->peer.state;
+    snprintf(f->peer_state, sizeof f->peer_state, "%s - broadcast",
+             ps == CORRAL_PEER_LEADING ? "leading" : ps == CORRAL_PEER_FOLLOWING ? "following"
+             : ps == CORRAL_PEER_OBSERVING ? "observing" : "looking");
     format_avg(f->avg_latency, sizeof f->avg_latency,
                f->st.requests ? (double)f->st.total_latency_ms / (double)f->st.requests : 0);
     f->packets_received = zk.packets_received;
@@ -65,11 +95,22 @@ size_t zk_monitor_rows(const struct zk_server_figures *f, struct zk_row *r)
 #define ROW_INT(k, v) r[n++] = (struct zk_row){k, ZK_ROW_INT, (long long)(v), NULL}
 #define ROW_STR(k, v) r[n++] = (struct zk_row){k, ZK_ROW_STRING, 0, v}
 #define ROW_NUM(k, v) r[n++] = (struct zk_row){k, ZK_ROW_NUMBER_TEXT, 0, v}
+    /*
+     * ZooKeeper's order (its metrics map's), with a member's keys where its
+     * mntr puts them: peer_state and quorum_size on every member, the
+     * leader's own keys (LeaderZooKeeperServer's gauges) on the leader.
+     */
+    const struct corral_peer_info *p = &f->peer;
+    int leader = p->member && p->state == CORRAL_PEER_LEADING;
     ROW_STR("version", f->version);
     ROW_STR("server_state", f->mode);
+    if (p->member)
+        ROW_STR("peer_state", f->peer_state);
     ROW_INT("ephemerals_count", st->ephemerals_count);
     ROW_INT("num_alive_connections", f->connections);
     ROW_NUM("avg_latency", f->avg_latency);
+    if (leader)
+        ROW_INT("min_proposal_size", p->proposal_size_min);
     ROW_INT("outstanding_requests", st->outstanding_requests);
     ROW_INT("znode_count", st->node_count);
     ROW_INT("global_sessions", st->session_count);
@@ -77,20 +118,37 @@ size_t zk_monitor_rows(const struct zk_server_figures *f, struct zk_row *r)
     ROW_INT("last_client_response_size", f->response_last);
     ROW_INT("packets_sent", f->packets_sent);
     ROW_INT("packets_received", f->packets_received);
+    if (leader)
+        ROW_INT("max_proposal_size", p->proposal_size_max);
     ROW_INT("max_client_response_size", f->response_max);
+    if (leader)
+        ROW_INT("synced_followers", p->synced_followers);
     ROW_NUM("connection_drop_probability", "0.0");
     ROW_INT("watch_count", st->watch_count);
+    if (leader) {
+        ROW_INT("synced_non_voting_followers", p->synced_non_voting_followers);
+        ROW_INT("synced_observers", p->synced_observers);
+    }
     ROW_INT("auth_failed_count", 0);
     ROW_INT("min_latency", st->min_latency_ms);
     ROW_INT("max_file_descriptor_count", max_fds);
     ROW_INT("approximate_data_size", st->approximate_data_size);
     ROW_INT("open_file_descriptor_count", count_open_fds());
+    if (leader) {
+        ROW_INT("last_proposal_size", p->proposal_size_last);
+        ROW_INT("pending_syncs", p->pending_syncs);
+        ROW_INT("leader_uptime", p->role_uptime_ms);
+    }
     ROW_INT("local_sessions", 0);
     ROW_INT("uptime", st->uptime_ms);
     ROW_INT("max_latency", st->max_latency_ms);
     ROW_INT("outstanding_tls_handshake", 0);
+    if (leader)
+        ROW_INT("learners", p->learners);
     ROW_INT("min_client_response_size", f->response_min);
     ROW_INT("non_mtls_local_conn_count", 0);
+    if (p->member)
+        ROW_INT("quorum_size", p->quorum_size);
     ROW_INT("proposal_count", 0);
 #undef ROW_INT
 #undef ROW_STR
@@ -240,6 +298,39 @@ static void version_dirs(char *data, char *log, size_t len)
              ld && ld[0] != '/' ? "/" : "", ld ? ld : "");
 }
 
+/* A config value with surrounding blanks trimmed (as ZooKeeper parses it), or "" */
+static void trimmed(const char *key, char *buf, size_t len)
+{
+    const char *v = zk.core->config_get(key);
+    if (!v)
+        v = "";
+    while (*v == ' ' || *v == '\t')
+        v++;
+    size_t n = strlen(v);
+    while (n && (v[n - 1] == ' ' || v[n - 1] == '\t'))
+        n--;
+    snprintf(buf, len, "%.*s", (int)n, v);
+}
+
+/* QuorumZooKeeperServer.dumpConf's lines: the limits, this member's ports, the membership. */
+static void member_conf(struct zk_conf_figures *f)
+{
+    const struct corral_quorum_view *v =
+        CORRAL_HAS(zk.core, quorum_view) && zk.core->quorum_view ? zk.core->quorum_view() : NULL;
+    if (!v)
+        return;
+    f->member = 1;
+    trimmed("initLimit", f->init_limit, sizeof f->init_limit);
+    trimmed("syncLimit", f->sync_limit, sizeof f->sync_limit);
+    for (int i = 0; i < v->n_members; i++)
+        if (v->members[i].sid == v->my_id) {
+            f->election_port = v->members[i].election_port;
+            f->quorum_port = v->members[i].quorum_port;
+            f->peer_type = v->members[i].observer ? 1 : 0;
+        }
+    f->membership = v->text ? v->text : "";
+}
+
 void zk_conf_figures(struct zk_conf_figures *f)
 {
     struct corral_server_stats st;
@@ -257,6 +348,7 @@ void zk_conf_figures(struct zk_conf_figures *f)
     f->max_session_timeout = st.max_session_timeout;
     f->client_port_listen_backlog = -1;
     f->server_id = st.server_id;
+    member_conf(f);
 }
 
 void zk_dir_sizes(long long *data_dir_size, long long *data_log_size)

@@ -12,11 +12,27 @@
 #include <sys/utsname.h>
 #include "zk.h"
 
+/*
+ * This server's part in an ensemble (corral_core.peer_info; a core too old
+ * to have it is standalone).  mode is never NULL here: "looking" between
+ * roles.
+ */
+void zk_peer_info(struct corral_peer_info *p);
+
+/*
+ * An ensemble member not synced with a quorum: ZooKeeper answers most
+ * monitoring commands with ZK_NOT_SERVING instead (zk_answers_unserved).
+ */
+int zk_not_serving(void);
+#define ZK_NOT_SERVING "This ZooKeeper instance is not currently serving requests"
+
 /* srvr / stat / mntr / server_stats */
 struct zk_server_figures {
     struct corral_server_stats st;
+    struct corral_peer_info peer;
     const char *version;
     const char *mode;                   /* "standalone", "leader", ... */
+    char peer_state[48];                /* mntr's zk_peer_state: "following - broadcast" */
     char avg_latency[32];               /* as Java prints it: "0.0", "2.8" */
     int64_t packets_received, packets_sent;
     int32_t response_last, response_min, response_max;
@@ -32,7 +48,7 @@ struct zk_row {
     long long i;
     const char *s;                      /* string, or a rendered number */
 };
-#define ZK_MONITOR_ROWS 32
+#define ZK_MONITOR_ROWS 48
 /* Fills rows (at least ZK_MONITOR_ROWS); returns how many.  Strings point into f. */
 size_t zk_monitor_rows(const struct zk_server_figures *f, struct zk_row *rows);
 
@@ -66,6 +82,12 @@ struct zk_conf_figures {
     int min_session_timeout, max_session_timeout;
     int client_port_listen_backlog;
     int server_id;
+    /* an ensemble member's extra lines (member 0: standalone, none of these) */
+    int member;
+    char init_limit[32], sync_limit[32];
+    int election_port, quorum_port;
+    int peer_type;                      /* ZooKeeper's LearnerType ordinal: 0 participant, 1 observer */
+    const char *membership;             /* QuorumVerifier.toString(): server.N lines, "version=0" */
 };
 void zk_conf_figures(struct zk_conf_figures *f);
 /* Just the two sizes (dirs). */

@@ -10,6 +10,13 @@
  *
  * 4lw.commands.whitelist is honoured like ZooKeeper: comma-separated names,
  * "*" for all; srvr is always allowed (ZooKeeper's default list is just srvr).
+ *
+ * An ensemble member that is not synced with a quorum answers as a
+ * ZooKeeper member does then (checked against one started alone from a
+ * 3-server config): ruok, envi and gtmk as ever, isro "null", every other
+ * ZooKeeper word ZK_NOT_SERVING.  Corral's own words (snap, rlod, peer)
+ * answer regardless: `corral status` needs peer most while the ensemble
+ * is electing.
  */
 #include <ctype.h>
 #include <stdarg.h>
@@ -24,12 +31,13 @@ enum {
     CMD_ISRO, CMD_DUMP, CMD_WCHC, CMD_WCHP, CMD_CRST, CMD_SRST, CMD_DIRS, CMD_GTMK,
     CMD_SNAP,   /* Corral's own: take a snapshot now (`corral snapshot`) */
     CMD_RLOD,   /* Corral's own: reload plugins, as SIGHUP (`corral reload`) */
+    CMD_PEER,   /* Corral's own: this server's part in the ensemble (`corral status`) */
     CMD_COUNT
 };
 
 static const char *const command_names[CMD_COUNT] = {
     "ruok", "srvr", "stat", "mntr", "conf", "cons", "envi", "wchs",
-    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs", "gtmk", "snap", "rlod",
+    "isro", "dump", "wchc", "wchp", "crst", "srst", "dirs", "gtmk", "snap", "rlod", "peer",
 };
 
 int zk_fourlw_lookup(const uint8_t cmd[4])
@@ -131,6 +139,33 @@ static void cmd_srvr_stat(struct zk_conn *c, int with_clients)
     out(c, "Zxid: 0x%llx\n", hex(f.st.zxid));
     out(c, "Mode: %s\n", f.mode);
     out(c, "Node count: %lld\n", (long long)f.st.node_count);
+    if (f.peer.member && f.peer.state == CORRAL_PEER_LEADING)
+        out(c, "Proposal sizes last/min/max: %lld/%lld/%lld\n",
+            (long long)f.peer.proposal_size_last, (long long)f.peer.proposal_size_min,
+            (long long)f.peer.proposal_size_max);
+}
+
+/*
+ * Corral's own word: the peer state as `corral status` prints it, answered
+ * whether or not the member serves ("Key: value" lines, like srvr's).
+ */
+static void cmd_peer(struct zk_conn *c)
+{
+    struct corral_peer_info p;
+    zk_peer_info(&p);
+    static const char *const states[] = {"looking", "following", "leading", "observing"};
+    out(c, "State: %s\n", !p.member ? "standalone"
+        : p.state >= 0 && p.state < 4 ? states[p.state] : "?");
+    out(c, "Mode: %s\n", p.mode);
+    out(c, "Serving: %s\n", p.serving ? "yes" : "no");
+    if (!p.member)
+        return;
+    out(c, "Server id: %lld\n", (long long)p.my_id);
+    out(c, "Leader: %lld\n", (long long)p.leader_sid);
+    /* the epoch the role established, or until it has one the decided vote's */
+    out(c, "Epoch: %lld\n", (long long)(p.epoch ? p.epoch : p.election_epoch));
+    out(c, "Established: %s\n", p.epoch ? "yes" : "no");
+    out(c, "Quorum size: %d\n", p.quorum_size);
 }
 
 static void cmd_cons(struct zk_conn *c)
@@ -170,8 +205,19 @@ static void cmd_conf(struct zk_conn *c)
     out(c, "maxSessionTimeout=%d\n", f.max_session_timeout);
     out(c, "clientPortListenBacklog=%d\n", f.client_port_listen_backlog);
     out(c, "serverId=%d\n", f.server_id);
-    /* ZooKeeper's standalone set, nothing more: the whole configuration is
-     * the AdminServer's initial_configuration */
+    /* ZooKeeper's standalone set ends here: the whole configuration is the
+     * AdminServer's initial_configuration.  A member adds its quorum lines,
+     * the membership last without a final newline (ZooKeeper's own). */
+    if (!f.member)
+        return;
+    out(c, "initLimit=%s\n", f.init_limit);
+    out(c, "syncLimit=%s\n", f.sync_limit);
+    out(c, "electionAlg=3\n");
+    out(c, "electionPort=%d\n", f.election_port);
+    out(c, "quorumPort=%d\n", f.quorum_port);
+    out(c, "peerType=%d\n", f.peer_type);
+    out(c, "membership: \n");
+    out(c, "%s", f.membership);
 }
 
 static void cmd_dirs(struct zk_conn *c)
@@ -283,12 +329,21 @@ static void cmd_dump(struct zk_conn *c)
 
 static void run_command(struct zk_conn *c, int cmd);
 
+/* The words a member not synced with a quorum still answers as usual (see the top). */
+static int answers_unserved(int cmd)
+{
+    return cmd == CMD_RUOK || cmd == CMD_ENVI || cmd == CMD_GTMK || cmd == CMD_SNAP ||
+           cmd == CMD_RLOD || cmd == CMD_PEER;
+}
+
 void zk_fourlw_run(struct zk_conn *c, int cmd)
 {
     if (cmd < 0 || cmd >= CMD_COUNT)
         return;
     if (!(zk.fourlw_enabled & (1u << cmd)))
         out(c, "%s is not executed because it is not in the whitelist.\n", command_names[cmd]);
+    else if (!answers_unserved(cmd) && zk_not_serving())
+        out(c, cmd == CMD_ISRO ? "null" : ZK_NOT_SERVING "\n");
     else
         run_command(c, cmd);
     c->packets_sent++;      /* after: our own line in stat/cons shows sent=0, as ZooKeeper's */
@@ -308,6 +363,7 @@ static void run_command(struct zk_conn *c, int cmd)
     case CMD_ENVI: cmd_envi(c); break;
     case CMD_DIRS: cmd_dirs(c); break;
     case CMD_GTMK: out(c, "%lld", zk_trace_mask); break;     /* no newline, as ZooKeeper */
+    case CMD_PEER: cmd_peer(c); break;
     case CMD_RLOD:
         zk.core->reload_plugins();
         out(c, "Plugins reloaded\n");
