@@ -230,6 +230,8 @@ int main(int argc, char **argv)
         config_free(&server.cfg);
         return 1;
     }
+    if (election_is_ensemble())
+        server.server_id = (int32_t)server.my_id;   /* conf's serverId: a member's is its myid */
     server.loop = ev_default_loop(EVFLAG_AUTO);
     core_api.loop = server.loop;
     if (tree_init(&server.tree) < 0) {

@@ -13,7 +13,7 @@ set, delete and sync answer NotReadOnly; a client that does not accept
 read-only gets no session.  Then corrald's quorum forms (a second member
 starts): read-only mode ends and the read-only client's connection is
 closed; without readonlymode.enabled a member alone serves nobody."""
-import os, sys, threading
+import os, re, sys, threading
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
 import corraltest as ct
@@ -67,6 +67,10 @@ is_(got[0], ("state", "CONNECTED_RO"), "connected read-only")
 ok(rw_client_refused(ce[1].client_port), "a client that does not accept read-only gets no session")
 ok(rw_client_refused(zke[1].client_port), "(ZooKeeper: the same)")
 ok("not a read-only client" in ce[1].output(), "corrald logs why it refused it")
+mode = lambda port: (re.search(r"^Mode: (.*)$", ct.four_letter(port, "srvr"), re.M) or [None, None])[1]
+is_((mode(ce[1].client_port), ct.four_letter(ce[1].client_port, "isro")),
+    (mode(zke[1].client_port), ct.four_letter(zke[1].client_port, "isro")),
+    "srvr's Mode and isro as ZooKeeper's read-only member says them")
 want_zk.stop()
 want_zk.close()
 

@@ -10,14 +10,11 @@ take once it serves: srvr's Mode (leader, follower), the leader's
 leader's zk_learners, zk_synced_followers, ... in ZooKeeper's order),
 conf's quorum lines and "membership:" with the three server.N lines.
 
-corrald, while it is not serving (it is not synced with the leader):
-the words of a member without quorum (t0890) — and Corral's `peer` word
-and `corral status` name its role (follower) and its leader (3).
-
-Once corrald serves (the quorum roles), the same test compares its words
-with ZooKeeper follower 2's: srvr's lines, mntr's keys and order, conf's
-keys, its quorum lines and the membership, line for line.  Until then that
-part is skipped (its wait is bounded)."""
+corrald follows and serves (ZooKeeper's leader counts it among its two
+synced followers); Corral's `peer` word and `corral status` name its role
+(follower) and its leader (3), and its words are ZooKeeper follower 2's:
+srvr's lines, mntr's keys and order, conf's keys, its quorum lines and the
+membership, line for line."""
 import os, re, subprocess, sys
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", "lib"))
 from corraltest import *
@@ -66,42 +63,35 @@ is_([k for k in fk if k in LEADER_ONLY], [], "ZooKeeper follower mntr: none of t
 zlm = dict(l.split("\t", 1) for l in zl["mntr"].splitlines())
 zfm = dict(l.split("\t", 1) for l in zf["mntr"].splitlines())
 is_((zlm["zk_server_state"], zlm["zk_peer_state"], zlm["zk_quorum_size"], zlm["zk_synced_followers"]),
-    ("leader", "leading - broadcast", "3", "1"), "ZooKeeper leader mntr: state, peer state, quorum size, one synced follower")
+    ("leader", "leading - broadcast", "3", "2"),
+    "ZooKeeper leader mntr: state, peer state, quorum size, two synced followers (corrald one of them)")
 is_((zfm["zk_server_state"], zfm["zk_peer_state"], zfm["zk_quorum_size"]),
     ("follower", "following - broadcast", "3"), "ZooKeeper follower mntr: state, peer state, quorum size")
 membership = [l for l in zf["conf"].split("membership: \n", 1)[-1].split("\n")]
 is_(membership, [m.server_line() + ":participant" for m in e.members] + ["version=0"],
     "ZooKeeper follower conf: membership: the server.N lines as participants, version=0, no final newline")
 
-# ---- corrald, not serving ----
-cw = words(c.client_port)
-is_({w: cw[w] for w in ("srvr", "stat", "mntr", "conf")}, {w: NOT_SERVING for w in ("srvr", "stat", "mntr", "conf")},
-    "corrald not synced: srvr, stat, mntr, conf answer not serving, as ZooKeeper's member would")
-is_((cw["ruok"], cw["isro"]), ("imok", "null"), "corrald not synced: ruok imok, isro null")
+# ---- corrald, serving as ZooKeeper 3's follower ----
+ok(wait_for(lambda: "Serving: yes" in four_letter(c.client_port, "peer", timeout=2), 30, 0.5),
+   "corrald serves as a follower")
 peer = four_letter(c.client_port, "peer")
-ok(peer.startswith("State: following\nMode: follower\nServing: no\n") and "\nLeader: 3\n" in peer,
-   "peer: following 3, not serving")
+ok(peer.startswith("State: following\nMode: follower\nServing: yes\n") and "\nLeader: 3\n" in peer,
+   "peer: following 3, serving")
 r = subprocess.run([CLI, "-s", "127.0.0.1:%d" % c.client_port, "status"], capture_output=True, text=True, timeout=30)
 ok(r.returncode == 0 and r.stdout.startswith("Mode: follower\nServer id: 1\nLeader: 3\n")
-   and "Serving: no" in r.stdout, "corral status: Mode: follower, its id, leader 3, not serving")
+   and "Serving: yes" in r.stdout, "corral status: Mode: follower, its id, leader 3, serving")
 r = subprocess.run([CLI, "-s", "127.0.0.1:%d" % z3.client_port, "status"], capture_output=True, text=True, timeout=30)
 ok(r.returncode == 0 and r.stdout.startswith("Mode: leader\nVersion: 3.8"),
    "corral status against ZooKeeper's leader: its srvr's Mode (ZooKeeper has no peer word)")
-
-# ---- corrald serving (once the quorum roles land) ----
-serving = wait_for(lambda: "Serving: yes" in four_letter(c.client_port, "peer", timeout=2), 20, 0.5)
-if not serving:
-    for what in ("srvr lines", "mntr keys and order", "conf lines and membership", "stat's Mode"):
-        ok(True, "# SKIP corrald does not serve yet (quorum roles): %s as ZooKeeper follower's" % what)
-else:
-    cw = words(c.client_port)
-    zf = words(z2.client_port)
-    strip = lambda t: [re.sub(r"\d+", "<n>", l) for l in t.splitlines()[1:]]  # version line aside
-    is_(strip(cw["srvr"]), strip(zf["srvr"]), "srvr: ZooKeeper follower's lines (numbers aside)")
-    is_(mntr_keys(cw["mntr"]), mntr_keys(zf["mntr"])[:len(mntr_keys(cw["mntr"]))],
-        "mntr: ZooKeeper follower's keys in its order")
-    is_(conf_lines(cw["conf"]), conf_lines(zf["conf"]), "conf: ZooKeeper follower's lines and membership")
-    ok("\nMode: follower\n" in cw["stat"], "stat: Mode: follower")
+cw = words(c.client_port)
+zf = words(z2.client_port)
+strip = lambda t: [re.sub(r"\d+", "<n>", l) for l in t.splitlines()[1:]]  # version line aside
+is_(strip(cw["srvr"]), strip(zf["srvr"]), "srvr: ZooKeeper follower's lines (numbers aside)")
+is_(mntr_keys(cw["mntr"]), mntr_keys(zf["mntr"])[:len(mntr_keys(cw["mntr"]))],
+    "mntr: ZooKeeper follower's keys in its order")
+is_(conf_lines(cw["conf"]), conf_lines(zf["conf"]), "conf: ZooKeeper follower's lines and membership")
+ok("\nMode: follower\n" in cw["stat"], "stat: Mode: follower")
+is_((cw["ruok"], cw["isro"]), (zf["ruok"], zf["isro"]), "ruok and isro: as ZooKeeper's follower")
 
 ok(c.alive() and not c.sanitizer_report(), "corrald ran clean")
 done()

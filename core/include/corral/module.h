@@ -221,8 +221,10 @@ struct corral_peer_info {
     size_t size;                /* set by the caller: sizeof(struct corral_peer_info) */
     int member;                 /* 1: an ensemble member; 0: standalone (the rest is 0) */
     int state;                  /* enum corral_peer_state (LOOKING between roles) */
-    const char *mode;           /* "standalone", "leader", "follower", "observer"; NULL while looking */
-    int serving;                /* clients are served (standalone: always; a member: synced) */
+    const char *mode;           /* "standalone", "leader", "follower", "observer", "read-only"
+                                 * (looking, serving read-only clients); NULL while looking */
+    int serving;                /* clients are served (standalone: always; a member: synced);
+                                 * 2: read-only clients only (readonlymode.enabled) */
     int64_t my_id;              /* dataDir/myid (0 standalone) */
     int64_t leader_sid;         /* the leader this server follows or is; 0 while looking */
     int64_t election_epoch;     /* the epoch of the vote the last election decided on */

@@ -570,7 +570,10 @@ void zk_reset_server_stats(void)
 
 long long zk_trace_mask = 306;
 
+/* A member cut off from its quorum serving read-only clients (core: readonly.c). */
 int zk_read_only(void)
 {
-    return 0;
+    struct corral_peer_info p;
+    zk_peer_info(&p);
+    return p.member && p.mode && !strcmp(p.mode, "read-only");
 }
