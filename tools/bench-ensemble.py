@@ -12,8 +12,9 @@ ZooKeeper's), waits until all three serve, and measures:
 
   set / create through the leader and through a follower, get through a
   follower (corral-bench, the same generator and settings for both);
-  restart-to-serving of a follower with ENS_ZNODES znodes (kill -9, start,
-  until it answers a ConnectRequest again: recovery plus sync);
+  restart-to-serving of a follower with ENS_ZNODES znodes (once it has
+  caught up with the leader: kill -9, start, until it answers a
+  ConnectRequest again: recovery plus sync);
   leader failover: kill -9 of the leader, until a write on a new session at
   a survivor succeeds (the election, the new leader's sync, a session).
 
@@ -165,6 +166,10 @@ class Member:
         m = re.search(r"^Mode: (\w+)", four(self.client, "srvr"), re.M)
         return m.group(1) if m else None
 
+    def zxid(self):
+        m = re.search(r"^Zxid: 0x([0-9a-f]+)", four(self.client, "srvr"), re.M)
+        return int(m.group(1), 16) if m else None
+
 
 def wait(cond, seconds, step=0.01):
     end = time.monotonic() + seconds
@@ -268,6 +273,11 @@ def measure(kind, base):
     say("%s: populating %d znodes" % (kind, ZNODES))
     populate(leader.client, ZNODES)
     f = followers[1]
+    # a follower outside the write quorum may lag far behind a fast leader: what is measured is
+    # recovery and a short sync, so it is killed once it has caught up
+    caught_up = wait(lambda: f.zxid() is not None and f.zxid() == leader.zxid(), 120, 0.1)
+    say("%s: follower %d %s the leader before the kill" %
+        (kind, f.sid, "caught up with" if caught_up else "did NOT catch up with"))
     f.kill()
     t0 = time.monotonic()
     f.start()
