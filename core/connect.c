@@ -62,6 +62,22 @@ static void move_off_connection(struct session *s)
     old_ops->close(old_conn, CORRAL_ESESSIONMOVED);
 }
 
+/* Tell the client its session is (again) its own, and run what its FIFO holds. */
+static void answer_attached(struct session *s, const struct corral_conn_ops *ops, void *conn,
+                            int read_only)
+{
+    struct corral_connect_result res;
+    memset(&res, 0, sizeof res);
+    res.err = CORRAL_OK;
+    res.timeout_ms = s->timeout_ms;
+    res.session_id = s->id;
+    res.read_only = read_only;
+    memcpy(res.passwd, s->passwd, sizeof res.passwd);
+    ops->connected(conn, &res);
+    /* reads held for an old connection's backlog: their replies go nowhere now */
+    pipeline_resume(s);
+}
+
 /*
  * Read-only mode (readonly.c): only clients that said they accept a
  * read-only server (ConnectRequest's readOnly), as ZooKeeper's
@@ -111,13 +127,7 @@ static struct session *connect_read_only(const struct corral_connect_params *p,
     }
     attach(s, p, ops, conn);
     s->timeout_ms = timeout;
-    res.err = CORRAL_OK;
-    res.timeout_ms = timeout;
-    res.session_id = s->id;
-    res.read_only = 1;
-    memcpy(res.passwd, s->passwd, sizeof res.passwd);
-    ops->connected(conn, &res);
-    pipeline_resume(s);
+    answer_attached(s, ops, conn, 1);
     return s;
 }
 
@@ -189,13 +199,7 @@ struct session *pipeline_connect(const struct corral_connect_params *p,
         /* its client is here now: on a leader, the learner that had it gets SessionMoved
          * (ZooKeeper's revalidateSession sets the owner to the leader's own) */
         session_table_find(s->id)->owner = server.my_id;
-        res.err = CORRAL_OK;
-        res.timeout_ms = s->timeout_ms;
-        res.session_id = s->id;
-        memcpy(res.passwd, s->passwd, sizeof res.passwd);
-        ops->connected(conn, &res);
-        /* reads held for the old connection's backlog: their replies go nowhere now */
-        pipeline_resume(s);
+        answer_attached(s, ops, conn, 0);
         return s;
     }
 
@@ -240,10 +244,5 @@ void pipeline_revalidated(struct session *s, int valid)
         return;
     }
     tracker_add(s->id, s->timeout_ms);
-    res.err = CORRAL_OK;
-    res.timeout_ms = s->timeout_ms;
-    res.session_id = s->id;
-    memcpy(res.passwd, s->passwd, sizeof res.passwd);
-    ops->connected(conn, &res);
-    pipeline_resume(s);
+    answer_attached(s, ops, conn, 0);
 }
