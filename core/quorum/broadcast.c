@@ -482,6 +482,16 @@ static struct {
     int64_t leader_sid;
     int observer;
     struct learned *head, *tail;    /* received, not yet applied, in zxid order */
+    /*
+     * Cursors into that queue, so that no packet costs a walk of it (a
+     * learner behind a fast leader holds a long queue, and a walk per
+     * COMMIT or per append made it fall further behind): the oldest entry
+     * not yet committed, the oldest not yet ACKed, and how many are not
+     * durable yet.  Applied entries are committed and durable, so neither
+     * cursor ever points at one (learner_apply moves ack_next past it).
+     */
+    struct learned *commit_next, *ack_next;
+    int not_durable;
     int64_t last_received;          /* the newest PROPOSAL's or INFORM's zxid */
     int64_t last_committed;         /* the newest zxid the leader said is committed */
     int applying;                   /* re-entry guard of learner_apply */
@@ -498,10 +508,7 @@ static struct {
 /* Every txn received so far is durable here. */
 static int learner_all_durable(void)
 {
-    for (struct learned *e = learner.head; e; e = e->next)
-        if (!e->durable)
-            return 0;
-    return 1;
+    return learner.not_durable == 0;
 }
 
 static void learner_check_durable(void)
@@ -536,6 +543,8 @@ static void learner_apply(void)
         learner.head = e->next;
         if (!learner.head)
             learner.tail = NULL;
+        if (learner.ack_next == e)  /* committed without our ACK (held, or an observer's) */
+            learner.ack_next = e->next;
         struct session *s = commit_apply(&e->txn, COMMIT_LIVE);
         zk_txn_free(&e->txn);
         free(e);
@@ -549,11 +558,11 @@ static void learner_send_acks(void)
     if (learner.observer || learner.hold_acks)
         return;
     /* ACK in zxid order: the durable prefix (storage reports in order; this keeps it so) */
-    for (struct learned *x = learner.head; x && x->durable; x = x->next)
-        if (!x->acked) {
-            x->acked = 1;
-            learner_send(ZK_QP_ACK, x->txn.zxid);
-        }
+    for (struct learned *x = learner.ack_next; x && x->durable; x = learner.ack_next) {
+        x->acked = 1;
+        learner_send(ZK_QP_ACK, x->txn.zxid);
+        learner.ack_next = x->next;
+    }
 }
 
 static void learner_durable(void *arg, int err)
@@ -578,6 +587,7 @@ static void learner_durable(void *arg, int err)
         return;
     }
     e->durable = 1;
+    learner.not_durable--;
     learner_send_acks();
     learner_apply();
     learner_check_durable();
@@ -610,6 +620,11 @@ static int learner_log(const struct zk_quorum_packet *qp, int committed)
     else
         learner.head = e;
     learner.tail = e;
+    if (!learner.ack_next)
+        learner.ack_next = e;
+    if (!committed && !learner.commit_next)
+        learner.commit_next = e;
+    learner.not_durable++;
     if (committed)
         learner.last_committed = e->txn.zxid;
     /* counted as the write stage counts its own: the peer settles only once none is in flight */
@@ -621,9 +636,7 @@ static int learner_log(const struct zk_quorum_packet *qp, int committed)
 /* COMMIT(zxid): the oldest proposal not yet committed, and no other. */
 static int learner_commit(int64_t zxid)
 {
-    struct learned *e = learner.head;
-    while (e && e->committed)
-        e = e->next;
+    struct learned *e = learner.commit_next;
     if (!e || e->txn.zxid != zxid) {
         if (e)
             log_error("quorum: COMMIT for the wrong zxid 0x%llx: the oldest pending proposal is 0x%llx",
@@ -635,6 +648,10 @@ static int learner_commit(int64_t zxid)
     }
     e->committed = 1;
     learner.last_committed = zxid;
+    struct learned *n = e->next;
+    while (n && n->committed)       /* an observer's INFORMs among a sync's PROPOSALs */
+        n = n->next;
+    learner.commit_next = n;
     learner_apply();
     return 0;
 }
@@ -789,6 +806,8 @@ void quorum_learner_abandon(void)
         }
     }
     learner.head = learner.tail = NULL;
+    learner.commit_next = learner.ack_next = NULL;
+    learner.not_durable = 0;
     learner.when_durable = NULL;
 }
 

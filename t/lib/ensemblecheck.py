@@ -59,7 +59,11 @@ def tree(zk, path="/"):
 def same_trees(members):
     trees = []
     for m in members:
-        zk = ct.kazoo("127.0.0.1:%d" % m.client_port)
+        try:
+            zk = ct.kazoo("127.0.0.1:%d" % m.client_port)
+        except Exception:
+            ct.diag("member %d does not take a session:\n%s" % (m.sid, m.output()[-4000:]))
+            raise
         try:
             zk.sync("/")
             trees.append((m.sid, tree(zk)))
