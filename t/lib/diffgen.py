@@ -147,9 +147,13 @@ class Run:
                 self.log.append(("session-restart", 1, None, None))
         for zk in clients:
             settle(zk, self.base)
+        # the events up to here: what the clients' own closes set off next (ephemerals going)
+        # reaches the other client or not depending on which close gets there first
+        with self.lock:
+            events = {who: list(seen) for who, seen in self.events.items()}
         if keep_open:
-            return self.log, self.events, clients
+            return self.log, events, clients
         for zk in clients:
             zk.stop()
             zk.close()
-        return self.log, self.events
+        return self.log, events
