@@ -26,6 +26,29 @@ static const struct corral_auth_ops fixture_world = {
     .valid_id = fixture_world_valid,
 };
 
+/* The ip scheme as its module has it: the connection's address is its id (inline: not every test uses it). */
+static inline char *fixture_ip_identify(const char *a) { return a ? strdup(a) : NULL; }
+static inline int fixture_ip_valid(const char *acl) { (void)acl; return 1; }
+static const struct corral_auth_ops fixture_ip = {
+    .size = sizeof fixture_ip, .scheme = "ip", .identify_connection = fixture_ip_identify,
+    .matches = fixture_id_matches, .valid_id = fixture_ip_valid};
+
+static inline void fixture_stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
+{
+    (void)w, (void)revents;
+    ev_break(loop, EVBREAK_ALL);
+}
+
+/* Let the loop (and the timers of whatever the test started) run for ms milliseconds. */
+static inline void run_for(int ms)
+{
+    ev_timer t;
+    ev_timer_init(&t, fixture_stop_loop, ms / 1000.0, 0.);
+    ev_timer_start(server.loop, &t);
+    ev_run(server.loop, 0);
+    ev_timer_stop(server.loop, &t);
+}
+
 /* The default loop, a fresh tree, ZooKeeper-like limits (tick 2 s, sessions 4–40 s, 1000 txns in flight), serving. */
 static void fixture_server_init(const struct corral_storage_ops *storage,
                                 const struct corral_auth_ops **auth, int n_auth)

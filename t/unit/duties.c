@@ -60,22 +60,6 @@ static struct corral_request *req(int32_t op, const char *path, int32_t flags)
     return r;
 }
 
-static void stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)w, (void)revents;
-    ev_break(loop, EVBREAK_ALL);
-}
-
-/* Let the loop (and the duties' timers) run for ms milliseconds. */
-static void run_for(int ms)
-{
-    ev_timer t;
-    ev_timer_init(&t, stop_loop, ms / 1000.0, 0.);
-    ev_timer_start(server.loop, &t);
-    ev_run(server.loop, 0);
-    ev_timer_stop(server.loop, &t);
-}
-
 static int exists(const char *path) { return tree_lookup(&server.tree, path) != NULL; }
 
 int main(void)

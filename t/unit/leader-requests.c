@@ -50,12 +50,7 @@ static const struct corral_storage_ops storage = {.size = sizeof storage, .recov
                                                   .append = st_append};
 
 /* ---- auth: world and ip, as the modules have them ---- */
-static char *ip_identify(const char *a) { return a ? strdup(a) : NULL; }
-static int ip_valid(const char *acl) { (void)acl; return 1; }
-static const struct corral_auth_ops ip = {
-    .size = sizeof ip, .scheme = "ip", .identify_connection = ip_identify,
-    .matches = fixture_id_matches, .valid_id = ip_valid};
-static const struct corral_auth_ops *auths[] = {&fixture_world, &ip};
+static const struct corral_auth_ops *auths[] = {&fixture_world, &fixture_ip};
 
 /* ---- a client of the leader's own (for REVALIDATE) ---- */
 static int closed_with, connected;
@@ -216,22 +211,6 @@ static int close_proposed(int64_t session)
             return 1;
     }
     return 0;
-}
-
-static void stop_loop(struct ev_loop *loop, ev_timer *w, int revents)
-{
-    (void)w, (void)revents;
-    ev_break(loop, EVBREAK_ALL);
-}
-
-/* Let the loop (and the tracker's timer) run for ms milliseconds. */
-static void run_for(int ms)
-{
-    ev_timer t;
-    ev_timer_init(&t, stop_loop, ms / 1000.0, 0.);
-    ev_timer_start(server.loop, &t);
-    ev_run(server.loop, 0);
-    ev_timer_stop(server.loop, &t);
 }
 
 /* ---- the tests ---- */

@@ -141,12 +141,7 @@ static const struct corral_storage_ops storage = {.size = sizeof storage, .recov
                                                   .append = st_append};
 
 /* ---- auth: world (every connection) and ip, as the modules have them ---- */
-static char *ip_identify(const char *a) { return a ? strdup(a) : NULL; }
-static int ip_valid(const char *acl) { (void)acl; return 1; }
-static const struct corral_auth_ops ip = {
-    .size = sizeof ip, .scheme = "ip", .identify_connection = ip_identify,
-    .matches = fixture_id_matches, .valid_id = ip_valid};
-static const struct corral_auth_ops *auths[] = {&fixture_world, &ip};
+static const struct corral_auth_ops *auths[] = {&fixture_world, &fixture_ip};
 
 /* ---- feeding packets in: bytes through the decoder, as a socket would ---- */
 static int feed_learner(const uint8_t *p, size_t n)
