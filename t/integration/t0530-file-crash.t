@@ -10,10 +10,25 @@
 import glob, logging, os, random, threading, signal, socket, subprocess, sys, tempfile, time, shutil
 from kazoo.client import KazooClient, KazooState
 from kazoo.security import make_acl
+from kazoo.exceptions import NoNodeError
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'lib'))
 import filestore
 from filestore import *    # the file-storage tests' shared harness
+
+ANSWER_S = 60    # every check's reads are answered within this, or the check fails (no endless wait)
+
+def read_all(zk, paths):
+    """{path: data} of each path that exists: all reads pipelined, all answered within ANSWER_S."""
+    asked = [(p, zk.get_async(p)) for p in paths]
+    deadline = time.time() + ANSWER_S
+    out = {}
+    for p, r in asked:
+        try:
+            out[p] = r.get(timeout=max(0.1, deadline - time.time()))[0]
+        except NoNodeError:
+            pass
+    return out
 
 try:
     srv = Corral('snapCount=400\npreAllocSize=256\ndataLogDir=%s/txnlog\n' % TMP)
@@ -73,10 +88,11 @@ try:
         ok(srv.start(), 'round %d: corrald restarts after kill -9 (%d writes sent this round, %d known '
            'durable so far)' % (rnd + 1, i, len(snapshot_of_acked)))
         zk = srv.client()
-        present = set('/c/' + c for c in zk.get_children('/c'))
+        present = set('/c/' + c for c in zk.get_children_async('/c').get(timeout=ANSWER_S))
         missing = [p for p in snapshot_of_acked if p not in present]
         ok(not missing, 'round %d: every acknowledged write survived (%d missing)' % (rnd + 1, len(missing)))
-        wrong = [p for p in snapshot_of_acked if p in present and zk.get(p)[0] != snapshot_of_acked[p]]
+        data = read_all(zk, present)
+        wrong = [p for p in snapshot_of_acked if p in present and data.get(p) != snapshot_of_acked[p]]
         ok(not wrong, 'round %d: with its data' % (rnd + 1))
         half = [(a, b) for a, b in pairs if (a in present) != (b in present)]
         ok(not half, 'round %d: no multi is half applied (%d)' % (rnd + 1, len(half)))
@@ -86,7 +102,7 @@ try:
         with lock:
             for p in present:
                 if p not in acked:
-                    acked[p] = zk.get(p)[0]
+                    acked[p] = data[p]
         zk.stop(); zk.close()
     ok(srv.stop() == 0, 'corrald stops cleanly at the end')
     ok(glob.glob(TMP + '/txnlog/version-2/log.*') and not glob.glob(TMP + '/data/version-2/log.*'),
@@ -96,6 +112,10 @@ try:
     ok('refusing' not in ''.join(open(l).read() for l in srv.logs), 'no run refused to start')
 except Exception as e:
     ok(False, 'unexpected exception: %r' % (e,))
+    try:
+        print('# the last corrald log:\n' + '\n'.join('# ' + l for l in srv.log().splitlines()[-40:]))
+    except Exception:
+        pass
 finally:
     try:
         srv.stop(signal.SIGKILL)
