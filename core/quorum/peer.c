@@ -25,6 +25,7 @@
  */
 #include <inttypes.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include "server.h"
 #include "log.h"
@@ -236,9 +237,19 @@ static void settle_done(void)
     int64_t applied = 0;
     int (*read_txns)(int64_t, int (*)(void *, const uint8_t *, size_t, const struct corral_txn *),
                      void *) = server.storage ? CORRAL_FN(server.storage, read_txns) : NULL;
-    if (read_txns && read_txns(server.last_zxid, fast_forward_one, &applied) < 0)
-        log_error("peer: the txns logged after 0x%llx could not be read back; the next sync "
-                  "replaces what differs", (unsigned long long)server.last_zxid);
+    if (read_txns && read_txns(server.last_zxid, fast_forward_one, &applied) < 0) {
+        /*
+         * This server ACKed txns it cannot apply now.  Voting with its
+         * logged zxid would claim what it does not have (a leader elected
+         * so finds its followers "ahead" and never forms); dropping them
+         * could lose a write a quorum of ACKs made committed.  Stop, as on
+         * any storage failure, and say where.
+         */
+        log_error("peer: the txns logged after 0x%llx cannot be read back (see above); this "
+                  "server acknowledged them and can neither vote for them nor drop them; "
+                  "stopping", (unsigned long long)server.last_zxid);
+        exit(2);
+    }
     if (applied)
         log_info("peer: applied %lld logged txn(s) the role had not applied (to 0x%llx)",
                  (long long)applied, (unsigned long long)server.last_zxid);

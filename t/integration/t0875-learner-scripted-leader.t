@@ -30,20 +30,15 @@ c = e[1]
 c.write_config([m.server_line() for m in e.members], {"module.storage": "file"})
 L = ScriptedLeader(e)
 c.start()
-V = struct.pack(">i", 0x10000)
 
 
 def handshake(epoch, want_info_zxid, want_last, want_current):
-    q = L.accept()
-    t, zxid, data = q.read()
-    ok(t == "FOLLOWERINFO" and zxid == want_info_zxid and
-       data == struct.pack(">qiq", 1, 0x10000, 0),
+    q, info_zxid, info, last, current = L.handshake(epoch)
+    ok(info_zxid == want_info_zxid and info == struct.pack(">qiq", 1, 0x10000, 0),
        "epoch %d: FOLLOWERINFO zxid 0x%x, LearnerInfo {1, 0x10000, 0}" % (epoch, want_info_zxid))
-    q.send("LEADERINFO", epoch << 32, V)
-    t, zxid, data = q.read()
-    ok(t == "ACKEPOCH" and zxid == want_last and data == struct.pack(">i", want_current),
-       "epoch %d: ACKEPOCH lastLoggedZxid 0x%x, currentEpoch %d (got %s 0x%x %r)" %
-       (epoch, want_last, want_current, t, zxid & (2**64 - 1), data))
+    ok(last == want_last and current == struct.pack(">i", want_current),
+       "epoch %d: ACKEPOCH lastLoggedZxid 0x%x, currentEpoch %d (got 0x%x %r)" %
+       (epoch, want_last, want_current, last & (2**64 - 1), current))
     return q
 
 

@@ -344,6 +344,38 @@ class ScriptedLeader:
         sock, _ = self.listener.accept()
         return QConn(sock)
 
+    def handshake(self, epoch):
+        """The next learner connection up to its ACKEPOCH: (q, FOLLOWERINFO's zxid and data,
+        ACKEPOCH's zxid and data); FOLLOWERINFO is asserted, the rest is the test's to check."""
+        q = self.accept()
+        t, info_zxid, info = q.read()
+        assert t == "FOLLOWERINFO", t
+        q.send("LEADERINFO", epoch << 32, _struct.pack(">i", 0x10000))
+        t, ack_zxid, ack = q.read()
+        assert t == "ACKEPOCH", t
+        return q, info_zxid, info, ack_zxid, ack
+
+    @staticmethod
+    def newleader(q, epoch):
+        """NEWLEADER then UPTODATE (after the sync packets the test sent): True when the learner
+        ACKs both, the NEWLEADER ACK first (ACKs of proposals may come between)."""
+        q.send("NEWLEADER", epoch << 32, b"")
+        acks = []
+        for _ in range(64):
+            t, zxid, _ = q.read()
+            if t == "ACK":
+                acks.append(zxid)
+            if acks and acks[0] == epoch << 32:
+                break
+        else:
+            return False
+        q.send("UPTODATE", -1)
+        for _ in range(64):
+            t, zxid, _ = q.read()
+            if t == "ACK" and zxid == epoch << 32:
+                return acks[0] == epoch << 32
+        return False
+
     def stop(self):
         self.stopped = True
         self.thread.join(5)

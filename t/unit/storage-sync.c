@@ -36,6 +36,7 @@ static const char *cfg_key[MAX_CFG], *cfg_val[MAX_CFG];
 static int n_cfg;
 static char last_error[1024];
 static int64_t applied_last, n_applied, first_applied;
+static int fake_member;     /* peer_info says: an ensemble member (which applies on COMMIT only) */
 
 static void set_cfg(const char *key, const char *val)
 {
@@ -141,6 +142,11 @@ static void fake_ephemeral_each(void (*fn)(void *, int64_t, const char *), void 
     (void)fn, (void)arg;
 }
 
+static void fake_peer_info(struct corral_peer_info *info)
+{
+    info->member = fake_member;
+}
+
 static int64_t fake_max_txn(void)
 {
     return 1048575 + 1024;
@@ -163,6 +169,7 @@ static struct corral_core core = {
     .tree_walk = fake_tree_walk,
     .session_each = fake_session_each,
     .max_txn_bytes = fake_max_txn,
+    .peer_info = fake_peer_info,
 };
 
 /* ---- driving a module ---- */
@@ -233,7 +240,8 @@ static void on_done(void *arg, int err)
         return;
     }
     n_done++;
-    applied_last = zxid;        /* as the core applies a txn once durable */
+    if (!fake_member)
+        applied_last = zxid;    /* as a standalone core applies a txn once durable */
 }
 
 static char data_buf[64];
@@ -607,8 +615,8 @@ static void test_mem(void)
     read_after(25, &g);
     ok(g.prefix_at_last == 'w', "mem: the new txns, not the truncated ones");
 
-    /* the window of storage.mem.logCount txns */
-    ok(append_txns(29, 150, 'v'), "mem: appends 29..150");
+    /* the window of storage.mem.logCount txns (of those applied: two batches) */
+    ok(append_txns(29, 100, 'v') && append_txns(101, 150, 'v'), "mem: appends 29..150");
     last_error[0] = 0;
     ok(read_after(10, &g) < 0 && strstr(last_error, "no longer kept"),
        "mem: a read after a txn no longer kept is refused");
@@ -637,6 +645,28 @@ static void test_mem(void)
     ok(ops->truncate(3) < 0 && ops->truncate(5) == 0, "mem: without a log, only a truncate "
        "to the last is possible");
     stop();
+
+    /*
+     * An ensemble member keeps what it logged and has not applied, whatever
+     * logCount says: a follower's proposals wait for their COMMIT, and when
+     * the leader dies first it applies them from the log before it votes.
+     */
+    n_cfg = 0;
+    fake_member = 1;
+    is_int(start(), 0, "mem member: starts with the default logCount");
+    ok(append_txns(1, 2, 'v'), "mem member: appends 1..2");
+    applied_last = 2;           /* committed; what follows is logged (ACKed), not committed */
+    ok(append_txns(3, 8, 'v'), "mem member: appends 3..8, not applied");
+    check_read(2, 8, "member, unapplied txns");
+    last_error[0] = 0;
+    ok(read_after(1, &g) < 0 && strstr(last_error, "no longer kept"),
+       "mem member: applied txns beyond logCount are not kept");
+    applied_last = 8;
+    ok(append_txns(9, 9, 'v'), "mem member: once applied, an append drops them");
+    check_read(8, 9, "member, after the commits");
+    ok(read_after(7, &g) < 0, "mem member: the applied ones are gone");
+    stop();
+    fake_member = 0;
 }
 
 /*

@@ -12,9 +12,15 @@
  * For ensemble tests without disks it also keeps what an ensemble's sync
  * needs: the epochs, the last logged zxid and, with storage.mem.logCount=N,
  * the newest N appended txns in ZooKeeper's encoding (read_txns serves DIFF
- * from them, truncate drops the newest).  The default 0 keeps none, so a
- * standalone server's memory is as before; a read after a txn no longer kept
- * fails, as one after a purged log does with file storage.  When the core
+ * from them, truncate drops the newest).  An ensemble member also keeps
+ * every txn it logged and has not applied yet, whatever logCount says: a
+ * follower logs (and ACKs) a proposal before its COMMIT, and when the
+ * leader dies in between, the follower applies what it logged before it
+ * votes with that zxid (peer.c settle); a txn dropped there would be voted
+ * for and not be had, and the ensemble would elect a leader that lacks
+ * what its followers hold.  The default 0 keeps nothing a standalone server
+ * has applied, so its memory is as before; a read after a txn no longer
+ * kept fails, as one after a purged log does with file storage.  When the core
  * reloads its tree (after a truncate), recover() replays the kept txns into
  * it, which works while the ring still holds every txn.  The encoding is
  * libzk's, checked against the txn limit as the file storage's log does
@@ -40,7 +46,7 @@ static struct completion *queue;
 static size_t queued, cap;
 static ev_prepare flush_watcher;
 
-/* The kept txns: a ring of the newest logCount, oldest at head. */
+/* The kept txns: a ring, oldest at head, of the newest logCount plus any not applied yet. */
 struct kept {
     int64_t zxid;
     uint8_t *bytes;
@@ -48,8 +54,9 @@ struct kept {
 };
 static struct {
     long long cap;              /* storage.mem.logCount */
+    int member;                 /* -1 not known yet; 1 an ensemble member (keeps unapplied txns) */
     struct kept *ring;
-    size_t head, n;
+    size_t ring_cap, head, n;
     int64_t dropped;            /* the newest txn no longer kept (0: none dropped) */
     int64_t durable;            /* the newest txn whose append is done */
     int64_t epochs[2];
@@ -62,6 +69,7 @@ static int mem_init(const struct corral_core *c)
 {
     core = c;
     memset(&lg, 0, sizeof lg);
+    lg.member = -1;
     jute_buf_init(&lg.buf);
     if (core->config_bool("storage.mem.async", 0, &async_mode) < 0 ||
         core->config_int("storage.mem.logCount", 0, 0, INT32_MAX, &lg.cap) < 0)
@@ -79,45 +87,84 @@ static void mem_fini(void)
     queue = NULL;
     queued = cap = 0;
     for (size_t i = 0; i < lg.n; i++)
-        free(lg.ring[(lg.head + i) % (size_t)lg.cap].bytes);
+        free(lg.ring[(lg.head + i) % lg.ring_cap].bytes);
     free(lg.ring);
     jute_buf_free(&lg.buf);
     memset(&lg, 0, sizeof lg);
 }
 
-/* Keep txn's bytes, dropping the oldest kept one when full.  0 or -1. */
+static struct kept *kept_at(size_t i)
+{
+    return &lg.ring[(lg.head + i) % lg.ring_cap];
+}
+
+/* An ensemble member?  Asked at the first append: the role is set up by then. */
+static int is_member(void)
+{
+    if (lg.member < 0) {
+        struct corral_peer_info info;
+        memset(&info, 0, sizeof info);
+        info.size = sizeof info;
+        if (CORRAL_HAS(core, peer_info))
+            core->peer_info(&info);
+        lg.member = info.member != 0;
+    }
+    return lg.member;
+}
+
+/* Make room for one more under logCount: drop the oldest kept txns the tree has applied. */
+static void trim(void)
+{
+    int64_t applied = core->last_zxid();
+    while (lg.n > 0 && (long long)lg.n >= lg.cap && kept_at(0)->zxid <= applied) {
+        struct kept *old = kept_at(0);
+        lg.dropped = old->zxid;
+        free(old->bytes);
+        lg.head = (lg.head + 1) % lg.ring_cap;
+        lg.n--;
+    }
+}
+
+/* Room for one more kept txn (the ring doubles, oldest first again).  0 or -1. */
+static int make_room(void)
+{
+    if (lg.n < lg.ring_cap)
+        return 0;
+    size_t cap = lg.ring_cap ? lg.ring_cap * 2 : (lg.cap > 0 && lg.cap < 1024 ? (size_t)lg.cap : 1024);
+    struct kept *ring = malloc(cap * sizeof *ring);
+    if (!ring)
+        return -1;
+    for (size_t i = 0; i < lg.n; i++)
+        ring[i] = *kept_at(i);
+    free(lg.ring);
+    lg.ring = ring;
+    lg.ring_cap = cap;
+    lg.head = 0;
+    return 0;
+}
+
+/* Keep txn's bytes, dropping the oldest kept ones that are no longer needed.  0 or -1. */
 static int keep(const struct corral_txn *txn)
 {
-    if (lg.cap == 0) {
-        lg.dropped = txn->zxid;
+    if (lg.cap == 0 && !is_member()) {
+        lg.dropped = txn->zxid;     /* standalone: applied once durable, never read back */
         return 0;
     }
-    if (!lg.ring && !(lg.ring = calloc((size_t)lg.cap, sizeof *lg.ring)))
-        return -1;
+    trim();
     char why[160];
     if (zk_txn_encode_logged(&lg.buf, txn, core->max_txn_bytes(), why, sizeof why) < 0) {
         core->log(CORRAL_LOG_ERROR, "mem", "txn 0x%llx: %s", (unsigned long long)txn->zxid, why);
         return -1;
     }
     uint8_t *bytes = malloc(lg.buf.len);
-    if (!bytes)
+    if (!bytes || make_room() < 0) {
+        free(bytes);
         return -1;
-    memcpy(bytes, lg.buf.data, lg.buf.len);
-    if (lg.n == (size_t)lg.cap) {
-        struct kept *old = &lg.ring[lg.head];
-        lg.dropped = old->zxid;
-        free(old->bytes);
-        lg.head = (lg.head + 1) % (size_t)lg.cap;
-        lg.n--;
     }
-    lg.ring[(lg.head + lg.n) % (size_t)lg.cap] = (struct kept){txn->zxid, bytes, lg.buf.len};
+    memcpy(bytes, lg.buf.data, lg.buf.len);
+    *kept_at(lg.n) = (struct kept){txn->zxid, bytes, lg.buf.len};
     lg.n++;
     return 0;
-}
-
-static struct kept *kept_at(size_t i)
-{
-    return &lg.ring[(lg.head + i) % (size_t)lg.cap];
 }
 
 /* Complete everything appended so far, in order.  More may be appended meanwhile. */
