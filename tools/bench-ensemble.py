@@ -5,29 +5,35 @@ runs after bench.sh, and `make bench-ensemble` alone).
 
     tools/bench-ensemble.py [BUILDDIR [MODULEDIR]]
 
-For each kind it starts three members on 127.0.0.1 (each its own ports and
-data directory, on tmpfs for both, so that neither pays for a disk the other
-does not; Corral with module.storage=file: a txn log with fsync, like
-ZooKeeper's), waits until all three serve, and measures:
+Both ensembles run at once: three members of each kind on 127.0.0.1, each
+with its own ports and data directory, on tmpfs for both, so that neither
+pays for a disk the other does not (Corral with module.storage=file: a txn
+log with fsync, like ZooKeeper's).  Each tree is first given ENS_ZNODES
+znodes (kept), ZooKeeper's JVMs are warmed up, and then ENS_REPEAT rounds
+measure, each kind right after the other, row by row (the order of the
+kinds alternating between rounds, so that a noisy moment of this shared
+machine hits both alike):
 
   set / create through the leader and through a follower, get through a
   follower (corral-bench, the same generator and settings for both);
-  restart-to-serving of a follower with ENS_ZNODES znodes (once it has
-  caught up with the leader: kill -9, start, until it answers a
-  ConnectRequest again: recovery plus sync);
+  restart-to-serving of a follower (once it has caught up with the
+  leader: kill -9, start, until it answers a ConnectRequest again:
+  recovery of the tree plus sync);
   leader failover: kill -9 of the leader, until a write on a new session at
-  a survivor succeeds (the election, the new leader's sync, a session).
+  a survivor succeeds (the election, the new leader's sync, a session);
+  the old leader is started again and the round ends once all three serve
+  at one zxid.
 
-Then a table with the Corral/ZooKeeper ratios (throughput: higher is
-better; times: ZooKeeper's over Corral's, higher is better).  Six servers
-and the generator share the machine's CPUs, so nothing is pinned; run on
-a quiet machine and read the ratios, not the absolute figures.  Only
-127.0.0.1 is used; every process started is killed on exit.
+Then a table of the medians with the Corral/ZooKeeper ratios (throughput:
+higher is better; times: ZooKeeper's over Corral's, higher is better), and
+the ratio of each round.  Six servers and the generator share the
+machine's CPUs, so nothing is pinned; read the ratios, not the absolute
+figures.  Only 127.0.0.1 is used; every process started is killed on exit.
 
-Knobs (environment): ENS_DURATION measured seconds per run [5]; ENS_ZNODES
-znodes for the restart and failover [100000]; ENS_JVM_WARMUP seconds of
-JVM warmup load [16]; ENS_KINDS ["corral zookeeper"]; ENS_KEEP=1 keeps the
-temporary directory with the logs.
+Knobs (environment): ENS_DURATION measured seconds per run [3]; ENS_REPEAT
+rounds [3]; ENS_ZNODES znodes in each tree [100000]; ENS_JVM_WARMUP seconds
+of JVM warmup load [16]; ENS_KINDS ["corral zookeeper"]; ENS_KEEP=1 keeps
+the temporary directory with the logs.
 """
 import os
 import random
@@ -46,7 +52,8 @@ MODULES = os.path.abspath(sys.argv[2] if len(sys.argv) > 2 else os.path.join(BUI
 CORRALD = os.path.join(BUILD, "core", "corrald")
 BENCH = os.path.join(BUILD, "tools", "corral-bench")
 ZK_JARS = os.environ.get("ZK_JAR_DIR", "/usr/share/java")
-DURATION = float(os.environ.get("ENS_DURATION", "5"))
+DURATION = float(os.environ.get("ENS_DURATION", "3"))
+REPEAT = int(os.environ.get("ENS_REPEAT", "3"))
 ZNODES = int(os.environ.get("ENS_ZNODES", "100000"))
 JVM_WARMUP = float(os.environ.get("ENS_JVM_WARMUP", "16"))
 KINDS = os.environ.get("ENS_KINDS", "corral zookeeper").split()
@@ -213,10 +220,10 @@ def corral_bench(port, workload, duration, extra=()):
 
 
 def populate(port, n):
-    """n znodes of 100 bytes (create through the port), for restart and failover."""
+    """n znodes of 100 bytes under /populate (created through the port), left on the server."""
     r = subprocess.run([BENCH, "--port", str(port), "--workload", "create", "--ops", str(n),
                         "--warmup", "0", "--sessions", "8", "--depth", "32", "--duration", "600",
-                        "--prefix", "/populate"], capture_output=True, text=True)
+                        "--prefix", "/populate", "--keep"], capture_output=True, text=True)
     if r.returncode != 0:
         sys.stderr.write(r.stderr)
         raise SystemExit("bench-ensemble: populating failed")
@@ -225,7 +232,6 @@ def populate(port, n):
 def first_write_ms(ports, t0, limit=60.0):
     """Until a create on a new session succeeds at one of ports: ms since t0."""
     from kazoo.client import KazooClient
-    from kazoo.handlers.threading import KazooTimeoutError
     end = t0 + limit
     i = 0
     while time.monotonic() < end:
@@ -235,7 +241,8 @@ def first_write_ms(ports, t0, limit=60.0):
             zk = KazooClient(hosts="127.0.0.1:%d" % p, timeout=5.0, connection_retry=None)
             try:
                 zk.start(timeout=2)
-                zk.create("/failover-%d" % i)
+                zk.create("/failover-%d-%d" % (os.getpid(), first_write_ms.n))
+                first_write_ms.n += 1
                 return (time.monotonic() - t0) * 1000
             except Exception:   # not serving yet, or the session moved: try again
                 pass
@@ -250,50 +257,58 @@ def first_write_ms(ports, t0, limit=60.0):
     return None
 
 
-def measure(kind, base):
-    say("%s: starting 3 members" % kind)
-    members = ensemble(kind, base)
-    leader, followers = roles(members)
-    say("%s: leader is %d" % (kind, leader.sid))
-    res = {}
-    if kind == "zookeeper":
-        end = time.monotonic() + JVM_WARMUP
-        while time.monotonic() < end:   # warm every member's JIT on the paths measured
-            for p in (leader.client, followers[0].client):
-                for w in ("set", "get", "create"):
-                    corral_bench(p, w, max(0.5, JVM_WARMUP / 12))
-    for name, port, w in (("set via leader", leader.client, "set"),
-                          ("set via follower", followers[0].client, "set"),
-                          ("create via leader", leader.client, "create"),
-                          ("create via follower", followers[0].client, "create"),
-                          ("get via follower", followers[0].client, "get")):
-        r = corral_bench(port, w, DURATION)
-        res[name] = float(r["ops_per_sec"]) if r else None
-        say("%s: %s %s ops/s" % (kind, name, r["ops_per_sec"] if r else "FAILED"))
-    say("%s: populating %d znodes" % (kind, ZNODES))
-    populate(leader.client, ZNODES)
-    f = followers[1]
-    # a follower outside the write quorum may lag far behind a fast leader: what is measured is
-    # recovery and a short sync, so it is killed once it has caught up
-    caught_up = wait(lambda: f.zxid() is not None and f.zxid() == leader.zxid(), 120, 0.1)
-    say("%s: follower %d %s the leader before the kill" %
-        (kind, f.sid, "caught up with" if caught_up else "did NOT catch up with"))
+first_write_ms.n = 0
+THROUGHPUT = (("set via leader", "leader", "set"), ("set via follower", "follower", "set"),
+              ("create via leader", "leader", "create"), ("create via follower", "follower", "create"),
+              ("get via follower", "follower", "get"))
+TIMES = ("follower restart-to-serving", "leader failover")
+
+
+def caught_up(members, seconds=120):
+    """Every member serves and has the leader's zxid (a member outside the write quorum may lag
+    far behind a fast leader: what is measured is recovery and a short sync)."""
+    def same():
+        z = [m.zxid() for m in members]
+        return None not in z and len(set(z)) == 1
+    return wait(lambda: all(session_opens(m.client, 0.5) for m in members), seconds, 0.1) and \
+        wait(same, seconds, 0.1)
+
+
+def restart_ms(kind, members):
+    """kill -9 of a follower, start, until it answers a ConnectRequest again (ms)."""
+    _, followers = roles(members)
+    f = followers[-1]
+    if not caught_up(members):
+        say("%s: follower %d did NOT catch up with the leader before the kill" % (kind, f.sid))
     f.kill()
     t0 = time.monotonic()
     f.start()
     ok = wait(lambda: session_opens(f.client, 0.5), 120)
-    res["follower restart-to-serving"] = (time.monotonic() - t0) * 1000 if ok else None
-    say("%s: follower restart-to-serving %s ms" % (kind, "%.0f" % res["follower restart-to-serving"]
-                                                  if ok else "FAILED"))
+    ms = (time.monotonic() - t0) * 1000 if ok else None
     wait(lambda: f.mode() == "follower", 30)
+    return ms
+
+
+def failover_ms(kind, members):
+    """kill -9 of the leader, until a write on a new session at a survivor succeeds (ms); then the
+    old leader is started again and the ensemble is whole before the next round."""
+    leader, followers = roles(members)
+    caught_up(members)
     leader.kill()
     t0 = time.monotonic()
-    ms = first_write_ms([m.client for m in members if m is not leader], t0)
-    res["leader failover"] = ms
-    say("%s: leader failover %s ms" % (kind, "%.0f" % ms if ms else "FAILED"))
-    for m in members:
-        m.kill()
-    return res
+    ms = first_write_ms([m.client for m in followers], t0)
+    leader.start()
+    if not caught_up(members):
+        raise SystemExit("bench-ensemble: %s: the ensemble is not whole again after the failover" % kind)
+    return ms
+
+
+def median(xs):
+    xs = sorted(x for x in xs if x is not None)
+    if not xs:
+        return None
+    mid = len(xs) // 2
+    return xs[mid] if len(xs) % 2 else (xs[mid - 1] + xs[mid]) / 2
 
 
 def main():
@@ -301,10 +316,40 @@ def main():
         if not os.access(p, os.X_OK):
             raise SystemExit("bench-ensemble: %s not built" % p)
     base = tempfile.mkdtemp(prefix="corral-bench-ens-", dir=TMPFS)
+    samples = {k: {row: [] for row in [r[0] for r in THROUGHPUT] + list(TIMES)} for k in KINDS}
     try:
-        say("3 members each, on 127.0.0.1, data on %s; load average before: %s" %
-            (TMPFS or "disk", open("/proc/loadavg").read().split()[:3]))
-        results = {kind: measure(kind, os.path.join(base, kind)) for kind in KINDS}
+        say("3 members each, on 127.0.0.1, data on %s; %d round(s) of %g s runs; load average "
+            "before: %s" % (TMPFS or "disk", REPEAT, DURATION, open("/proc/loadavg").read().split()[:3]))
+        ens = {}
+        for kind in KINDS:
+            say("%s: starting 3 members" % kind)
+            ens[kind] = ensemble(kind, os.path.join(base, kind))
+            say("%s: leader is %d; populating %d znodes" % (kind, roles(ens[kind])[0].sid, ZNODES))
+            populate(roles(ens[kind])[0].client, ZNODES)
+        if "zookeeper" in ens:
+            leader, followers = roles(ens["zookeeper"])
+            end = time.monotonic() + JVM_WARMUP
+            while time.monotonic() < end:   # warm every member's JIT on the paths measured
+                for p in (leader.client, followers[0].client):
+                    for w in ("set", "get", "create"):
+                        corral_bench(p, w, max(0.5, JVM_WARMUP / 12))
+        for rnd in range(REPEAT):
+            order = list(KINDS) if rnd % 2 == 0 else list(reversed(KINDS))
+            for name, where, w in THROUGHPUT:
+                for kind in order:
+                    leader, followers = roles(ens[kind])
+                    r = corral_bench((leader if where == "leader" else followers[0]).client, w, DURATION)
+                    v = float(r["ops_per_sec"]) if r else None
+                    samples[kind][name].append(v)
+                    say("round %d: %s: %s %s ops/s" % (rnd + 1, kind, name, "%.0f" % v if v else "FAILED"))
+            for kind in order:
+                ms = restart_ms(kind, ens[kind])
+                samples[kind][TIMES[0]].append(ms)
+                say("round %d: %s: %s %s ms" % (rnd + 1, kind, TIMES[0], "%.0f" % ms if ms else "FAILED"))
+            for kind in order:
+                ms = failover_ms(kind, ens[kind])
+                samples[kind][TIMES[1]].append(ms)
+                say("round %d: %s: %s %s ms" % (rnd + 1, kind, TIMES[1], "%.0f" % ms if ms else "FAILED"))
     finally:
         for p in procs:
             if p.poll() is None:
@@ -314,25 +359,28 @@ def main():
             say("logs kept in " + base)
         else:
             shutil.rmtree(base, ignore_errors=True)
-    rows = ["set via leader", "set via follower", "create via leader", "create via follower",
-            "get via follower", "follower restart-to-serving", "leader failover"]
     print()
-    print("%-28s %14s %14s %8s" % ("ensemble (3 members)", "corral", "zookeeper", "ratio"))
+    print("%-28s %14s %14s %8s   %s" % ("ensemble (3 members)", "corral", "zookeeper", "ratio",
+                                        "ratio per round"))
     failed = False
-    for row in rows:
-        c = results.get("corral", {}).get(row)
-        z = results.get("zookeeper", {}).get(row)
-        unit = "ms" if row in ("follower restart-to-serving", "leader failover") else "ops/s"
+    for row in [r[0] for r in THROUGHPUT] + list(TIMES):
+        unit = "ms" if row in TIMES else "ops/s"
+        c, z = (median(samples[k][row]) if k in samples else None for k in ("corral", "zookeeper"))
         fmt = lambda v: ("%.0f %s" % (v, unit)) if v else "FAILED"
-        ratio = ""
+        ratio, per_round = "", ""
         if c and z:
             ratio = "%.2fx" % ((z / c) if unit == "ms" else (c / z))
-        failed = failed or (("corral" in KINDS and not c) or ("zookeeper" in KINDS and not z))
-        print("%-28s %14s %14s %8s" % (row, fmt(c) if "corral" in KINDS else "-",
-                                        fmt(z) if "zookeeper" in KINDS else "-", ratio))
-    print("ratio: Corral/ZooKeeper for throughput, ZooKeeper/Corral for times (higher is better for Corral)")
-    print("Corral: module.storage=file (txn log + fsync) on %s; ZooKeeper: its log on the same." %
-          (TMPFS or "disk"))
+            pairs = zip(samples["corral"][row], samples["zookeeper"][row])
+            per_round = " ".join("%.1f" % ((b / a) if unit == "ms" else (a / b)) if a and b else "-"
+                                 for a, b in pairs)
+        failed = failed or any(v is None for k in KINDS for v in samples[k][row])
+        print("%-28s %14s %14s %8s   %s" % (row, fmt(c) if "corral" in KINDS else "-",
+                                             fmt(z) if "zookeeper" in KINDS else "-", ratio, per_round))
+    print("medians of %d round(s); ratio: Corral/ZooKeeper for throughput, ZooKeeper/Corral for times "
+          "(higher is better for Corral)" % REPEAT)
+    print("each round measures both kinds back to back, row by row, the order alternating between rounds;")
+    print("Corral: module.storage=file (txn log + fsync) on %s; ZooKeeper: its log on the same; %d znodes "
+          "in each tree." % (TMPFS or "disk", ZNODES))
     return 1 if failed else 0
 
 

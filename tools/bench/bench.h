@@ -59,6 +59,7 @@ struct bench_config {
     int keys;
     int session_timeout_ms;
     char prefix[128];        /* "/bench-<pid>" */
+    int keep;                /* --keep: no cleanup, what was created stays */
 };
 
 /* One in-flight request: replies come back in order, so a FIFO suffices. */

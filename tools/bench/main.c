@@ -6,7 +6,7 @@
  * each, and measures throughput and latency of one workload (get, set,
  * create, or a get/set mix).  The keys the workload reads and writes are
  * created first under a private prefix (/bench-<pid>) and everything is
- * deleted afterwards.  The run is always bounded in time: phases have
+ * deleted afterwards (unless --keep).  The run is always bounded in time: phases have
  * deadlines and a watchdog alarm ends the process if anything still hangs.
  *
  * Output: a human-readable report and one machine-readable line
@@ -49,6 +49,7 @@ static void usage(FILE *out)
             "  --warmup SECONDS      load before measuring starts (default 1)\n"
             "  --session-timeout MS  requested session timeout (default 30000)\n"
             "  --prefix PATH         parent znode for the run (default /bench-<pid>; must not exist)\n"
+            "  --keep                no cleanup: what the run created stays (to populate a tree)\n"
             "  --help\n");
 }
 
@@ -250,6 +251,7 @@ int main(int argc, char **argv)
         {"ops", required_argument, 0, 'n'},           {"warmup", required_argument, 0, 'W'},
         {"session-timeout", required_argument, 0, 'T'}, {"prefix", required_argument, 0, 'P'},
         {"protocol", required_argument, 0, 'X'},      {"help", no_argument, 0, 'H'},
+        {"keep", no_argument, 0, 'K'},
         {0, 0, 0, 0},
     };
     int c;
@@ -293,6 +295,7 @@ int main(int argc, char **argv)
                 return 1;
             }
             break;
+        case 'K': cfg.keep = 1; break;
         case 'H': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -462,6 +465,10 @@ int main(int argc, char **argv)
            (unsigned long long)errors, (unsigned long long)bad, cpu_pct);
     fflush(stdout);
 
+    if (cfg.keep) {
+        fprintf(stderr, "corral-bench: --keep: %s is left on the server\n", cfg.prefix);
+        return finish(&run, 0);
+    }
     int cleanup_rc = run_cleanup(&run);
     return finish(&run, cleanup_rc < 0 ? 2 : 0);
 }
