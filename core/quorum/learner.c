@@ -6,7 +6,10 @@
  *
  * One connection to the leader (quorum/link.c), one phase at a time:
  *
- *   DIALING     up to 5 tries, 100 ms apart, within initLimit ticks;
+ *   DIALING     up to 8 tries within initLimit ticks, 10 ms apart at first,
+ *               doubling to 100 ms (ZooKeeper: 5 tries 100 ms apart): a
+ *               leader elected at the same moment as its followers opens
+ *               its port a few ms after they first dial it;
  *   DISCOVERY   FOLLOWERINFO (OBSERVERINFO) sent; LEADERINFO accepted or
  *               refused against acceptedEpoch (written before ACKEPOCH);
  *   SYNC_WAIT   ACKEPOCH sent; DIFF, TRUNC (truncate the log, reload) or
@@ -48,8 +51,9 @@
 #include "quorum/peer.h"
 #include "quorum/view.h"
 
-#define DIAL_TRIES 5
-#define DIAL_DELAY_S 0.1
+#define DIAL_TRIES 8
+#define DIAL_FIRST_DELAY_MS 10
+#define DIAL_MAX_DELAY_MS 100
 #define PROTOCOL_VERSION 0x10000
 
 enum phase { DIALING, DISCOVERY, SYNC_WAIT, SYNCING, DURABLE, SYNCED, BROADCAST };
@@ -641,11 +645,14 @@ static void on_closed(struct qlink *l, const char *why, void *arg)
 {
     (void)l, (void)arg;
     lr.link = NULL;
+    int64_t delay_ms = DIAL_FIRST_DELAY_MS << (lr.tries < 4 ? lr.tries : 4);
+    if (delay_ms > DIAL_MAX_DELAY_MS)
+        delay_ms = DIAL_MAX_DELAY_MS;
     if (lr.phase == DIALING && ++lr.tries < DIAL_TRIES &&
-        now_ms() + (int64_t)(DIAL_DELAY_S * 1000) < lr.dial_deadline) {
-        log_info("learner: connecting to leader %" PRId64 " at %s:%d: %s; trying again",
-                 lr.leader_sid, lr.host, lr.port, why);
-        ev_timer_init(&lr.retry_timer, on_retry, DIAL_DELAY_S, 0.);
+        now_ms() + delay_ms < lr.dial_deadline) {
+        log_info("learner: connecting to leader %" PRId64 " at %s:%d: %s; trying again in "
+                 "%" PRId64 " ms", lr.leader_sid, lr.host, lr.port, why, delay_ms);
+        ev_timer_init(&lr.retry_timer, on_retry, (double)delay_ms / 1000., 0.);
         ev_timer_start(server.loop, &lr.retry_timer);
         return;
     }

@@ -297,11 +297,17 @@ int main(void)
         start(&nodes[i]);
     run(10000);
     nodes[2].alive = 0;
+    int64_t lost_at = now;
+    nodes[0].f.finalize_wait_later = nodes[1].f.finalize_wait_later = FLE_FINALIZE_WAIT_LATER_MS;
     fle_set_state(&nodes[0].f, CORRAL_PEER_LOOKING);
     fle_set_state(&nodes[1].f, CORRAL_PEER_LOOKING);
     run(20000);
     ok(all_follow(2, 1, 2), "without 3, 2 leads and 1 follows");
     is_int(nodes[0].f.current.election_epoch, 2, "in round 2");
+    ok(nodes[0].decided_at - lost_at >= FLE_FINALIZE_WAIT_LATER_MS &&
+       nodes[0].decided_at - lost_at < FLE_FINALIZE_WAIT_MS,
+       "a second election waits the shorter finalizeWait (decided after %lld ms)",
+       (long long)(nodes[0].decided_at - lost_at));
 
     /* 8: updateElectionVote changes what late joiners are told */
     fle_set_vote_epoch(&nodes[1].f, 7);

@@ -78,7 +78,7 @@ int fle_init(struct fle *f, const struct fle_env *env)
     f->state = CORRAL_PEER_LOOKING;
     f->min_interval = FLE_MIN_NOTIFICATION_INTERVAL_MS;
     f->max_interval = FLE_MAX_NOTIFICATION_INTERVAL_MS;
-    f->finalize_wait = FLE_FINALIZE_WAIT_MS;
+    f->finalize_wait = f->finalize_wait_later = FLE_FINALIZE_WAIT_MS;
     f->not_timeout = f->min_interval;
     /* QuorumPeer starts with currentVote = (myid, lastLoggedZxid, currentEpoch) */
     f->current.leader = env->my_id;
@@ -205,6 +205,8 @@ static void look_start(struct fle *f)
     f->finalizing = 0;
     f->self_len = 0;
     f->not_timeout = f->min_interval;
+    if (f->elections++ > 0)
+        f->finalize_wait = f->finalize_wait_later;
     f->logicalclock++;
     update_proposal(f, init_id(f), init_zxid(f), init_epoch(f));
     f->env.decided(f->env.arg, CORRAL_PEER_LOOKING, NULL);

@@ -25,7 +25,19 @@
 #include "corral/quorum_view.h"
 #include "wire.h"
 
+/*
+ * finalizeWait: how long a vote that has a quorum waits for a better one.
+ * ZooKeeper's is 200 ms, fixed, and the first election of a process keeps
+ * it: members started together come up over a few hundred ms, and the wait
+ * lets the later ones (a higher sid, a longer log) be counted.  Any value
+ * is safe (a quorum elects the leader either way; a late better vote costs
+ * a new round at most), and once a member has run, an election starts when
+ * the leader is lost, which every member sees within a millisecond or two
+ * of the others on a LAN: later elections wait FLE_FINALIZE_WAIT_LATER_MS
+ * (election.fle.finalizeWait), most of a failover before.
+ */
 #define FLE_FINALIZE_WAIT_MS 200
+#define FLE_FINALIZE_WAIT_LATER_MS 50
 #define FLE_MIN_NOTIFICATION_INTERVAL_MS 200
 #define FLE_MAX_NOTIFICATION_INTERVAL_MS 60000
 
@@ -78,6 +90,8 @@ struct fle {
     struct fle_vote self_queue[FLE_SELF_QUEUE];
     int self_head, self_len, draining;
     int min_interval, max_interval, finalize_wait;
+    int finalize_wait_later;    /* finalize_wait from the second election on */
+    int elections;              /* lookForLeader rounds started */
 };
 
 /* Set up (no message is sent until fle_look).  0, or -1 (out of memory). */

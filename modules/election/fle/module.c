@@ -167,9 +167,11 @@ static int fle_start(void)
         return -1;
     }
     int listen_all;
-    long long timeout;
+    long long timeout, finalize_wait;
     if (core->config_bool("quorumListenOnAllIPs", 0, &listen_all) < 0 ||
-        core->config_int("cnxTimeout", 5000, 1, 3600000, &timeout) < 0)
+        core->config_int("cnxTimeout", 5000, 1, 3600000, &timeout) < 0 ||
+        core->config_int("election.fle.finalizeWait", FLE_FINALIZE_WAIT_LATER_MS, 1, 60000,
+                         &finalize_wait) < 0)
         return -1;
     struct fle_env env = {
         .arg = NULL, .my_id = view->my_id, .view = view, .has_majority = env_has_majority,
@@ -179,6 +181,7 @@ static int fle_start(void)
     };
     if (fle_init(&election, &env) < 0)
         return -1;
+    election.finalize_wait_later = (int)finalize_wait;
     struct cnx_callbacks cb = {
         .arg = NULL, .message = cnx_message, .peer_down = cnx_peer_down,
         .peer_up = cnx_peer_up, .dial_failed = cnx_dial_failed, .log = env_log,
@@ -236,6 +239,9 @@ static const struct corral_election_ops ops = {
 };
 
 static const struct corral_config_key keys[] = {
+    {"election.fle.finalizeWait", "ms a peer whose vote has a quorum waits for a better one "
+     "before it decides, from its second election on (default 50; the first waits ZooKeeper's "
+     "200; 200 throughout suits ensembles spread over sites)"},
     {NULL, NULL},
 };
 
