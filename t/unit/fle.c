@@ -309,6 +309,28 @@ int main(void)
        "a second election waits the shorter finalizeWait (decided after %lld ms)",
        (long long)(nodes[0].decided_at - lost_at));
 
+    /*
+     * 7b: the usual race after a leader is lost: 2's LOOKING notification
+     * reaches 1 while 1 still follows (answered with its old vote), then 1
+     * looks with a worse proposal than 2's.  2 tells 1 its own at once
+     * rather than leave 1 to wait for a re-send: decided within one
+     * finalizeWait, not one notification timeout more.
+     */
+    setup(3, NULL, 0);
+    for (int i = 0; i < 3; i++)
+        start(&nodes[i]);
+    run(10000);
+    nodes[2].alive = 0;
+    lost_at = now;
+    nodes[0].f.finalize_wait_later = nodes[1].f.finalize_wait_later = FLE_FINALIZE_WAIT_LATER_MS;
+    fle_set_state(&nodes[1].f, CORRAL_PEER_LOOKING);
+    run(now);                   /* delivered while 1 still follows 3 */
+    fle_set_state(&nodes[0].f, CORRAL_PEER_LOOKING);
+    run(20000);
+    ok(all_follow(2, 1, 2) && nodes[0].decided_at - lost_at < FLE_MIN_NOTIFICATION_INTERVAL_MS,
+       "one peer looking before the other: decided after %lld ms, within the first notification "
+       "timeout", (long long)(nodes[0].decided_at - lost_at));
+
     /* 8: updateElectionVote changes what late joiners are told */
     fle_set_vote_epoch(&nodes[1].f, 7);
     fle_set_vote_epoch(&nodes[0].f, 7);

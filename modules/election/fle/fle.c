@@ -271,6 +271,20 @@ static void look_step(struct fle *f, int64_t sid, const struct fle_vote *n)
                                   f->prop_zxid, f->prop_epoch)) {
             update_proposal(f, n->leader, n->zxid, n->peer_epoch);
             send_notifications(f);
+        } else if (!f->observer && (n->leader != f->prop_leader || n->zxid != f->prop_zxid ||
+                                    n->peer_epoch != f->prop_epoch)) {
+            /*
+             * A worse proposal in my round: ZooKeeper stays silent, and
+             * the sender learns mine only when it re-sends (200 ms on).
+             * That is the usual case after a leader is lost: the peer
+             * whose notification reached me while I still followed was
+             * answered with my old vote, and mine, sent when I began to
+             * look, is worse than its own.  Telling it mine now only
+             * raises its proposal, so this ends after one reply.  Not
+             * from an observer: voters answer each of its notifications.
+             */
+            send_vote(f, sid, CORRAL_PEER_LOOKING, f->prop_leader, f->prop_zxid,
+                      f->logicalclock, f->prop_epoch);
         }
         struct fle_vote v = {n->leader, n->zxid, n->election_epoch, n->peer_epoch,
                              CORRAL_PEER_LOOKING, 0};
