@@ -24,7 +24,9 @@
  *              observer) go through the same steps at once: LEADERINFO,
  *              sync, NEWLEADER, its ACK, UPTODATE.  PING every tickTime/2;
  *              every tickTime, if the voters heard from within syncLimit
- *              ticks (me included) are no quorum, the role ends.
+ *              ticks (me included) are no quorum, the role ends; a
+ *              follower whose oldest unACKed proposal is syncLimit ticks
+ *              old is dropped (SyncLimitCheck, leader_sync.h).
  *
  * Each phase has initLimit ticks; a phase that runs out ends the role with
  * ZooKeeper's reason.  Sync itself (DIFF / TRUNC / SNAP) is
@@ -117,11 +119,42 @@ static void send_packet(struct learner_handler *h, int32_t type, int64_t zxid, c
         log_warn("quorum: %s: %s could not be queued", h->name, zk_quorum_packet_name(type));
 }
 
+/* SyncLimitCheck (leader_sync.h): a PROPOSAL sent to h.  -1 when the ring cannot grow. */
+static int unacked_push(struct learner_handler *h, int64_t zxid)
+{
+    if (h->unacked_n == h->unacked_cap) {
+        size_t cap = h->unacked_cap ? h->unacked_cap * 2 : 256;
+        struct unacked *u = malloc(cap * sizeof *u);
+        if (!u)
+            return -1;
+        for (size_t i = 0; i < h->unacked_n; i++)
+            u[i] = h->unacked[(h->unacked_head + i) % h->unacked_cap];
+        free(h->unacked);
+        h->unacked = u;
+        h->unacked_cap = cap;
+        h->unacked_head = 0;
+    }
+    h->unacked[(h->unacked_head + h->unacked_n++) % h->unacked_cap] =
+        (struct unacked){zxid, now_ms()};
+    return 0;
+}
+
+/* ACKs come in zxid order: one for zxid covers every proposal up to it. */
+static void unacked_ack(struct learner_handler *h, int64_t zxid)
+{
+    while (h->unacked_n && h->unacked[h->unacked_head].zxid <= zxid) {
+        h->unacked_head = (h->unacked_head + 1) % h->unacked_cap;
+        h->unacked_n--;
+    }
+}
+
 /* The broadcast's and leader_requests' way out: the synced connection of sid. */
 static int send_to_sid(int64_t sid, const struct zk_quorum_packet *qp)
 {
     struct learner_handler *h = find_sid(sid);
     if (!h || !h->forwarding)
+        return -1;
+    if (qp->type == ZK_QP_PROPOSAL && !h->observer && unacked_push(h, qp->zxid) < 0)
         return -1;
     if (h->state == LH_NEWLEADER || h->state == LH_STARTUP)
         return zk_quorum_packet_encode(&h->held, qp);     /* sent after UPTODATE (leader_sync.h) */
@@ -141,6 +174,7 @@ static void forget(struct learner_handler *h)
     if (h->sid >= 0 && L.requests_started)
         leader_requests_learner_gone(h->sid);
     jute_buf_free(&h->held);
+    free(h->unacked);
     free(h);
 }
 
@@ -326,9 +360,23 @@ static void on_ping(struct ev_loop *loop, ev_timer *w, int revents)
         }
     }
     L.tick_skip = !L.tick_skip;
-    for (struct learner_handler *h = L.learners; h; h = h->next)
-        if (h->state == LH_SYNCED)
-            send_packet(h, ZK_QP_PING, server.next_zxid, NULL, 0);
+    int64_t now = now_ms();
+    struct learner_handler *h, *next;
+    for (h = L.learners; h; h = next) {
+        next = h->next;
+        if (h->state != LH_SYNCED)
+            continue;
+        if (h->unacked_n && now - h->unacked[h->unacked_head].sent_ms >= L.sync_ms) {
+            log_warn("quorum: %s: no ACK of proposal 0x%llx within syncLimit (%lld ms): closing "
+                     "the connection (ZooKeeper: transaction timeout)", h->name,
+                     (unsigned long long)h->unacked[h->unacked_head].zxid,
+                     (long long)L.sync_ms);
+            qlink_close(h->link);
+            forget(h);
+            continue;
+        }
+        send_packet(h, ZK_QP_PING, server.next_zxid, NULL, 0);
+    }
 }
 
 /* ---- one learner's packets ---- */
@@ -477,6 +525,7 @@ static int on_broadcast_packet(struct learner_handler *h, const struct zk_quorum
             log_debug("quorum: ACK from observer %lld", (long long)h->sid);
             return 0;
         }
+        unacked_ack(h, qp->zxid);
         quorum_leader_receive(h->sid, qp);
         return 0;
     case ZK_QP_PING:

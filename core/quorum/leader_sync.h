@@ -41,6 +41,18 @@ struct learner_handler {
      * queue), and after UPTODATE the same packets are its broadcast phase.
      */
     struct jute_buf held;
+    /*
+     * ZooKeeper's SyncLimitCheck: the broadcast PROPOSALs sent to this
+     * follower and not ACKed yet, oldest first, with when they were sent
+     * (a ring).  A follower that still answers PINGs but has not ACKed its
+     * oldest proposal within syncLimit ticks is dropped (leader.c on_ping),
+     * as ZooKeeper's LearnerHandler.ping drops it ("transaction timeout"):
+     * it counts towards no quorum, and keeping it would hide that.
+     */
+    struct unacked {
+        int64_t zxid, sent_ms;
+    } *unacked;
+    size_t unacked_head, unacked_n, unacked_cap;
     struct learner_handler *next;
 };
 

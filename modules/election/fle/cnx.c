@@ -144,8 +144,8 @@ static struct peer *add_peer(struct cnx *c, int64_t sid, const struct corral_quo
     return p;
 }
 
-/* Close the live connection; report it unless a newer one replaces it. */
-static void close_conn(struct peer *p, int report)
+/* Close the live connection. */
+static void close_conn(struct peer *p)
 {
     if (p->fd < 0)
         return;
@@ -156,8 +156,6 @@ static void close_conn(struct peer *p, int report)
     p->fd = -1;
     buf_free(&p->in);
     buf_free(&p->out);
-    if (report && c->cb.peer_down)
-        c->cb.peer_down(c->cb.arg, p->sid);
 }
 
 static void close_dial(struct peer *p)
@@ -190,7 +188,7 @@ static int flush_out(struct peer *p)
             continue;
         LOG(c, CORRAL_LOG_INFO, "connection with %lld: write failed: %s", (long long)p->sid,
             strerror(errno));
-        close_conn(p, 1);
+        close_conn(p);
         return -1;
     }
     ev_io_stop(c->loop, &p->wio);
@@ -216,7 +214,7 @@ static void pump(struct peer *p)
 static void connection_up(struct peer *p, int fd, const uint8_t *extra, size_t n_extra)
 {
     struct cnx *c = p->c;
-    close_conn(p, 0);           /* a newer connection replaces the old (SendWorker.finish) */
+    close_conn(p);           /* a newer connection replaces the old (SendWorker.finish) */
     p->fd = fd;
     p->backoff_ms = 0;
     p->next_dial = 0;
@@ -232,8 +230,6 @@ static void connection_up(struct peer *p, int fd, const uint8_t *extra, size_t n
         p->queued_len = p->last_len;
     }
     LOG(c, CORRAL_LOG_DEBUG, "connection with %lld up", (long long)p->sid);
-    if (c->cb.peer_up)
-        c->cb.peer_up(c->cb.arg, p->sid);
     if (p->fd == fd && n_extra)
         buf_put(&p->in, extra, n_extra);
     if (p->fd == fd)
@@ -252,8 +248,6 @@ static void dial_failed(struct peer *p, const char *why)
     p->next_dial = ev_now(c->loop) + p->backoff_ms / 1000.0;
     LOG(c, CORRAL_LOG_DEBUG, "dial to %lld failed: %s (next after %d ms)", (long long)p->sid, why,
         p->backoff_ms);
-    if (c->cb.dial_failed)
-        c->cb.dial_failed(c->cb.arg, p->sid);
 }
 
 /* connectOne: dial p's election address (asynchronously) unless connected or dialling. */
@@ -398,7 +392,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
         if (!fle_frame_length_ok(len)) {
             LOG(c, CORRAL_LOG_WARN, "connection with %lld: invalid frame length %d; closing",
                 (long long)sid, len);
-            close_conn(p, 1);
+            close_conn(p);
             return;
         }
         if (p->in.len - p->in.off < 4 + (size_t)len)
@@ -417,7 +411,7 @@ static void on_read(struct ev_loop *loop, ev_io *w, int revents)
             return;
     }
     if (fd == -2 && p->fd >= 0)
-        close_conn(p, 1);
+        close_conn(p);
 }
 
 static void pending_free(struct pending *pe, int close_fd)
@@ -504,7 +498,7 @@ static void on_pending_read(struct ev_loop *loop, ev_io *w, int revents)
                 "calling back", (long long)sid);
             return;
         }
-        close_conn(p, 0);
+        close_conn(p);
         dial(p, 1);
         return;
     }
@@ -636,7 +630,7 @@ void cnx_stop(struct cnx *c)
         pending_free(c->pending, 1);
     for (int i = 0; i < c->n_peers; i++) {
         struct peer *p = c->peers[i];
-        close_conn(p, 0);
+        close_conn(p);
         close_dial(p);
         free(p->queued);
         free(p->last);
@@ -686,15 +680,3 @@ void cnx_connect_all(struct cnx *c)
             dial(c->peers[i], 0);
 }
 
-void cnx_dial_now(struct cnx *c, int64_t sid)
-{
-    struct peer *p = find_peer(c, sid);
-    if (p)
-        dial(p, 1);
-}
-
-int cnx_is_up(const struct cnx *c, int64_t sid)
-{
-    const struct peer *p = find_peer(c, sid);
-    return p && p->fd >= 0;
-}

@@ -29,12 +29,6 @@ struct cnx_callbacks {
     void *arg;
     /* one frame's payload from sid */
     void (*message)(void *arg, int64_t sid, const uint8_t *msg, size_t len);
-    /* the live connection with sid is gone (not replaced by a newer one) */
-    void (*peer_down)(void *arg, int64_t sid);
-    /* a live connection with sid is up */
-    void (*peer_up)(void *arg, int64_t sid);
-    /* a dial to sid failed (refused, unreachable, timed out) */
-    void (*dial_failed)(void *arg, int64_t sid);
     void (*log)(void *arg, int level, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 };
 
@@ -53,9 +47,5 @@ void cnx_send(struct cnx *c, int64_t sid, const uint8_t *msg, size_t len);
 int cnx_have_delivered(const struct cnx *c);
 /* QuorumCnxManager.connectAll: dial every peer sent to that is not connected. */
 void cnx_connect_all(struct cnx *c);
-/* Dial sid now, whatever the back-off says (the caller wants to know it lives). */
-void cnx_dial_now(struct cnx *c, int64_t sid);
-/* Is there a live connection with sid? */
-int cnx_is_up(const struct cnx *c, int64_t sid);
 
 #endif

@@ -6,11 +6,12 @@
  * cnx; what it decides goes to the core (election_decided); what the core
  * says (set_state, set_vote_epoch) goes back into it.
  *
- * Interim, until the core's quorum protocol exists (core/quorum/): nothing
- * else notices a dead leader, so a follower or observer whose election
- * connection with its leader ends, and whose dial to it then fails, starts
- * looking again (and tells the core).  Once the learner runs, the core tells
- * us LOOKING itself and this watch only speeds that up.
+ * A dead leader is noticed by the core's learner (its quorum connection
+ * ends, times out, or cannot be made within initLimit), which tells us
+ * LOOKING, as ZooKeeper's Learner does; the election connections say
+ * nothing about it (an interim watch that left a leader whose election
+ * connection dropped is gone: it could leave a leader the quorum port
+ * still heard).
  */
 #include <stdarg.h>
 #include <stdio.h>
@@ -27,7 +28,6 @@ static struct fle election;
 static struct cnx *cnx;
 static ev_timer timer;
 static int running;
-static int leader_suspect;      /* the leader's connection ended: is it alive? */
 
 static void vlog_fle(int level, const char *fmt, va_list ap)
 {
@@ -100,18 +100,10 @@ static void env_connect_all(void *arg)
 static void env_decided(void *arg, int state, const struct fle_vote *v)
 {
     (void)arg;
-    leader_suspect = 0;
     if (state == CORRAL_PEER_LOOKING)
         core->election_decided(state, -1, -1, -1);
     else
         core->election_decided(state, v->leader, v->peer_epoch, v->zxid);
-    if ((state == CORRAL_PEER_FOLLOWING || state == CORRAL_PEER_OBSERVING) &&
-        !cnx_is_up(cnx, v->leader)) {
-        /* interim leader watch: settled on a leader we have no connection with
-         * (a looking voter answers an observer with its last, stale vote) */
-        leader_suspect = 1;
-        cnx_dial_now(cnx, v->leader);
-    }
 }
 
 static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
@@ -120,43 +112,10 @@ static void on_timer(struct ev_loop *loop, ev_timer *w, int revents)
     fle_timer_fired(&election);
 }
 
-static int settled_on_other(void)
-{
-    return election.state == CORRAL_PEER_FOLLOWING || election.state == CORRAL_PEER_OBSERVING;
-}
-
 static void cnx_message(void *arg, int64_t sid, const uint8_t *msg, size_t len)
 {
     (void)arg;
     fle_receive(&election, sid, msg, len);
-}
-
-static void cnx_peer_down(void *arg, int64_t sid)
-{
-    (void)arg;
-    if (settled_on_other() && sid == election.current.leader) {
-        /* interim leader watch (see the top): dial it to see whether it lives */
-        leader_suspect = 1;
-        cnx_dial_now(cnx, sid);
-    }
-}
-
-static void cnx_peer_up(void *arg, int64_t sid)
-{
-    (void)arg;
-    if (sid == election.current.leader)
-        leader_suspect = 0;
-}
-
-static void cnx_dial_failed(void *arg, int64_t sid)
-{
-    (void)arg;
-    if (leader_suspect && settled_on_other() && sid == election.current.leader) {
-        core->log(CORRAL_LOG_WARN, "fle", "leader %lld is unreachable: looking for a leader",
-                  (long long)sid);
-        leader_suspect = 0;
-        fle_look(&election);
-    }
 }
 
 static int fle_start(void)
@@ -183,8 +142,7 @@ static int fle_start(void)
         return -1;
     election.finalize_wait_later = (int)finalize_wait;
     struct cnx_callbacks cb = {
-        .arg = NULL, .message = cnx_message, .peer_down = cnx_peer_down,
-        .peer_up = cnx_peer_up, .dial_failed = cnx_dial_failed, .log = env_log,
+        .arg = NULL, .message = cnx_message, .log = env_log,
     };
     ev_timer_init(&timer, on_timer, 0., 0.);
     cnx = cnx_start(core->loop, view->my_id, view, listen_all, (int)timeout, &cb);
