@@ -694,6 +694,7 @@ static void leader_stop(void)
         L.learners = h->next;
         qlink_close(h->link);
         jute_buf_free(&h->held);
+        free(h->unacked);
         free(h);
     }
     if (L.broadcasting)
