@@ -126,6 +126,11 @@ static void api_peer_info(struct corral_peer_info *info)
             p.synced_observers = st.synced_observers;
             p.pending_syncs = st.pending_syncs;
             p.last_proposed = st.last_proposed;
+            if (p.state == CORRAL_PEER_LEADING) {
+                p.proposal_size_last = st.proposal_size_last;
+                p.proposal_size_min = st.proposal_size_min;
+                p.proposal_size_max = st.proposal_size_max;
+            }
         }
     }
     size_t n = info->size < sizeof p ? info->size : sizeof p;

@@ -78,6 +78,8 @@ static struct {
     int64_t last_committed;
     int committing;                 /* re-entry guard: see leader_advance */
     int refusing;                   /* the zxid counter ran out: nothing more is proposed */
+    /* ZooKeeper's ProposalStats (mntr's zk_*_proposal_size): bytes of a PROPOSAL's txn, -1 none */
+    int64_t size_last, size_min, size_max;
 } leader;
 
 /*
@@ -280,6 +282,12 @@ static void leader_replicate(const struct corral_txn *txn, void (*done)(void *ar
     else
         leader.head = p;
     leader.tail = p;
+    int64_t size = (int64_t)p->entry.len;
+    leader.size_last = size;
+    if (leader.size_min < 0 || size < leader.size_min)
+        leader.size_min = size;
+    if (size > leader.size_max)
+        leader.size_max = size;
     struct zk_quorum_packet qp;
     zk_quorum_packet_init(&qp, ZK_QP_PROPOSAL, p->zxid);
     qp.data = p->entry.data;
@@ -310,6 +318,7 @@ int quorum_leader_start(const struct quorum_link_ops *link, int64_t my_sid, cons
             leader.voters[leader.n_voters++] = voters[i];
     leader.my_sid = my_sid;
     leader.last_committed = server.last_zxid;
+    leader.size_last = leader.size_min = leader.size_max = -1;
     committed_log_clear();
     link_ops = link;
     role = ROLE_LEADER;
@@ -388,6 +397,14 @@ int quorum_leader_outstanding(void)
 void quorum_leader_set_commit_hook(void (*fn)(int64_t zxid))
 {
     commit_hook = fn;
+}
+
+void quorum_leader_proposal_sizes(int64_t *last, int64_t *min, int64_t *max)
+{
+    int on = role == ROLE_LEADER;
+    *last = on ? leader.size_last : -1;
+    *min = on ? leader.size_min : -1;
+    *max = on ? leader.size_max : -1;
 }
 
 int64_t quorum_leader_last_proposed(void)

@@ -74,6 +74,9 @@ int quorum_leader_outstanding(void);
 void quorum_leader_set_commit_hook(void (*fn)(int64_t zxid));
 /* The newest zxid proposed, and the newest committed; equal when nothing is outstanding. */
 int64_t quorum_leader_last_proposed(void);
+/* ZooKeeper's ProposalStats: bytes of the last, smallest and largest PROPOSAL since this
+ * leadership began (-1 when none, or not leading). */
+void quorum_leader_proposal_sizes(int64_t *last, int64_t *min, int64_t *max);
 int64_t quorum_leader_last_committed(void);
 /*
  * For a learner's sync (ZooKeeper's startForwarding): fn for each proposal

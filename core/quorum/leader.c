@@ -710,6 +710,8 @@ static void leader_stats(struct peer_stats *st)
     if (!L.running)
         return;
     st->epoch = L.phase == PH_SERVING ? L.epoch : 0;
+    quorum_leader_proposal_sizes(&st->proposal_size_last, &st->proposal_size_min,
+                                 &st->proposal_size_max);
     for (struct learner_handler *h = L.learners; h; h = h->next) {
         if (h->sid < 0)
             continue;

@@ -33,6 +33,7 @@ struct peer_stats {
     int pending_syncs;          /* leader: learners in the sync phase (zk_pending_syncs) */
     int64_t last_proposed;      /* leader: the newest zxid proposed */
     int64_t last_zxid;          /* learner: the newest zxid applied here */
+    int64_t proposal_size_last, proposal_size_min, proposal_size_max;   /* leader; -1: none */
 };
 
 struct peer_role {

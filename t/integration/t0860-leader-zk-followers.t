@@ -63,6 +63,14 @@ t.set_data("/t0860/n04", b"multi")
 t.delete("/t0860/n05")
 res = t.commit()
 ok(len(res) == 3 and not any(isinstance(r, Exception) for r in res), "a multi commits through the leader")
+zk.create("/t0860/big", b"x" * 5000)
+mntr = dict(l.split("\t", 1) for l in four_letter(c.client_port, "mntr").splitlines() if "\t" in l)
+sizes = [int(mntr.get("zk_%s_proposal_size" % k, "-1")) for k in ("last", "min", "max")]
+ok(sizes[0] >= 5000 + 32 and sizes[2] == sizes[0] and 0 < sizes[1] < 200,
+   "mntr: the proposal sizes of ZooKeeper's leader (last/min/max %s: the 5000-byte create is the "
+   "last and largest, a small txn the smallest)" % sizes)
+ok(("\nProposal sizes last/min/max: %d/%d/%d\n" % tuple(sizes)) in four_letter(c.client_port, "srvr"),
+   "srvr: the same, on ZooKeeper's line")
 leader_tree = tree(zk)
 last = srvr_zxid(c.client_port)
 ok(last is not None and last >> 32 == 1 and last & 0xffffffff >= 25,
