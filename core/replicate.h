@@ -43,13 +43,15 @@ struct replicator {
      */
     void (*forward)(struct session *s, struct pending *p);
     /*
-     * NULL: a client's sync is answered here as a read.  A learner's: send
-     * s's sync p (at its FIFO's head, marked in flight) to the leader
-     * (REQUEST type 9); the role answers it with write_stage_sync_done once
-     * the leader's SYNC came and everything before it is applied
-     * (ZK-QUORUM-PROTOCOL.md §2.11).  Nothing of s moves on meanwhile.
+     * NULL: a client's sync is answered here as a read.  Else s's sync p
+     * (at its FIFO's head, marked in flight) is the role's when this
+     * returns 1: a learner's sends it to the leader (REQUEST type 9) and
+     * answers it with write_stage_sync_done once the leader's SYNC came and
+     * everything before it is applied (ZK-QUORUM-PROTOCOL.md §2.11); a
+     * leader's once everything proposed before it is applied here.  Nothing
+     * of s moves on meanwhile.  0: nothing to wait for, answer it as a read.
      */
-    void (*sync)(struct session *s, struct pending *p);
+    int (*sync)(struct session *s, struct pending *p);
     /*
      * NULL: a resumed session is checked against the local table.  A
      * learner's: ask the leader (REVALIDATE) whether session s, attached to

@@ -100,10 +100,11 @@ void session_pump(struct session *s)
     while (s->head && !s->head->in_flight && !goes_through_prep(s->head->req)) {
         if (s->head->req->op == CORRAL_OP_SYNC && !s->head->req->malformed &&
             server.replicator && server.replicator->sync) {
-            /* a learner: the leader's SYNC answers it (write_stage_sync_done) */
+            /* the role answers it (write_stage_sync_done), or says it may go as a read */
             s->head->in_flight = 1;
-            server.replicator->sync(s, s->head);
-            return;
+            if (server.replicator->sync(s, s->head))
+                return;
+            s->head->in_flight = 0;
         }
         if (fifo_answered_to_conn(s, s->head) && CORRAL_FN(s->ops, backlogged) &&
             s->ops->backlogged(s->conn)) {

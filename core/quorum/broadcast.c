@@ -298,9 +298,72 @@ static void leader_replicate(const struct corral_txn *txn, void (*done)(void *ar
     server.storage->append(txn, leader_durable, p);
 }
 
+/*
+ * A sync of the leader's own client.  It is answered once every txn
+ * proposed before it is committed *and applied here* — what a follower's
+ * client gets through the leader's SYNC, which follows the COMMITs.  This
+ * leader applies a txn only once its own log has it too (see the top), and
+ * a quorum of followers may commit it first: a follower can then answer a
+ * write that this leader has not applied yet, and a sync answered as a
+ * plain read would let a second client, here, read past that acknowledged
+ * write (t0880 saw it: an ephemeral still there after its session's close
+ * was answered and a sync).  The answers go out from a prepare watcher,
+ * not from inside the apply that allows them.
+ */
+struct local_sync {
+    int64_t session_id, zxid;
+};
+static struct {
+    struct local_sync *q;       /* in arrival order */
+    int n, cap;
+    ev_prepare watcher;
+    int started;
+} local_syncs;
+
+static void answer_local_syncs(struct ev_loop *loop, ev_prepare *w, int revents)
+{
+    (void)loop, (void)w, (void)revents;
+    int done = 0;
+    while (done < local_syncs.n && local_syncs.q[done].zxid <= server.last_zxid)
+        done++;
+    struct local_sync answer[done > 0 ? done : 1];
+    memcpy(answer, local_syncs.q, (size_t)done * sizeof *answer);
+    memmove(local_syncs.q, local_syncs.q + done, (size_t)(local_syncs.n - done) * sizeof *answer);
+    local_syncs.n -= done;
+    if (!local_syncs.n)
+        ev_prepare_stop(server.loop, &local_syncs.watcher);
+    for (int i = 0; i < done; i++) {
+        struct session *s = session_find(answer[i].session_id);
+        if (s)
+            write_stage_sync_done(s);
+    }
+}
+
+static int leader_sync(struct session *s, struct pending *p)
+{
+    (void)p;
+    int64_t want = quorum_leader_last_proposed();
+    if (want <= server.last_zxid)
+        return 0;               /* nothing to wait for: answered as a read */
+    if (local_syncs.n == local_syncs.cap) {
+        local_syncs.cap = local_syncs.cap ? local_syncs.cap * 2 : 8;
+        local_syncs.q = realloc(local_syncs.q, (size_t)local_syncs.cap * sizeof *local_syncs.q);
+        if (!local_syncs.q)
+            abort();
+    }
+    local_syncs.q[local_syncs.n++] = (struct local_sync){s->id, want};
+    if (!local_syncs.started) {
+        ev_prepare_init(&local_syncs.watcher, answer_local_syncs);
+        local_syncs.started = 1;
+    }
+    ev_prepare_start(server.loop, &local_syncs.watcher);
+    return 1;
+}
+
 const struct replicator replicate_leader = {
     .name = "leader",
     .replicate = leader_replicate,
+    .sync = leader_sync,
 };
 
 int quorum_leader_start(const struct quorum_link_ops *link, int64_t my_sid, const int64_t *voters,
@@ -849,6 +912,10 @@ int quorum_stop(void)
     if (role == ROLE_LEADER) {
         leader_abandon();
         committed_log_clear();
+        if (local_syncs.started)
+            ev_prepare_stop(server.loop, &local_syncs.watcher);
+        free(local_syncs.q);
+        memset(&local_syncs, 0, sizeof local_syncs);
         free(leader.voters);
         free(leader.learners);
         memset(&leader, 0, sizeof leader);

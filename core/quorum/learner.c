@@ -513,7 +513,7 @@ static int on_revalidate(const struct zk_quorum_packet *qp)
 
 /* ---- the replicator's hooks ---- */
 
-static void hook_sync(struct session *s, struct pending *p)
+static int hook_sync(struct session *s, struct pending *p)
 {
     struct fwd_sync *f = calloc(1, sizeof *f);
     if (!f)
@@ -525,6 +525,7 @@ static void hook_sync(struct session *s, struct pending *p)
         lr.syncs = f;
     lr.syncs_tail = f;
     replicate_learner.forward(s, p);    /* REQUEST type 9, body: the path */
+    return 1;
 }
 
 static void hook_revalidate(struct session *s, int32_t timeout_ms)

@@ -27,7 +27,8 @@
  * observer; ACKs from the observer, an unknown sid, or repeated ones do not
  * count; ACKs out of order still commit in zxid order; a quorum of
  * followers commits the txn for the ensemble but the client waits for the
- * leader's own fsync; globalOutstandingLimit bounds the proposals in flight.
+ * leader's own fsync, and so does another client's sync; globalOutstandingLimit
+ * bounds the proposals in flight.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -484,6 +485,36 @@ static void test_leader(void)
        "but it is not applied or answered before it is durable here");
     release(-1);
     ok(find('r', 14) && tree_lookup(&server.tree, "/l5"), "once durable it is");
+    n_log = 0;
+    sent_clear();
+
+    /*
+     * The same, with a second client's sync meanwhile: the followers may
+     * have answered their client's write already, so the sync here waits
+     * until this leader has applied it (a read past an acknowledged write
+     * otherwise).
+     */
+    struct session *b = connect_session(10000, &conn_b);
+    int64_t zb = proposed(0);
+    release(-1);
+    ack(2, zb);
+    ok(b && find('c', -1) != NULL, "(a second client connects)");
+    n_log = 0;
+    sent_clear();
+    pipeline_submit(s, create(15, "/l5b", NULL));
+    z = proposed(0);
+    ack(2, z);
+    ack(3, z);
+    pipeline_submit(b, req(CORRAL_OP_SYNC, 40, "/"));
+    run_for(5);
+    ok(find_sent(ZK_QP_COMMIT, 2, z) && !find('r', 40),
+       "a sync here while a txn the followers committed is not durable here: not answered");
+    release(-1);
+    run_for(5);
+    ok(find('r', 15) && find('r', 40) && tree_lookup(&server.tree, "/l5b"),
+       "answered once the txn is applied here");
+    pipeline_submit(b, req(CORRAL_OP_SYNC, 41, "/"));
+    ok(find('r', 41) != NULL, "with nothing outstanding a sync is answered at once");
     n_log = 0;
     sent_clear();
 
