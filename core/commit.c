@@ -73,9 +73,10 @@ static void build_write_reply(struct corral_response *rsp, const struct corral_t
 
 /*
  * The request of s that txn answers: the head of its FIFO, when it is in
- * flight.  A head in flight with another cxid means txns are committed out
- * of the order they were handed on (storage or the quorum broke its
- * promise): answering anything now would answer the wrong request.
+ * flight.  Standalone, a head in flight with another cxid means txns are
+ * committed out of the order they were handed on (storage broke its
+ * promise): answering anything now would answer the wrong request.  In an
+ * ensemble it is a session that moved (below).
  */
 static struct pending *waiting_request(struct session *s, const struct corral_txn *txn)
 {
@@ -94,6 +95,22 @@ static struct pending *waiting_request(struct session *s, const struct corral_tx
         (p->req->op != CORRAL_OP_CLOSE_SESSION || p->req->xid != txn->cxid))
         return NULL;
     if (p->req->xid != txn->cxid) {
+        if (server.replicator) {
+            /*
+             * An ensemble member: the session moved to another member
+             * (ZOOKEEPER-2684), whose client wrote through it, while this
+             * member's old connection of the session still has a request
+             * in flight.  That txn is not this request's answer; it is
+             * applied as anyone's, and the request waits for its own
+             * (the leader answers it, SessionMoved most likely), as
+             * ZooKeeper's CommitProcessor does.
+             */
+            log_warn("txn 0x%llx (session 0x%llx, cxid %d) committed while this server's "
+                     "request of the session in flight is xid %d: the session moved; not its "
+                     "answer", (unsigned long long)txn->zxid,
+                     (unsigned long long)txn->session_id, (int)txn->cxid, (int)p->req->xid);
+            return NULL;
+        }
         log_error("txn 0x%llx (session 0x%llx, cxid %d) committed while the session's oldest "
                   "request in flight is xid %d: commits out of order; stopping",
                   (unsigned long long)txn->zxid, (unsigned long long)txn->session_id,

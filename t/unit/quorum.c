@@ -343,6 +343,33 @@ static void test_follower(void)
     ok(count_sent(ZK_QP_ACK, 3) == 2 && sent[n_sent - 1].qp.zxid == e2.zxid && server.last_zxid == e2.zxid,
        "then the second's ACK, and it is applied");
     hold = 0;
+
+    /*
+     * ZOOKEEPER-2684: a session moved to another member and wrote through
+     * it, while its old connection here still has a write in flight: the
+     * other member's commit (another cxid) is applied, not taken for this
+     * write's answer, and the write is answered by its own txn (the
+     * leader's SessionMoved).  This used to stop the server.
+     */
+    struct session *d = connect_session(10000, &conn_c);
+    int64_t did = d->id;
+    t.session_id = did;
+    t.zxid = 0x10000000aLL;
+    ok(feed_packet(ZK_QP_PROPOSAL, t.zxid, &t) == 0 && commit(t.zxid) == 0, "(a fourth client)");
+    pipeline_submit(d, req(CORRAL_OP_SET_DATA, 7, "/cap"));
+    n_log = 0;
+    struct corral_txn moved = {.session_id = did, .cxid = 9, .zxid = 0x10000000bLL, .time = 11,
+                               .type = CORRAL_OP_SET_DATA, .path = "/cap",
+                               .data = (uint8_t *)"hello", .data_len = 5, .version = 3};
+    ok(feed_packet(ZK_QP_PROPOSAL, moved.zxid, &moved) == 0 && commit(moved.zxid) == 0 &&
+           server.last_zxid == moved.zxid && n_log == 0 && session_find(did),
+       "a commit of the session with another cxid while its write is in flight here: applied, "
+       "not answered, the server goes on");
+    struct corral_txn answer = {.session_id = did, .cxid = 7, .zxid = 0x10000000cLL, .time = 12,
+                                .type = CORRAL_OP_ERROR, .err = CORRAL_ESESSIONMOVED};
+    ok(feed_packet(ZK_QP_PROPOSAL, answer.zxid, &answer) == 0 && commit(answer.zxid) == 0 &&
+           find('r', 7) && find('r', 7)->err == CORRAL_ESESSIONMOVED,
+       "the write in flight is answered by its own txn (SessionMoved)");
     is_int(quorum_learner_pending(), 0, "nothing is left pending");
     ok(quorum_stop() == 0 && !server.replicator, "back to standalone");
     sent_clear();
@@ -352,9 +379,9 @@ static void test_observer(void)
 {
     ok(quorum_learner_start(&link_ops, 3, 1) == 0, "observe the leader, sid 3");
     hold = 1;
-    struct corral_txn t = {.session_id = TRACE_SESSION, .cxid = 3, .zxid = 0x10000000aLL, .time = 10,
+    struct corral_txn t = {.session_id = TRACE_SESSION, .cxid = 3, .zxid = 0x10000000dLL, .time = 10,
                            .type = CORRAL_OP_SET_DATA, .path = "/cap", .data = (uint8_t *)"world",
-                           .data_len = 5, .version = 1};
+                           .data_len = 5, .version = 4};
     int before = n_appended;
     is_int(feed_packet(ZK_QP_PROPOSAL, t.zxid, &t), 0, "an observer ignores a PROPOSAL");
     ok(n_appended == before, "and logs nothing for it");
