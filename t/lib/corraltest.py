@@ -210,6 +210,7 @@ def _session_opens(port):
 
 
 _servers = []
+_dirs = []      # temporary folders of servers made here: removed at exit when every check passed
 
 
 def _stop_all():
@@ -217,7 +218,24 @@ def _stop_all():
         _servers.pop().stop()
 
 
-atexit.register(_stop_all)
+def temp_dir(prefix):
+    """A temporary folder that goes at exit unless a check failed (then its path is printed)."""
+    d = tempfile.mkdtemp(prefix=prefix)
+    _dirs.append(d)
+    return d
+
+
+def _at_exit():
+    _stop_all()
+    if _failed:
+        for d in _dirs:
+            print("# kept for a look: %s" % d, flush=True)
+        return
+    for d in _dirs:
+        shutil.rmtree(d, ignore_errors=True)
+
+
+atexit.register(_at_exit)
 for _sig in (signal.SIGTERM, signal.SIGINT):
     signal.signal(_sig, lambda *_: sys.exit(1))
 
@@ -226,7 +244,7 @@ class Corrald:
     """A corrald on a free loopback port, with its own config and data folder."""
 
     def __init__(self, extra=None, tick=2000, start=True):
-        self.dir = tempfile.mkdtemp(prefix="corral-t-")
+        self.dir = temp_dir("corral-t-")
         self.port = free_port()
         self.cfg = os.path.join(self.dir, "corral.cfg")
         self.log = os.path.join(self.dir, "corrald.log")
@@ -316,7 +334,7 @@ class ZooKeeper:
     """Apache ZooKeeper 3.8 (Debian package) on a free loopback port, standalone."""
 
     def __init__(self, extra=None, tick=2000, myid=None, data_from=None):
-        self.dir = tempfile.mkdtemp(prefix="zk-t-")
+        self.dir = temp_dir("zk-t-")
         # there before the server starts: a copy of a data dir, dataDir/myid
         if data_from:
             shutil.copytree(data_from, os.path.join(self.dir, "data"))

@@ -1,6 +1,7 @@
 """ensembletest — ensembles of corrald and Apache ZooKeeper 3.8 members on loopback.
 
-`Ensemble([("corrald", 1), ("zk", 2), ("corrald", 3, "observer"), ...])` gives every member its own data folder, client,
+`Ensemble([("corrald", 1), ("zk", 2), ("corrald", 3, "observer"), ...])` gives every member its own data folder
+(under one temporary folder, removed at exit when every check passed), client,
 quorum and election ports, one shared list of server.N lines and a myid file, and starts them
 (start=False to start them one by one with `member.start()`).  Members are stopped at exit
 (they join corraltest's list), whatever happens.
@@ -148,7 +149,7 @@ class Member:
 
 class Ensemble:
     def __init__(self, spec, extra=None, start=True):
-        self.base = tempfile.mkdtemp(prefix="corral-ens-")
+        self.base = ct.temp_dir("corral-ens-")
         # (kind, sid) or (kind, sid, "observer")
         self.members = [Member(s[0], s[1], self.base, *s[2:]) for s in spec]
         lines = [m.server_line() for m in self.members]
